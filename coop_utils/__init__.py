@@ -1,0 +1,1 @@
+"""coop_utils: the zero-cost collaboration environment, agents, runner and analysis."""

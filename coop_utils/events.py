@@ -1,0 +1,76 @@
+"""The append-only event log: every state change of an episode, one JSON line each.
+
+The log is the single source of truth downstream: metrics, statistics and
+figures are computed from it alone, so nothing the environment does may bypass
+it. Event kinds and their payloads are listed in ``EVENT_KINDS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+EVENT_KINDS = {
+    "run_start": "config, seed, agents (labels), pieces [{name, value, holder}]",
+    "task_dealt": "task_id, pieces, description (agent = owner)",
+    "round_start": "order (agent ids in turn order)",
+    "turn_start": "instant (true when a perfect holder answers right after a requester's turn)",
+    "agent_reply": "private_thoughts, raw (model text, or null for scripted), n_actions, reasoning",
+    "parse_error": "reason, raw",
+    "invalid_action": "reason, action (its JSON or raw text)",
+    "llm_error": "reason, attempts: a turn lost to the API after retries",
+    "llm_call": "model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, latency_s, cost_usd, cache_hit",
+    "message": "to, content, delivered, system (auto_request), pieces (named pieces), requests (named pieces the recipient held and the sender lacked)",
+    "broadcast": "content",
+    "transfer": "to, piece, value, true_value, manipulated, bonus, via ('agent' | 'auto_fulfill')",
+    "transfer_skipped": "to, piece, value, true_value, reason (recipient already holds it)",
+    "submit": "task_id, pieces, reward, penalty, paid, altered (pieces with altered values)",
+    "round_end": "revenues {agent: revenue}, tasks_done {agent: n}",
+    "run_end": "tasks, revenues, tasks_done",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    run_id: str
+    seq: int
+    round: int
+    turn: int
+    agent: str | None
+    kind: str
+    payload: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=False)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a fsync'd temp file and rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_events(path: Path, events: Iterable[Event]) -> None:
+    write_atomic(path, "".join(e.to_json() + "\n" for e in events))
+
+
+def read_events(path: Path) -> Iterator[Event]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield Event(**json.loads(line))

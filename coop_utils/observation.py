@@ -1,0 +1,107 @@
+"""What one agent sees on its turn, as structured data.
+
+The environment builds an :class:`Observation`; scripted agents read it
+directly, LLM agents get it rendered as prompt text (``prompts.py``), and the
+local server parses that text back into the same structure. Fields are in the
+order of the prompt's sections (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class BoardEntry:
+    agent: str
+    revenue: float
+    tasks_done: int
+    rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    task_id: str
+    description: str
+    pieces: tuple[str, ...]
+
+    def answer(self) -> str:
+        return "Combined result of: " + ", ".join(self.pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    round: int
+    sender: str
+    to: str
+    content: str
+    pieces: tuple[str, ...] = ()
+    """Piece names the content mentions (found by the environment's matcher)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    round: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    round: int
+    sender: str
+    to: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRecord:
+    """A piece this agent sent or received, with the value that travelled."""
+
+    round: int
+    piece: str
+    counterpart: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The agent's own past actions, summarised (SPEC §2 'past actions')."""
+
+    sent: tuple[ValueRecord, ...] = ()
+    received: tuple[ValueRecord, ...] = ()
+    asked: dict[str, int] = field(default_factory=dict)
+    unanswered: tuple[str, ...] = ()
+    ignoring: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    agent: str
+    agents: tuple[str, ...]
+    round: int
+    rounds: int
+    condition: str
+    prompt_variant: str
+    task_reward: int
+    share_bonus: int
+    manipulation_penalty: float
+    company: str
+    revenue: float
+    tasks_done: int
+    board: tuple[BoardEntry, ...]
+    tasks: tuple[TaskView, ...]
+    holdings: dict[str, int]
+    directory: dict[str, tuple[str, ...]]
+    messages: tuple[MessageView, ...]
+    notices: tuple[Notice, ...]
+    history: History
+    thoughts: tuple[tuple[int, str], ...]
+    public: tuple[MessageView, ...]
+    exchanges: tuple[Exchange, ...]
+
+    def missing(self) -> list[tuple[TaskView, str]]:
+        """(task, piece) for every piece of an open task this agent lacks."""
+        return [(t, p) for t in self.tasks for p in t.pieces if p not in self.holdings]
+
+    def completable(self) -> list[TaskView]:
+        return [t for t in self.tasks if all(p in self.holdings for p in t.pieces)]

@@ -1,0 +1,141 @@
+"""Play one episode and write it to disk.
+
+``run_episode`` drives the environment's rounds and turns against any agents
+(scripted or LLM); ``write_run`` stores the run as a folder holding the events
+log, the summary and its provenance, each written atomically, the summary last:
+a folder with ``summary.json`` is a finished run, anything else is debris.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .agents import Agent
+from .config import PERFECT_PLAY_TASKS, EnvConfig
+from .env import Environment
+from .events import Event, write_atomic, write_events
+
+PACKAGES = ("coop-utils", "openai", "pydantic", "numpy", "pandas", "scipy", "statsmodels", "seaborn")
+
+
+@dataclass(frozen=True)
+class Episode:
+    run_id: str
+    config: EnvConfig
+    seed: int
+    agents: list[str]
+    events: list[Event]
+    summary: dict[str, Any]
+
+
+async def run_episode(
+    config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
+) -> Episode:
+    """Play all rounds; agent turns are strictly sequential within an episode."""
+    if len(agents) != config.n_agents:
+        raise ValueError(f"{len(agents)} agents given for a run of {config.n_agents}")
+    run_id = run_id or f"{config.condition}-seed{seed}"
+    labels = [a.label for a in agents]
+    env = Environment(config, seed, run_id, labels)
+    instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
+    for _ in range(config.rounds):
+        for i in env.start_round():
+            env.begin_turn(i)
+            turn = await agents[i].act(env.observe(i))
+            reached = env.apply_turn(i, turn)
+            for j in dict.fromkeys(reached):
+                if j in instant:
+                    reply = agents[j].reply_now(env.observe(j))
+                    if reply is not None:
+                        env.begin_turn(j, instant=True)
+                        env.apply_turn(j, reply)
+        env.end_round()
+    result = env.finish()
+    return Episode(run_id, config, seed, labels, env.events, summarize(env.events, result, config))
+
+
+def run_episode_sync(config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None) -> Episode:
+    return asyncio.run(run_episode(config, agents, seed, run_id))
+
+
+def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) -> dict[str, Any]:
+    """Headline numbers; everything here is also derivable from the log."""
+    kinds = Counter(e.kind for e in events)
+    usage = Counter()
+    for e in events:
+        if e.kind == "llm_call":
+            for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd"):
+                usage[k] += e.payload.get(k) or 0
+    agent_turns = kinds["agent_reply"] + kinds["llm_error"]
+    return {
+        "tasks": result["tasks"],
+        "pct_optimal": 100.0 * result["tasks"] / PERFECT_PLAY_TASKS,
+        "revenues": result["revenues"],
+        "tasks_done": result["tasks_done"],
+        "lost_turns": kinds["llm_error"],
+        "lost_turn_share": kinds["llm_error"] / agent_turns if agent_turns else 0.0,
+        "parse_errors": kinds["parse_error"],
+        "invalid_actions": kinds["invalid_action"],
+        "messages": kinds["message"] + kinds["broadcast"],
+        "transfers": kinds["transfer"],
+        "llm_calls": kinds["llm_call"],
+        "usage": dict(usage),
+    }
+
+
+@lru_cache(maxsize=1)
+def provenance() -> dict[str, Any]:
+    """Code version, dirty flag and package versions, recorded with every run."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+            return out.stdout.strip() if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "code_version": git("rev-parse", "HEAD"),
+        "dirty": bool(status) if status is not None else None,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+    }
+
+
+def write_run(folder: Path, episode: Episode, extra: dict[str, Any] | None = None) -> Path:
+    """events.jsonl, config.json and provenance first, summary.json last (marks completion)."""
+    folder = Path(folder)
+    write_events(folder / "events.jsonl", episode.events)
+    meta = {
+        "run_id": episode.run_id,
+        "seed": episode.seed,
+        "condition": episode.config.condition,
+        "agents": episode.agents,
+        "config": episode.config.model_dump(),
+        "provenance": provenance(),
+        **(extra or {}),
+    }
+    write_atomic(folder / "run.json", json.dumps(meta, indent=2))
+    summary = {"run_id": episode.run_id, "seed": episode.seed, "condition": episode.config.condition,
+               "agents": episode.agents, **episode.summary}
+    write_atomic(folder / "summary.json", json.dumps(summary, indent=2))
+    return folder
