@@ -89,8 +89,8 @@ class Environment:
         self.sent: list[list[ValueRecord]] = [[] for _ in range(n)]
         self.received: list[list[ValueRecord]] = [[] for _ in range(n)]
         self.asked: list[Counter[str]] = [Counter() for _ in range(n)]
-        self.requested_from: list[list[tuple[int, str]]] = [[] for _ in range(n)]
-        self.got_from: list[set[tuple[int, str]]] = [set() for _ in range(n)]
+        self.over_asked: list[set[str]] = [set() for _ in range(n)]
+        self.pending_asks: list[Counter[tuple[int, str]]] = [Counter() for _ in range(n)]
         self._snapshot: tuple[Any, ...] = ((), (), {})
         self._log(
             "run_start",
@@ -193,8 +193,10 @@ class Environment:
 
     def _history(self, i: int) -> History:
         cfg, held = self.config, self.held[i]
-        unanswered = tuple(p for p, c in self.asked[i].items() if c > cfg.unanswered_after and p not in held)
-        ignored = Counter(j for j, p in self.requested_from[i] if (j, p) not in self.got_from[i])
+        unanswered = tuple(p for p in self.over_asked[i] if p not in held)
+        ignored: Counter[int] = Counter()
+        for (j, _), n in self.pending_asks[i].items():
+            ignored[j] += n
         return History(
             sent=tuple(self.sent[i]),
             received=tuple(self.received[i]),
@@ -285,8 +287,10 @@ class Environment:
         for p in named:
             if p not in self.held[i]:
                 self.asked[i][p] += 1
+                if self.asked[i][p] > self.config.unanswered_after:
+                    self.over_asked[i].add(p)
         for p in requests:
-            self.requested_from[i].append((j, p))
+            self.pending_asks[i][(j, p)] += 1
         if self.config.auto_fulfill and not system:
             for p in requests:
                 self._transfer(j, i, p, self.true_value[p], via="auto_fulfill")
@@ -311,6 +315,7 @@ class Environment:
 
     def _transfer(self, i: int, j: int, p: str, value: int, via: str) -> int:
         true = self.true_value[p]
+        self.pending_asks[j].pop((i, p), None)
         if p in self.held[j]:
             self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
             self._log("transfer_skipped", i, to=self.ids[j], piece=p, value=value, true_value=true,
@@ -322,7 +327,6 @@ class Environment:
         self.revenue[i] += bonus
         self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
         self.received[j].append(ValueRecord(self.round, p, self.ids[i], value))
-        self.got_from[j].add((i, p))
         self._log("transfer", i, to=self.ids[j], piece=p, value=value, true_value=true,
                   manipulated=value != true, bonus=bonus, via=via)
         self._notify(j, f"{self.ids[i]} sent you {p} (value {value})")

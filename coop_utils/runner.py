@@ -28,7 +28,7 @@ from .events import Event, write_atomic, write_events
 PACKAGES = ("coop-utils", "openai", "pydantic", "numpy", "pandas", "scipy", "statsmodels", "seaborn")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Episode:
     run_id: str
     config: EnvConfig
@@ -36,6 +36,9 @@ class Episode:
     agents: list[str]
     events: list[Event]
     summary: dict[str, Any]
+
+    def __repr__(self) -> str:  # asyncio reprs results; keep it cheap
+        return f"Episode({self.run_id!r}, tasks={self.summary.get('tasks')}, events={len(self.events)})"
 
 
 async def run_episode(

@@ -16,15 +16,18 @@ from dataclasses import dataclass, fields
 from .actions import Action, SendInformation, SendMessage, SubmitTask
 from .observation import Observation
 
-_REQUEST = re.compile(r"^REQUEST: (.+) for (\S+)$")
-
-
 def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
     """(requester, piece) for every piece asked of this agent that it holds and has not yet sent."""
     sent = {(r.counterpart, r.piece) for r in obs.history.sent}
     out: dict[tuple[str, str], None] = {}
-    for m in obs.messages:
-        if m.to != obs.agent or m.round < since_round:
+    messages = obs.messages
+    if since_round:
+        start = len(messages)
+        while start and messages[start - 1].round >= since_round:
+            start -= 1
+        messages = messages[start:]
+    for m in messages:
+        if m.to != obs.agent:
             continue
         for p in m.pieces:
             if p in obs.holdings and (m.sender, p) not in sent:
@@ -44,10 +47,7 @@ def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
 
 def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
     """SPEC §3: request from every listed holder, answer every request, submit what is complete."""
-    asked = set()
-    for m in obs.messages:
-        if m.sender == obs.agent and (hit := _REQUEST.match(m.content)):
-            asked.add((m.to, hit.group(1)))
+    asked = {(m.to, p) for m in obs.messages if m.sender == obs.agent for p in m.pieces}
     actions: list[Action] = []
     for task, p in obs.missing():
         for holder in obs.directory.get(p, ()):
