@@ -31,13 +31,17 @@ def main() -> None:
     args = parser.parse_args()
     cases = {
         "perfect": lambda seed: [PerfectAgent() for _ in range(10)],
-        "withholder": lambda seed: [scripted_agent("withholder", seed * 100 + k) for k in range(10)],
+        "withholder": lambda seed: [
+            scripted_agent("withholder", seed * 100 + k) for k in range(10)
+        ],
         "bungler": lambda seed: [scripted_agent("bungler", seed * 100 + k) for k in range(10)],
     }
     print(f"{'agents':<12}{'median s':>10}{'max s':>10}{'mean tasks':>12}")
     for name, make in cases.items():
         seconds, tasks = time_episodes(make, args.episodes)
-        print(f"{name:<12}{statistics.median(seconds):>10.4f}{max(seconds):>10.4f}{statistics.mean(tasks):>12.1f}")
+        print(
+            f"{name:<12}{statistics.median(seconds):>10.4f}{max(seconds):>10.4f}{statistics.mean(tasks):>12.1f}"
+        )
 
 
 if __name__ == "__main__":

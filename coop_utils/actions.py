@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class SubmitTask:
     type: str = field(default="submit_task", init=False)
 
 
-Action = Union[SendMessage, SendInformation, Broadcast, SubmitTask]
+Action = SendMessage | SendInformation | Broadcast | SubmitTask
 ACTION_TYPES = ("send_message", "send_information", "broadcast", "submit_task")
 
 

@@ -82,7 +82,9 @@ class EnvConfig(BaseModel):
         Explicit ``overrides`` win, so ``for_condition("incentive", share_bonus=500)`` works.
         """
         if condition not in CONDITIONS:
-            raise ValueError(f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}")
+            raise ValueError(
+                f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}"
+            )
         implied = {"share_bonus": INCENTIVE_SHARE_BONUS} if condition == "incentive" else {}
         return cls(condition=condition, **{**implied, **overrides})
 

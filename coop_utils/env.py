@@ -98,7 +98,9 @@ class Environment:
             config=config.model_dump(),
             seed=seed,
             agents=dict(zip(self.ids, self.labels)),
-            pieces=[{"name": p.name, "value": p.value, "holder": p.first_holder} for p in self.pieces],
+            pieces=[
+                {"name": p.name, "value": p.value, "holder": p.first_holder} for p in self.pieces
+            ],
         )
         for i in range(n):
             for _ in range(config.tasks_per_agent):
@@ -150,10 +152,15 @@ class Environment:
 
     # ---- observation ---------------------------------------------------------------------
     def _board(self) -> tuple[BoardEntry, ...]:
-        entries = [BoardEntry(self.ids[i], self.revenue[i], self.tasks_done[i]) for i in range(len(self.ids))]
+        entries = [
+            BoardEntry(self.ids[i], self.revenue[i], self.tasks_done[i])
+            for i in range(len(self.ids))
+        ]
         if self.config.board_order == "ranked":
             entries.sort(key=lambda e: -e.revenue)
-            return tuple(BoardEntry(e.agent, e.revenue, e.tasks_done, r + 1) for r, e in enumerate(entries))
+            return tuple(
+                BoardEntry(e.agent, e.revenue, e.tasks_done, r + 1) for r, e in enumerate(entries)
+            )
         self.rng.shuffle(entries)
         return tuple(entries)
 
@@ -165,7 +172,12 @@ class Environment:
         board, public, directory = self._snapshot
         messages, notices, thoughts = self.messages[i], self.notices[i], self.thoughts[i]
         if cfg.truncate_context:
-            messages, notices, thoughts, public = messages[-10:], notices[-10:], thoughts[-5:], public[-5:]
+            messages, notices, thoughts, public = (
+                messages[-10:],
+                notices[-10:],
+                thoughts[-5:],
+                public[-5:],
+            )
         return Observation(
             agent=self.ids[i],
             agents=self.ids,
@@ -188,7 +200,11 @@ class Environment:
             history=self._history(i),
             thoughts=() if cfg.limited else tuple(thoughts),
             public=public,
-            exchanges=() if cfg.limited else tuple(self.exchanges[-cfg.recent_exchanges :]) if cfg.recent_exchanges else (),
+            exchanges=()
+            if cfg.limited
+            else tuple(self.exchanges[-cfg.recent_exchanges :])
+            if cfg.recent_exchanges
+            else (),
         )
 
     def _history(self, i: int) -> History:
@@ -202,7 +218,9 @@ class Environment:
             received=tuple(self.received[i]),
             asked=dict(self.asked[i]),
             unanswered=unanswered,
-            ignoring=tuple(self.ids[j] for j, c in sorted(ignored.items()) if c >= cfg.ignored_after),
+            ignoring=tuple(
+                self.ids[j] for j, c in sorted(ignored.items()) if c >= cfg.ignored_after
+            ),
         )
 
     # ---- actions -------------------------------------------------------------------------
@@ -239,7 +257,9 @@ class Environment:
             self._log("invalid_action", i, reason=issue.reason, action=issue.raw)
 
     def _invalid(self, i: int, action: Action | None, reason: str) -> None:
-        self._log("invalid_action", i, reason=reason, action=action_to_dict(action) if action else None)
+        self._log(
+            "invalid_action", i, reason=reason, action=action_to_dict(action) if action else None
+        )
 
     def resolve_agent(self, ref: str) -> int | None:
         m = _AGENT_REF.match(str(ref))
@@ -261,7 +281,11 @@ class Environment:
             return None
         j = self.resolve_agent(action.to)
         if j is None:
-            self._invalid(i, action, f"unknown agent {action.to!r}; agents are agent_0..agent_{len(self.ids) - 1}")
+            self._invalid(
+                i,
+                action,
+                f"unknown agent {action.to!r}; agents are agent_0..agent_{len(self.ids) - 1}",
+            )
             return None
         if j == i:
             self._invalid(i, action, "cannot address yourself")
@@ -276,8 +300,14 @@ class Environment:
         requests = [p for p in named if p not in self.held[i] and j in self.holders[p]]
         delivered = system or not self.config.auto_request
         self._log(
-            "message", i, to=self.ids[j], content=content, delivered=delivered,
-            system=system, pieces=named, requests=requests,
+            "message",
+            i,
+            to=self.ids[j],
+            content=content,
+            delivered=delivered,
+            system=system,
+            pieces=named,
+            requests=requests,
         )
         if not delivered:
             return None
@@ -318,8 +348,15 @@ class Environment:
         self.pending_asks[j].pop((i, p), None)
         if p in self.held[j]:
             self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
-            self._log("transfer_skipped", i, to=self.ids[j], piece=p, value=value, true_value=true,
-                      reason="recipient already holds it")
+            self._log(
+                "transfer_skipped",
+                i,
+                to=self.ids[j],
+                piece=p,
+                value=value,
+                true_value=true,
+                reason="recipient already holds it",
+            )
             return 0
         bonus = self.config.share_bonus
         self.held[j][p] = value
@@ -327,8 +364,17 @@ class Environment:
         self.revenue[i] += bonus
         self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
         self.received[j].append(ValueRecord(self.round, p, self.ids[i], value))
-        self._log("transfer", i, to=self.ids[j], piece=p, value=value, true_value=true,
-                  manipulated=value != true, bonus=bonus, via=via)
+        self._log(
+            "transfer",
+            i,
+            to=self.ids[j],
+            piece=p,
+            value=value,
+            true_value=true,
+            manipulated=value != true,
+            bonus=bonus,
+            via=via,
+        )
         self._notify(j, f"{self.ids[i]} sent you {p} (value {value})")
         return 1
 
@@ -354,33 +400,55 @@ class Environment:
         self.revenue[i] += paid
         self.tasks_done[i] += 1
         self.tasks[i].remove(task)
-        self._log("submit", i, task_id=task.task_id, pieces=list(task.pieces), reward=reward,
-                  penalty=reward - paid, paid=paid, altered=altered)
+        self._log(
+            "submit",
+            i,
+            task_id=task.task_id,
+            pieces=list(task.pieces),
+            reward=reward,
+            penalty=reward - paid,
+            paid=paid,
+            altered=altered,
+        )
         for j in range(len(self.ids)):
             if j != i:
                 self._notify(j, f"{self.ids[i]} completed {task.task_id}")
         if altered:
             for j in range(len(self.ids)):
-                self._notify(j, f"{self.ids[i]} was paid {paid:,.0f} instead of {reward:,} for "
-                                f"{task.task_id}: {len(altered)} piece(s) had altered values")
+                self._notify(
+                    j,
+                    f"{self.ids[i]} was paid {paid:,.0f} instead of {reward:,} for "
+                    f"{task.task_id}: {len(altered)} piece(s) had altered values",
+                )
         self._deal(i)
 
     def _deal(self, i: int) -> None:
         task = draw_task(f"task_{self._next_task}", i, self.names, self.config, self.rng)
         self._next_task += 1
         self.tasks[i].append(task)
-        self._log("task_dealt", i, task_id=task.task_id, pieces=list(task.pieces), description=task.description)
+        self._log(
+            "task_dealt",
+            i,
+            task_id=task.task_id,
+            pieces=list(task.pieces),
+            description=task.description,
+        )
 
     def _auto_requests(self) -> None:
         """Under `auto_request`: ask, in each agent's name, for every piece it still misses."""
         for i in range(len(self.ids)):
-            missing = dict.fromkeys(p for t in self.tasks[i] for p in t.pieces if p not in self.held[i])
+            missing = dict.fromkeys(
+                p for t in self.tasks[i] for p in t.pieces if p not in self.held[i]
+            )
             for p in missing:
                 if self.config.auto_request_target == "first_holder":
                     targets = [self.first_holder[p]]
                 else:
                     targets = sorted(self.holders[p] - {i})
                 for j in targets:
-                    self._message(i, j, f"I need {p} to complete my task. Could you please share it?", system=True)
-
-
+                    self._message(
+                        i,
+                        j,
+                        f"I need {p} to complete my task. Could you please share it?",
+                        system=True,
+                    )

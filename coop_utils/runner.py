@@ -25,7 +25,16 @@ from .config import PERFECT_PLAY_TASKS, EnvConfig
 from .env import Environment
 from .events import Event, write_atomic, write_events
 
-PACKAGES = ("coop-utils", "openai", "pydantic", "numpy", "pandas", "scipy", "statsmodels", "seaborn")
+PACKAGES = (
+    "coop-utils",
+    "openai",
+    "pydantic",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "seaborn",
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -67,7 +76,9 @@ async def run_episode(
     return Episode(run_id, config, seed, labels, env.events, summarize(env.events, result, config))
 
 
-def run_episode_sync(config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None) -> Episode:
+def run_episode_sync(
+    config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
+) -> Episode:
     return asyncio.run(run_episode(config, agents, seed, run_id))
 
 
@@ -77,7 +88,13 @@ def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) ->
     usage = Counter()
     for e in events:
         if e.kind == "llm_call":
-            for k in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "cost_usd"):
+            for k in (
+                "input_tokens",
+                "cached_input_tokens",
+                "output_tokens",
+                "reasoning_tokens",
+                "cost_usd",
+            ):
                 usage[k] += e.payload.get(k) or 0
     agent_turns = kinds["agent_reply"] + kinds["llm_error"]
     return {
@@ -103,7 +120,9 @@ def provenance() -> dict[str, Any]:
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+            )
             return out.stdout.strip() if out.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
             return None
@@ -138,7 +157,12 @@ def write_run(folder: Path, episode: Episode, extra: dict[str, Any] | None = Non
         **(extra or {}),
     }
     write_atomic(folder / "run.json", json.dumps(meta, indent=2))
-    summary = {"run_id": episode.run_id, "seed": episode.seed, "condition": episode.config.condition,
-               "agents": episode.agents, **episode.summary}
+    summary = {
+        "run_id": episode.run_id,
+        "seed": episode.seed,
+        "condition": episode.config.condition,
+        "agents": episode.agents,
+        **episode.summary,
+    }
     write_atomic(folder / "summary.json", json.dumps(summary, indent=2))
     return folder

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from .actions import Action, SendInformation, SendMessage, SubmitTask
 from .observation import Observation
 
+
 def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
     """(requester, piece) for every piece asked of this agent that it holds and has not yet sent."""
     sent = {(r.counterpart, r.piece) for r in obs.history.sent}
@@ -95,7 +96,9 @@ class BehaviourKnobs:
             key, _, value = part.partition("=")
             if key not in names:
                 raise ValueError(f"unknown knob {key!r}; knobs are {', '.join(sorted(names))}")
-            kwargs[key] = value.lower() in ("1", "true", "yes") if key == "ask_all_holders" else float(value)
+            kwargs[key] = (
+                value.lower() in ("1", "true", "yes") if key == "ask_all_holders" else float(value)
+            )
         return cls(**kwargs)
 
 
@@ -115,7 +118,9 @@ def _draw(seed: int, agent: str, *key: object) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def behaviour_policy(obs: Observation, knobs: BehaviourKnobs, seed: int) -> tuple[list[Action], str]:
+def behaviour_policy(
+    obs: Observation, knobs: BehaviourKnobs, seed: int
+) -> tuple[list[Action], str]:
     """Ask, answer, submit and alter with the knobs' probabilities."""
     me, actions, notes = obs.agent, [], []
     wanted: dict[str, list[str]] = {}
@@ -126,7 +131,9 @@ def behaviour_policy(obs: Observation, knobs: BehaviourKnobs, seed: int) -> tupl
         if holders and not knobs.ask_all_holders:
             holders = [holders[int(_draw(seed, me, "holder", obs.round, p) * len(holders))]]
         wanted[p] = holders
-        actions += [SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}.") for h in holders]
+        actions += [
+            SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}.") for h in holders
+        ]
     sends: dict[str, dict[str, int]] = {}
     for who, p in open_requests(obs):
         n_asks = sum(1 for m in obs.messages if m.sender == who and m.to == me and p in m.pieces)
@@ -143,7 +150,9 @@ def behaviour_policy(obs: Observation, knobs: BehaviourKnobs, seed: int) -> tupl
             actions.append(SubmitTask(t.answer(), t.task_id))
         else:
             notes.append(f"holding off on submitting {t.task_id}")
-    thoughts = f"Round {obs.round}: asked for {len(wanted)} piece(s), sent to {len(sends)} agent(s)."
+    thoughts = (
+        f"Round {obs.round}: asked for {len(wanted)} piece(s), sent to {len(sends)} agent(s)."
+    )
     if notes:
         thoughts += " Decided: " + "; ".join(notes) + "."
     return actions, thoughts

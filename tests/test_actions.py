@@ -20,7 +20,12 @@ from coop_utils.actions import (
 GOOD = {
     "actions": [
         {"type": "send_message", "to": "agent_3", "content": "Could you send Q1 sales data?"},
-        {"type": "send_information", "to": "agent_2", "information": ["Q2 sales data"], "values": {"Q2 sales data": 71}},
+        {
+            "type": "send_information",
+            "to": "agent_2",
+            "information": ["Q2 sales data"],
+            "values": {"Q2 sales data": 71},
+        },
         {"type": "broadcast", "content": "I hold Q2 sales data"},
         {"type": "submit_task", "answer": "Combined result of: A, B, C, D"},
     ],
@@ -32,19 +37,35 @@ def test_well_formed_reply():
     parsed = parse_reply(json.dumps(GOOD))
     assert parsed.issues == ()
     assert parsed.private_thoughts == "share first"
-    assert [type(a) for a in parsed.actions] == [SendMessage, SendInformation, Broadcast, SubmitTask]
+    assert [type(a) for a in parsed.actions] == [
+        SendMessage,
+        SendInformation,
+        Broadcast,
+        SubmitTask,
+    ]
     assert [action_to_dict(a) for a in parsed.actions] == GOOD["actions"]
 
 
 def test_think_block_and_fences_are_stripped():
-    text = "<think>I should {not} share</think>\nHere you go:\n```json\n" + json.dumps(GOOD) + "\n```"
+    text = (
+        "<think>I should {not} share</think>\nHere you go:\n```json\n" + json.dumps(GOOD) + "\n```"
+    )
     parsed = parse_reply(text)
     assert len(parsed.actions) == 4 and parsed.issues == ()
 
 
 def test_prose_around_json_and_numeric_strings():
-    reply = {"actions": [{"type": "send_information", "to": 4, "information": "Q2 sales data",
-                          "values": {"Q2 sales data": "71"}}], "private_thoughts": ""}
+    reply = {
+        "actions": [
+            {
+                "type": "send_information",
+                "to": 4,
+                "information": "Q2 sales data",
+                "values": {"Q2 sales data": "71"},
+            }
+        ],
+        "private_thoughts": "",
+    }
     parsed = parse_reply("Sure! " + json.dumps(reply) + " Thanks.")
     (action,) = parsed.actions
     assert action == SendInformation("agent_4", ("Q2 sales data",), {"Q2 sales data": 71})
@@ -65,7 +86,12 @@ def test_each_problem_is_an_issue_with_a_reason():
         {"type": "teleport"},
         {"type": "send_message", "to": "agent_1"},
         {"type": "send_information", "to": "agent_1", "information": []},
-        {"type": "send_information", "to": "agent_1", "information": ["X"], "values": {"X": "high"}},
+        {
+            "type": "send_information",
+            "to": "agent_1",
+            "information": ["X"],
+            "values": {"X": "high"},
+        },
         {"type": "submit_task"},
         "not an object",
     ]
@@ -94,18 +120,32 @@ def test_turn_from_reply_keeps_raw():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 action_like = st.fixed_dictionaries(
-    {"type": st.sampled_from(["send_message", "send_information", "broadcast", "submit_task", "other"])},
+    {
+        "type": st.sampled_from(
+            ["send_message", "send_information", "broadcast", "submit_task", "other"]
+        )
+    },
     optional={
-        "to": json_values, "content": json_values, "information": json_values,
-        "values": json_values, "answer": json_values, "task_id": json_values,
+        "to": json_values,
+        "content": json_values,
+        "information": json_values,
+        "values": json_values,
+        "answer": json_values,
+        "task_id": json_values,
     },
 )
 reply_like = st.fixed_dictionaries(
-    {}, optional={"actions": st.lists(action_like, max_size=5) | json_values, "private_thoughts": json_values}
+    {},
+    optional={
+        "actions": st.lists(action_like, max_size=5) | json_values,
+        "private_thoughts": json_values,
+    },
 )
 
 

@@ -20,7 +20,9 @@ from coop_utils.runner import run_episode_sync
 
 def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:
     return [
-        run_episode_sync(config, [PerfectAgent() for _ in range(config.n_agents)], s).summary["tasks"]
+        run_episode_sync(config, [PerfectAgent() for _ in range(config.n_agents)], s).summary[
+            "tasks"
+        ]
         for s in seeds
     ]
 
@@ -62,7 +64,9 @@ def _env_with_task(config: EnvConfig, seed: int = 0) -> tuple[Environment, list[
     return env, list(env.tasks[0][0].pieces)
 
 
-def _give(env: Environment, i: int, pieces: list[str], values: dict[str, int] | None = None) -> None:
+def _give(
+    env: Environment, i: int, pieces: list[str], values: dict[str, int] | None = None
+) -> None:
     """Move pieces to agent i by having their holders send them (through the real rules)."""
     for p in pieces:
         if p in env.held[i]:
@@ -78,7 +82,10 @@ def test_submit_pays_reward_and_deals_replacement():
     bad = Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),))
     if not all(p in env.held[0] for p in pieces):
         env.apply_turn(0, bad)
-        assert env.events[-1].kind == "invalid_action" and "do not hold" in env.events[-1].payload["reason"]
+        assert (
+            env.events[-1].kind == "invalid_action"
+            and "do not hold" in env.events[-1].payload["reason"]
+        )
     _give(env, 0, pieces)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
     submit = next(e for e in env.events if e.kind == "submit")
@@ -113,20 +120,27 @@ def test_send_information_rules_and_share_bonus():
     env = Environment(EnvConfig.for_condition("incentive"), seed=2)
     env.start_round()
     mine, theirs = env.names[0], env.names[1]  # held by agent_0 and agent_1
-    env.apply_turn(0, Turn((SendInformation("agent_1", (mine, theirs, "No such piece"), {mine: 5, theirs: 5}),)))
+    env.apply_turn(
+        0,
+        Turn((SendInformation("agent_1", (mine, theirs, "No such piece"), {mine: 5, theirs: 5}),)),
+    )
     kinds = [e.kind for e in env.events[-3:]]
     assert kinds == ["transfer", "invalid_action", "invalid_action"]
     assert env.revenue[0] == 1000 and env.held[1][mine] == 5
     env.apply_turn(0, Turn((SendInformation("agent_1", (mine,), {mine: 5}),)))
     assert env.events[-1].kind == "transfer_skipped" and env.revenue[0] == 1000
     env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {}),)))
-    assert env.events[-1].kind == "invalid_action" and "no value" in env.events[-1].payload["reason"]
+    assert (
+        env.events[-1].kind == "invalid_action" and "no value" in env.events[-1].payload["reason"]
+    )
 
 
 def test_invalid_recipients_are_events():
     env = Environment(EnvConfig(), seed=0)
     env.start_round()
-    env.apply_turn(0, Turn((SendMessage("agent_99", "hi"), SendMessage("agent_0", "me"), Broadcast("ok"))))
+    env.apply_turn(
+        0, Turn((SendMessage("agent_99", "hi"), SendMessage("agent_0", "me"), Broadcast("ok")))
+    )
     kinds = [e.kind for e in env.events if e.kind in ("invalid_action", "broadcast")]
     assert kinds == ["invalid_action", "invalid_action", "broadcast"]
 
@@ -156,8 +170,14 @@ def test_auto_request_blocks_own_messages_and_asks_first_holder():
     assert env.events[-1].payload["delivered"] is False
     assert env.messages[holder] == [], "the agent's own message is not delivered"
     env.end_round()
-    system = [e for e in env.events if e.kind == "message" and e.payload["system"] and e.agent == "agent_0"]
-    assert {e.payload["to"] for e in system} == {f"agent_{env.first_holder[p]}" for p in dict.fromkeys(missing)}
+    system = [
+        e
+        for e in env.events
+        if e.kind == "message" and e.payload["system"] and e.agent == "agent_0"
+    ]
+    assert {e.payload["to"] for e in system} == {
+        f"agent_{env.first_holder[p]}" for p in dict.fromkeys(missing)
+    }
     assert all(e.payload["delivered"] for e in system)
 
 
@@ -168,14 +188,20 @@ def test_auto_fulfill_transfers_named_pieces_with_true_values():
     env.apply_turn(0, Turn((SendMessage("agent_3", f"could I have {piece.upper()}?"),)))
     assert env.held[0][piece] == env.true_value[piece]
     transfer = env.events[-1]
-    assert transfer.kind == "transfer" and transfer.payload["via"] == "auto_fulfill" and transfer.agent == "agent_3"
+    assert (
+        transfer.kind == "transfer"
+        and transfer.payload["via"] == "auto_fulfill"
+        and transfer.agent == "agent_3"
+    )
 
 
 def test_limited_hides_social_information():
     env = Environment(EnvConfig.for_condition("limited"), seed=0)
     env.start_round()
     piece = env.names[1]
-    env.apply_turn(1, Turn((SendInformation("agent_0", (piece,), {piece: 3}),), private_thoughts="hmm"))
+    env.apply_turn(
+        1, Turn((SendInformation("agent_0", (piece,), {piece: 3}),), private_thoughts="hmm")
+    )
     env.end_round()
     env.start_round()
     for i in (0, 1):
