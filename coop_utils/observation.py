@@ -65,7 +65,13 @@ class ValueRecord:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The agent's own past actions, summarised (SPEC §2 'past actions')."""
+    """The agent's own past actions, summarised (SPEC §2 'past actions').
+
+    ``sent`` lists every piece it sent, including ones the recipient already
+    had; ``unanswered`` the pieces it asked for more than ``unanswered_after``
+    times and still lacks; ``ignoring`` the agents with ``ignored_after`` or more
+    of its requests neither answered nor overtaken by a send.
+    """
 
     sent: tuple[ValueRecord, ...] = ()
     received: tuple[ValueRecord, ...] = ()
