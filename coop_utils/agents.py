@@ -20,6 +20,9 @@ from .scripted import PRESETS, BehaviourKnobs, behaviour_policy, perfect_policy,
 @runtime_checkable
 class Agent(Protocol):
     label: str
+    scripted: bool
+    """True for a scripted policy (in process or served by ``coop serve``): its results
+    describe the machinery, never a model's behaviour."""
 
     async def act(self, obs: Observation) -> Turn: ...
 
@@ -29,6 +32,7 @@ class PerfectAgent:
 
     def __init__(self, instant_reply: bool = True):
         self.label = "perfect"
+        self.scripted = True
         self.instant_reply = instant_reply
 
     async def act(self, obs: Observation) -> Turn:
@@ -47,6 +51,7 @@ class BehaviourAgent:
 
     def __init__(self, knobs: BehaviourKnobs, seed: int, label: str = "behaviour"):
         self.knobs, self.seed, self.label = knobs, seed, label
+        self.scripted = True
 
     async def act(self, obs: Observation) -> Turn:
         actions, thoughts = behaviour_policy(obs, self.knobs, self.seed)

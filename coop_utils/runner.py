@@ -37,6 +37,19 @@ PACKAGES = (
 )
 
 
+def population_label(labels: list[str]) -> str:
+    """The run's 'model' column: the one label of a homogeneous run, else '5*a,5*b' (in seat order)."""
+    groups: list[list] = []
+    for label in labels:
+        if groups and groups[-1][1] == label:
+            groups[-1][0] += 1
+        else:
+            groups.append([1, label])
+    if len(groups) == 1:
+        return groups[0][1]
+    return ",".join(f"{n}*{label}" if n > 1 else label for n, label in groups)
+
+
 @dataclass(frozen=True, repr=False)
 class Episode:
     run_id: str
@@ -45,6 +58,12 @@ class Episode:
     agents: list[str]
     events: list[Event]
     summary: dict[str, Any]
+    scripted: bool = True
+    """True if any agent of the run is scripted (in process or served locally)."""
+
+    @property
+    def model(self) -> str:
+        return population_label(self.agents)
 
     def __repr__(self) -> str:  # asyncio reprs results; keep it cheap
         return f"Episode({self.run_id!r}, tasks={self.summary.get('tasks')}, events={len(self.events)})"
@@ -73,7 +92,9 @@ async def run_episode(
                         env.apply_turn(j, reply)
         env.end_round()
     result = env.finish()
-    return Episode(run_id, config, seed, labels, env.events, summarize(env.events, result, config))
+    scripted = any(getattr(a, "scripted", False) for a in agents)
+    summary = summarize(env.events, result, config)
+    return Episode(run_id, config, seed, labels, env.events, summary, scripted)
 
 
 def run_episode_sync(
@@ -147,22 +168,21 @@ def write_run(folder: Path, episode: Episode, extra: dict[str, Any] | None = Non
     """events.jsonl, config.json and provenance first, summary.json last (marks completion)."""
     folder = Path(folder)
     write_events(folder / "events.jsonl", episode.events)
-    meta = {
+    head = {
         "run_id": episode.run_id,
         "seed": episode.seed,
         "condition": episode.config.condition,
+        "model": episode.model,
+        "scripted": episode.scripted,
         "agents": episode.agents,
+    }
+    meta = {
+        **head,
         "config": episode.config.model_dump(),
         "provenance": provenance(),
         **(extra or {}),
     }
     write_atomic(folder / "run.json", json.dumps(meta, indent=2))
-    summary = {
-        "run_id": episode.run_id,
-        "seed": episode.seed,
-        "condition": episode.config.condition,
-        "agents": episode.agents,
-        **episode.summary,
-    }
+    summary = {**head, **episode.summary}
     write_atomic(folder / "summary.json", json.dumps(summary, indent=2))
     return folder
