@@ -198,7 +198,8 @@ class Turn:
 
     ``error`` set means the turn was lost (e.g. the API failed after retries):
     the environment logs ``llm_error`` and applies nothing, so a lost turn is
-    never mistaken for an agent choosing to do nothing.
+    never mistaken for an agent choosing to do nothing. ``faults`` lists every
+    failed attempt's reason (retried or final), so injected faults can be reconciled.
     """
 
     actions: tuple[Action, ...] = ()
@@ -209,6 +210,7 @@ class Turn:
     attempts: int = 1
     calls: tuple[dict[str, Any], ...] = ()
     reasoning: str | None = None
+    faults: tuple[str, ...] = ()
 
     @classmethod
     def from_reply(cls, text: str, **extra: Any) -> Turn:

@@ -66,6 +66,10 @@ class EnvConfig(BaseModel):
     """Under `auto_request`, whom the system asks for each missing piece."""
     request_match: Literal["name", "name_or_index"] = "name"
     """How a message is recognised as naming a piece: its full name, case-insensitively (SPEC §5 leaves it open)."""
+    announce_automation: bool = False
+    """Tell agents under `auto_request` / `auto_fulfill` that requests or replies are automated.
+    The paper does not say; by default agents are not told (their own messages simply go
+    undelivered under `auto_request`)."""
     company: str = "InfoCluse Inc."
     """Company named in the system message (the paper's wording)."""
 

@@ -89,7 +89,6 @@ class Environment:
         self.sent: list[list[ValueRecord]] = [[] for _ in range(n)]
         self.received: list[list[ValueRecord]] = [[] for _ in range(n)]
         self.asked: list[Counter[str]] = [Counter() for _ in range(n)]
-        self.over_asked: list[set[str]] = [set() for _ in range(n)]
         self.pending_asks: list[Counter[tuple[int, str]]] = [Counter() for _ in range(n)]
         self._snapshot: tuple[Any, ...] = ((), (), {})
         self._log(
@@ -205,11 +204,14 @@ class Environment:
             else tuple(self.exchanges[-cfg.recent_exchanges :])
             if cfg.recent_exchanges
             else (),
+            announce_automation=cfg.announce_automation and (cfg.auto_request or cfg.auto_fulfill),
         )
 
     def _history(self, i: int) -> History:
         cfg, held = self.config, self.held[i]
-        unanswered = tuple(p for p in self.over_asked[i] if p not in held)
+        unanswered = tuple(
+            p for p, n in self.asked[i].items() if n > cfg.unanswered_after and p not in held
+        )
         ignored: Counter[int] = Counter()
         for (j, _), n in self.pending_asks[i].items():
             ignored[j] += n
@@ -229,7 +231,9 @@ class Environment:
         for call in turn.calls:
             self._log("llm_call", i, **call)
         if turn.error is not None:
-            self._log("llm_error", i, reason=turn.error, attempts=turn.attempts)
+            self._log(
+                "llm_error", i, reason=turn.error, attempts=turn.attempts, faults=list(turn.faults)
+            )
             return []
         self._log(
             "agent_reply",
@@ -317,8 +321,6 @@ class Environment:
         for p in named:
             if p not in self.held[i]:
                 self.asked[i][p] += 1
-                if self.asked[i][p] > self.config.unanswered_after:
-                    self.over_asked[i].add(p)
         for p in requests:
             self.pending_asks[i][(j, p)] += 1
         if self.config.auto_fulfill and not system:

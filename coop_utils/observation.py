@@ -104,6 +104,7 @@ class Observation:
     thoughts: tuple[tuple[int, str], ...]
     public: tuple[MessageView, ...]
     exchanges: tuple[Exchange, ...]
+    announce_automation: bool = False
 
     def missing(self) -> list[tuple[TaskView, str]]:
         """(task, piece) for every piece of an open task this agent lacks."""
