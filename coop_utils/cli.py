@@ -1,4 +1,9 @@
-"""The ``coop`` command line: one subcommand per job, each a thin layer over the package."""
+"""The ``coop`` command line: one subcommand per job, each a thin layer over the package.
+
+``coop run`` and ``coop grid`` share one engine (:mod:`coop_utils.grid`): a run is a
+one-cell grid. Errors a user can fix (bad arguments, a missing key, an unknown model,
+a run folder made under another config) end with a one-line message and exit code 2.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
-from .agents import expand_agents, scripted_agent
-from .config import CONDITIONS, EnvConfig
-from .runner import run_episode_sync, write_run
+from .config import CONDITIONS
+from .grid import GridSpec, load_grid, run_grid
+from .llm.cache import MODES
+from .llm.client import FatalLLMError
+from .llm.models import MissingKeyError, load_models
 
 
 def _positive(text: str) -> int:
@@ -24,39 +29,150 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_llm_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=MODES, help="live | replay | cache (default cache)")
+    p.add_argument("--cache", help="response cache file (default OUT/llm_cache.jsonl)")
+    p.add_argument("--max-cost", type=float, help="stop starting episodes after this many USD")
+    p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
+
+
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run episodes with scripted agents (or model aliases)")
-    p.add_argument("--agents", default="perfect",
-                   help="'perfect', a preset (withholder, bungler, ...), 'behaviour:p_answer=0.3', "
-                        "or a mix such as '5*perfect,5*withholder' (default: perfect)")
+    p = sub.add_parser("run", help="run episodes of one population under one condition")
+    p.add_argument(
+        "--agents",
+        default="perfect",
+        help="'perfect', a preset (withholder, bungler, ...), 'behaviour:p_answer=0.3', a model "
+        "alias (o3, local:withholder, openai:gpt-4o, ...) or a mix such as "
+        "'5*perfect,5*withholder' (default: perfect)",
+    )
     p.add_argument("--condition", default="baseline", choices=CONDITIONS)
-    p.add_argument("--runs", type=_positive, default=1, help="episodes, with seeds seed, seed+1, ...")
+    p.add_argument("--runs", type=_positive, default=1, help="episodes, seeds seed, seed+1, ...")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=_positive, help="override the number of rounds (default 20)")
     p.add_argument("--n-agents", type=_positive, help="override the number of agents (default 10)")
     p.add_argument("--out", type=Path, help="write one folder per run here")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    _add_llm_options(p)
     p.set_defaults(func=cmd_run)
 
 
+def _add_grid(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grid", help="run a grid of models x conditions x seeds from a YAML file")
+    p.add_argument("grid", type=Path, help="grid file (see coop_utils/grid.py: GridSpec)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the runs (resumable)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    _add_llm_options(p)
+    p.set_defaults(func=cmd_grid)
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    from .llm.server import add_serve_arguments, serve_from_args
+
+    p = sub.add_parser("serve", help="serve scripted agents as an OpenAI-compatible API")
+    add_serve_arguments(p)
+    p.set_defaults(func=lambda args: serve_from_args(args) or 0)
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list model aliases and whether their keys are set")
+    p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
+    p.set_defaults(func=cmd_models)
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    keys = ("mode", "cache", "max_cost", "models_file")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    overrides = {k: v for k, v in (("rounds", args.rounds), ("n_agents", args.n_agents)) if v}
-    config = EnvConfig.for_condition(args.condition, **overrides)
-    specs = expand_agents(args.agents, config.n_agents)
-    rows = []
-    for seed in tqdm(range(args.seed, args.seed + args.runs), desc="episodes", disable=args.json, leave=False):
-        agents = [scripted_agent(spec, seed * 1000 + k) for k, spec in enumerate(specs)]
-        episode = run_episode_sync(config, agents, seed)
-        if args.out:
-            write_run(args.out / episode.run_id, episode)
-        s = episode.summary
-        rows.append({"seed": seed, "condition": config.condition, "agents": args.agents,
-                     "tasks": s["tasks"], "pct_optimal": round(s["pct_optimal"], 2),
-                     "messages": s["messages"], "invalid_actions": s["invalid_actions"]})
+    env = {k: v for k, v in (("rounds", args.rounds), ("n_agents", args.n_agents)) if v}
+    spec = GridSpec(
+        name="run",
+        models=[args.agents],
+        conditions=[args.condition],
+        seeds=list(range(args.seed, args.seed + args.runs)),
+        env=env,
+        **_overrides(args),
+    )
+    result = run_grid(spec, args.out, progress=not args.json)
+    rows = [
+        {
+            "seed": s["seed"],
+            "condition": s["condition"],
+            "agents": args.agents,
+            "tasks": s["tasks"],
+            "pct_optimal": round(s["pct_optimal"], 2),
+            "messages": s["messages"],
+            "invalid_actions": s["invalid_actions"],
+            "lost_turns": s["lost_turns"],
+        }
+        for s in result.summaries
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
-    else:
+    elif rows:
         _print_table(rows)
+    return _report(result, quiet=args.json)
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    spec = load_grid(args.grid, **_overrides(args))
+    result = run_grid(spec, args.out, progress=not args.json)
+    if args.json:
+        print(json.dumps(_result_dict(result), indent=2))
+    return _report(result, quiet=args.json)
+
+
+def _result_dict(result) -> dict:
+    u = result.usage
+    return {
+        "planned": result.planned,
+        "already_done": result.already_done,
+        "completed": len(result.completed),
+        "failed": result.failed,
+        "not_started": result.not_started,
+        "wall_s": round(result.wall_s, 2),
+        "live_calls": u.live_calls,
+        "cached_calls": u.cached_calls,
+        "lost_turns": u.failed_turns,
+        "spent_usd": round(u.spent_usd, 4),
+        "recorded_cost_usd": round(u.recorded_usd, 4),
+    }
+
+
+def _report(result, quiet: bool) -> int:
+    """One summary line on stderr; failures listed; exit 1 if any run failed."""
+    if not quiet:
+        d = _result_dict(result)
+        line = (
+            f"{d['completed']} run(s) done, {d['already_done']} already finished, "
+            f"{len(d['failed'])} failed, {len(d['not_started'])} not started (budget) "
+            f"in {d['wall_s']:.1f}s"
+        )
+        if d["live_calls"] or d["cached_calls"]:
+            line += (
+                f"; {d['live_calls']} live call(s), {d['cached_calls']} from cache, "
+                f"{d['lost_turns']} lost turn(s); spent ${d['spent_usd']:.4f} "
+                f"(recorded cost ${d['recorded_cost_usd']:.4f})"
+            )
+        print(line, file=sys.stderr)
+        for run_id, error in result.failed.items():
+            print(f"  failed {run_id}: {error.splitlines()[0]}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import os
+
+    providers, models = load_models(args.models_file)
+    print(f"{'alias':<18}{'provider':<12}{'model':<34}key")
+    for alias, entry in sorted(models.items()):
+        provider = providers.get(entry.get("provider"), {})
+        var = provider.get("api_key_env")
+        status = "not needed" if not var else ("set" if os.environ.get(var) else f"missing: {var}")
+        print(f"{alias:<18}{entry.get('provider', '?'):<12}{entry.get('model', '?'):<34}{status}")
+    print("Also: PROVIDER:MODEL_ID with a provider among " + ", ".join(sorted(providers)))
+    print("      local:SPEC serves a scripted agent over HTTP (e.g. local:withholder)")
     return 0
 
 
@@ -71,9 +187,12 @@ def _print_table(rows: list[dict]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coop", description=__doc__)
+    parser = argparse.ArgumentParser(prog="coop", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run(sub)
+    _add_grid(sub)
+    _add_serve(sub)
+    _add_models(sub)
     return parser
 
 
@@ -82,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, MissingKeyError, FatalLLMError) as exc:
         print(f"coop {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -43,7 +43,7 @@ class Wording:
     joint_goal: bool
 
     def amount(self, x: float) -> str:
-        s = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+        s = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6f}".rstrip("0")  # exact: $15.625
         return f"{s} points" if self.points else f"${s}"
 
 

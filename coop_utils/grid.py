@@ -1,0 +1,330 @@
+"""Grids of episodes: models × conditions × seeds (× settings), concurrent and resumable.
+
+A grid is planned first (every run gets a folder and an id from its cell), then the runs
+not yet finished are played with many episodes in flight at once: each episode's turns
+are sequential, so a grid's wall time approaches one episode's critical path when the
+provider allows enough concurrent calls. A finished run is a folder whose
+``summary.json`` exists (written last, atomically); rerunning the same command skips
+those after checking they were made under the same configuration, and refuses to mix in
+runs that were not. A failing run is reported and the grid goes on; ``max_cost`` stops
+new episodes from starting once that much has been spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm.auto import tqdm
+
+from .agents import Agent, expand_agents, scripted_agent
+from .config import Condition, EnvConfig
+from .events import write_atomic
+from .llm.agent import LLMAgent
+from .llm.cache import Mode
+from .llm.client import ClientPool, Usage
+from .llm.models import UnknownModelError, resolve
+from .runner import Episode, run_episode, write_run
+from .scripted import PRESETS
+
+CACHE_FILE = "llm_cache.jsonl"
+
+
+class GridSpec(BaseModel):
+    """What to run. Loaded from a YAML file (``coop grid GRID.yaml``) or built in Python."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    name: str = "grid"
+    models: list[str]
+    """Populations: a model alias, a scripted agent, or a mix such as '5*o3,5*perfect'."""
+    conditions: list[Condition] = ["baseline"]
+    runs: int = Field(5, ge=1)
+    """Runs per cell, with seeds seed, seed+1, ... (ignored when `seeds` is given)."""
+    seed: int = 0
+    seeds: list[int] | None = None
+    env: dict[str, Any] = Field(default_factory=dict)
+    """EnvConfig overrides for every run (e.g. rounds: 10)."""
+    settings: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"default": {}})
+    """Named EnvConfig overrides crossed with models × conditions (ablations)."""
+    mode: Mode = "cache"
+    """live: always call and record; replay: recorded replies only; cache: replay hits, call misses."""
+    cache: str | None = None
+    """Response cache file; default OUT/llm_cache.jsonl."""
+    max_cost: float | None = None
+    """Stop starting episodes once this many USD were spent in this invocation."""
+    episodes_in_flight: int = Field(32, ge=1)
+    concurrency: dict[str, int] = Field(default_factory=dict)
+    """Per-provider limits on concurrent calls, overriding the models file."""
+    server: dict[str, Any] = Field(default_factory=dict)
+    """Settings for the local server started for `local:` models (latency_s, rate_429, ...)."""
+    models_file: str | None = None
+
+    def seed_list(self) -> list[int]:
+        return (
+            list(self.seeds)
+            if self.seeds is not None
+            else [self.seed + k for k in range(self.runs)]
+        )
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_id: str
+    setting: str
+    population: str
+    seats: tuple[str, ...]
+    condition: str
+    seed: int
+    config: EnvConfig
+    folder: Path | None
+
+
+@dataclass
+class GridResult:
+    planned: int = 0
+    already_done: int = 0
+    completed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    not_started: list[str] = field(default_factory=list)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    wall_s: float = 0.0
+    out: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class GridMismatchError(ValueError):
+    pass
+
+
+def load_grid(path: str | Path, **overrides: Any) -> GridSpec:
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return GridSpec(**data)
+
+
+def slug(text: str) -> str:
+    """A folder-safe name for a population ('5*o3,5*perfect' -> '5xo3+5xperfect')."""
+    text = text.replace("*", "x").replace(",", "+").replace("/", "_").replace(":", "-")
+    return re.sub(r"[^A-Za-z0-9._+=-]", "", text.replace("=", "")) or "run"
+
+
+def is_scripted_spec(spec: str) -> bool:
+    try:
+        scripted_agent(spec, 0)
+    except ValueError:
+        return False
+    return True
+
+
+def plan(spec: GridSpec, out: Path | None) -> list[PlannedRun]:
+    runs = []
+    for setting, overrides in spec.settings.items():
+        for population in spec.models:
+            for condition in spec.conditions:
+                config = EnvConfig.for_condition(condition, **{**spec.env, **overrides})
+                seats = tuple(expand_agents(population, config.n_agents))
+                for seed in spec.seed_list():
+                    parts = [slug(population), condition, f"seed{seed}"]
+                    if len(spec.settings) > 1 or setting != "default":
+                        parts.insert(0, slug(setting))
+                    run_id = ".".join(parts)
+                    folder = out.joinpath(*parts) if out else None
+                    runs.append(
+                        PlannedRun(
+                            run_id, setting, population, seats, condition, seed, config, folder
+                        )
+                    )
+    return runs
+
+
+def build_agents(run: PlannedRun, pool: ClientPool) -> list[Agent]:
+    """Scripted specs play in process; everything else is a model called through the pool."""
+    agents: list[Agent] = []
+    for k, spec in enumerate(run.seats):
+        seat_seed = run.seed * 1000 + k
+        if is_scripted_spec(spec):
+            agents.append(scripted_agent(spec, seat_seed))
+            continue
+        try:
+            client = pool.client(spec)
+        except UnknownModelError as exc:
+            raise UnknownModelError(
+                f"{exc}; scripted agents are 'perfect', {', '.join(PRESETS)} or "
+                "'behaviour:KNOB=V:...'"
+            ) from None
+        agents.append(LLMAgent(client, run.run_id, seat_seed))
+    return agents
+
+
+def _models(run: PlannedRun, pool: ClientPool) -> dict[str, dict]:
+    return {
+        s: pool.profile(s).public() for s in dict.fromkeys(run.seats) if not is_scripted_spec(s)
+    }
+
+
+def _identity(run: PlannedRun, models: dict[str, dict]) -> dict[str, Any]:
+    """What must match for a finished run to count as this planned run (base URLs may move)."""
+    models = {a: {k: v for k, v in m.items() if k != "base_url"} for a, m in models.items()}
+    return {"config": run.config.model_dump(), "agents": list(run.seats), "llm": models}
+
+
+def _finished(run: PlannedRun, models: dict[str, dict]) -> bool:
+    if run.folder is None or not (run.folder / "summary.json").exists():
+        return False
+    meta = json.loads((run.folder / "run.json").read_text())
+    recorded = {
+        "config": meta.get("config"),
+        "agents": meta.get("agents"),
+        "llm": {
+            a: {k: v for k, v in m.items() if k != "base_url"}
+            for a, m in (meta.get("llm") or {}).items()
+        },
+    }
+    wanted = _identity(run, models)
+    if recorded != wanted:
+        diff = [k for k in wanted if recorded.get(k) != wanted[k]]
+        raise GridMismatchError(
+            f"{run.folder} holds a finished run made under a different {' and '.join(diff)}; "
+            "write this grid to a new --out folder (or delete that run to redo it)"
+        )
+    return True
+
+
+async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict) -> Episode:
+    agents = build_agents(run, pool)
+    episode = await run_episode(run.config, agents, run.seed, run.run_id)
+    if run.folder is not None:
+        for debris in run.folder.glob(".*.tmp"):  # left by a write that was killed
+            debris.unlink(missing_ok=True)
+        calls = {"live": 0, "cached": 0}
+        for a in agents:
+            if isinstance(a, LLMAgent):
+                calls["live"] += a.live_calls
+                calls["cached"] += a.cached_calls
+        extra = {"grid": spec.name, "setting": run.setting, "population": run.population}
+        extra |= {"mode": pool.mode, "llm": models, "calls": calls}
+        pool.cache.sync()  # the run's replies are durable before the run counts as finished
+        write_run(run.folder, episode, extra)
+    return episode
+
+
+def _local_server(spec: GridSpec, runs: list[PlannedRun], pool: ClientPool):
+    """A local server for `local:` models, unless COOP_LOCAL_URL points at one or we replay."""
+    if spec.mode == "replay" or os.environ.get("COOP_LOCAL_URL") or "local" in pool.base_urls:
+        return None
+    seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
+    if not any(resolve(s, spec.models_file).provider == "local" for s in seats):
+        return None
+    from .llm.server import LocalServer
+
+    return LocalServer(port=0, mode="process", **spec.server)
+
+
+async def run_grid_async(
+    spec: GridSpec,
+    out: str | Path | None,
+    progress: bool = True,
+    base_urls: dict[str, str] | None = None,
+) -> GridResult:
+    out = Path(out) if out is not None else None
+    result = GridResult(out=out)
+    start = time.perf_counter()
+    cache = spec.cache or (out / CACHE_FILE if out else None)
+    pool = ClientPool(spec.mode, cache, base_urls, spec.concurrency, spec.models_file)
+    runs = plan(spec, out)
+    result.planned = len(runs)
+    server = _local_server(spec, runs, pool)
+    if server is not None:
+        server.__enter__()
+        pool.base_urls["local"] = server.base_url
+    try:
+        models = {r.run_id: _models(r, pool) for r in runs}
+        todo = [r for r in runs if not _finished(r, models[r.run_id])]
+        result.already_done = len(runs) - len(todo)
+        for r in todo:  # missing keys and unknown models fail here, before any call
+            build_agents(r, pool)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            write_atomic(out / "grid.json", spec.model_dump_json(indent=2))
+        async with pool:
+            await _run_all(todo, pool, spec, models, result, progress)
+    finally:
+        if server is not None:
+            server.__exit__(None, None, None)
+    result.usage = pool.usage
+    result.wall_s = time.perf_counter() - start
+    if out is not None and result.failed:
+        write_atomic(out / "failures.json", json.dumps(result.failed, indent=2))
+    return result
+
+
+async def _run_all(todo, pool, spec, models, result: GridResult, progress: bool) -> None:
+    gate = asyncio.Semaphore(spec.episodes_in_flight)
+    bar = tqdm(total=len(todo), desc=spec.name, unit="run", disable=not progress or not todo)
+    order = {r.run_id: k for k, r in enumerate(todo)}
+    done: dict[str, dict] = {}
+
+    async def one(run: PlannedRun) -> None:
+        async with gate:
+            if spec.max_cost is not None and pool.usage.spent_usd >= spec.max_cost:
+                result.not_started.append(run.run_id)
+                return
+            try:
+                episode = await _play(run, pool, spec, models[run.run_id])
+            except Exception as exc:  # a bug or a fatal LLM error: report it, keep going
+                result.failed[run.run_id] = f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, RuntimeError | ValueError | OSError):
+                    result.failed[run.run_id] += "\n" + traceback.format_exc(limit=5)
+            else:
+                result.completed.append(run.run_id)
+                done[run.run_id] = {
+                    "run_id": run.run_id,
+                    "setting": run.setting,
+                    "model": episode.model,
+                    "scripted": episode.scripted,
+                    "condition": run.condition,
+                    "seed": run.seed,
+                    **episode.summary,
+                }
+            finally:
+                bar.update(1)
+                if pool.usage.live_calls:
+                    bar.set_postfix(spent=f"${pool.usage.spent_usd:.2f}", refresh=False)
+
+    try:
+        await asyncio.gather(*(one(r) for r in todo))
+    finally:
+        bar.close()
+    result.summaries = [done[k] for k in sorted(done, key=order.get)]
+
+
+def run_grid(
+    spec: GridSpec,
+    out: str | Path | None,
+    progress: bool = True,
+    base_urls: dict[str, str] | None = None,
+) -> GridResult:
+    """Run a grid from synchronous code: a script, the CLI, or a notebook cell (where an
+    event loop is already running, the grid runs on its own loop in a worker thread)."""
+    job = run_grid_async(spec, out, progress, base_urls)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(job)
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, job).result()

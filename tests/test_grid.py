@@ -1,0 +1,271 @@
+"""The LLM path end to end, over real HTTP to the local server: replay, faults, keys, resume.
+
+These are the guarantees of issue 3: a recorded run replays bit for bit with no server;
+every injected fault is either retried or a logged lost turn; API keys never reach disk;
+a killed grid resumes to exactly the expected runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from coop_utils.events import read_events
+from coop_utils.grid import GridMismatchError, GridSpec, run_grid
+from coop_utils.llm.client import FatalLLMError
+from coop_utils.llm.models import MissingKeyError
+
+MIX = "5*local:cooperator,5*local:withholder"
+
+
+def models_file(tmp_path: Path, **local: object) -> str:
+    """A models file that tunes the local provider (fast retries, short timeout)."""
+    settings = {"timeout_s": 1.0, "max_attempts": 8, "backoff_initial_s": 0.01}
+    settings |= {"backoff_max_s": 0.05, **local}
+    body = "providers:\n  local:\n" + "".join(f"    {k}: {v}\n" for k, v in settings.items())
+    path = tmp_path / "models.yaml"
+    path.write_text(body)
+    return str(path)
+
+
+def events_of(out: Path) -> dict[str, list[str]]:
+    return {
+        str(p.parent.relative_to(out)): p.read_text().splitlines()
+        for p in sorted(out.rglob("events.jsonl"))
+    }
+
+
+def test_live_then_replay_without_server_gives_identical_logs(server, tmp_path):
+    spec = GridSpec(
+        models=[MIX, "local:bungler"],
+        conditions=["baseline", "auto_request"],
+        runs=2,
+        env={"rounds": 4},
+        mode="live",
+    )
+    live = run_grid(spec, tmp_path / "live", progress=False, base_urls={"local": server.base_url})
+    assert live.ok and len(live.completed) == 8 and live.usage.live_calls == 8 * 4 * 10
+    cache = tmp_path / "live" / "llm_cache.jsonl"
+    replay = spec.model_copy(update={"mode": "replay", "cache": str(cache)})
+    dead = {"local": "http://127.0.0.1:9/v1"}  # nothing listens there: no call may be made
+    again = run_grid(replay, tmp_path / "replay", progress=False, base_urls=dead)
+    assert again.ok and again.usage.live_calls == 0 and again.usage.cached_calls == 320
+    assert events_of(tmp_path / "live") == events_of(tmp_path / "replay")
+    run = json.loads(next((tmp_path / "replay").rglob("run.json")).read_text())
+    assert run["scripted"] is True and run["calls"] == {"live": 0, "cached": 40}
+
+
+def test_replay_miss_names_the_request(server, tmp_path):
+    spec = GridSpec(
+        models=["local:cooperator"],
+        runs=1,
+        env={"rounds": 2},
+        mode="replay",
+        cache=str(tmp_path / "empty.jsonl"),
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False)
+    (error,) = result.failed.values()
+    assert "ReplayMiss" in error and "local:cooperator" in error and "sample" in error
+
+
+def test_faults_are_retried_or_logged_and_add_up_to_the_servers_count(server, tmp_path):
+    server.set_faults(
+        rate_429=0.06,
+        retry_after_s=0.01,
+        rate_500=0.05,
+        rate_slow=0.03,
+        slow_s=1.5,
+        rate_malformed=0.03,
+        rate_truncated=0.03,
+    )
+    spec = GridSpec(
+        models=[MIX],
+        conditions=["baseline", "incentive"],
+        runs=2,
+        env={"rounds": 5},
+        mode="live",
+        models_file=models_file(tmp_path, timeout_s=0.4, max_attempts=3),
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert result.ok and len(result.completed) == 4
+    stats = server.stats()
+    injected = stats["injected"]
+    assert sum(injected.values()) > 10, "the test must actually inject faults"
+    seen, parse_errors, lost, turns = Counter(), 0, 0, 0
+    for path in (tmp_path / "out").rglob("events.jsonl"):
+        for e in read_events(path):
+            if e.kind in ("llm_call", "llm_error"):
+                seen.update(f.split()[0] for f in e.payload["faults"])
+                lost += e.kind == "llm_error"
+            parse_errors += e.kind == "parse_error"
+            turns += e.kind in ("agent_reply", "llm_error")
+    assert turns == 4 * 5 * 10, "every turn is a reply or a lost turn"
+    assert seen["429"] == injected["429"] and seen["500"] == injected["500"]
+    assert seen["timeout"] == injected["slow"]
+    assert parse_errors == injected["malformed"] + injected["truncated"]
+    summary_lost = sum(
+        json.loads(p.read_text())["lost_turns"] for p in (tmp_path / "out").rglob("summary.json")
+    )
+    assert summary_lost == lost == result.usage.failed_turns
+
+
+def test_retry_after_is_honoured_then_the_turn_is_lost(server, tmp_path):
+    server.set_faults(rate_429=1.0, retry_after_s=0.25)
+    spec = GridSpec(
+        models=["1*local:cooperator,1*perfect"],
+        runs=1,
+        mode="live",
+        env={"rounds": 1, "n_agents": 2},
+        models_file=models_file(tmp_path, max_attempts=3),
+    )
+    start = time.perf_counter()
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert time.perf_counter() - start >= 0.5, "two waits of at least Retry-After"
+    (path,) = (tmp_path / "out").rglob("events.jsonl")
+    (lost,) = [e for e in read_events(path) if e.kind == "llm_error"]
+    assert lost.payload["attempts"] == 3 and len(lost.payload["faults"]) == 3
+    assert "gave up after 3 attempts: 429" in lost.payload["reason"]
+    assert result.summaries[0]["lost_turns"] == 1
+
+
+def test_api_keys_never_reach_any_file(server, tmp_path, monkeypatch):
+    secret = "sk-test-THIS-MUST-NOT-LEAK-0123456789"
+    monkeypatch.setenv("COOP_TEST_SECRET", secret)
+    f = tmp_path / "keyed.yaml"
+    f.write_text(
+        "providers:\n  keyed:\n"
+        f"    base_url: {server.base_url}\n    api_key_env: COOP_TEST_SECRET\n"
+        "    scripted: true\n    send_seed: true\n"
+        "models:\n  keyed-model:\n    provider: keyed\n    model: scripted/cooperator\n"
+        "    prices: {input: 1.0, output: 2.0}\n"
+    )
+    spec = GridSpec(
+        models=["keyed-model"], runs=1, env={"rounds": 2}, mode="live", models_file=str(f)
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False)
+    assert result.ok and result.usage.live_calls == 20 and result.usage.spent_usd > 0
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) >= 5
+    for p in files:
+        assert secret not in p.read_text(errors="replace"), p
+    run = json.loads(next((tmp_path / "out").rglob("run.json")).read_text())
+    assert run["llm"]["keyed-model"]["model"] == "scripted/cooperator"
+
+
+def test_a_missing_key_stops_before_any_call(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("COOP_TEST_SECRET", raising=False)
+    f = tmp_path / "keyed.yaml"
+    f.write_text(
+        f"providers:\n  keyed:\n    base_url: {server.base_url}\n"
+        "    api_key_env: COOP_TEST_SECRET\n"
+    )
+    spec = GridSpec(models=["keyed:cooperator"], runs=1, mode="live", models_file=str(f))
+    with pytest.raises(MissingKeyError, match="COOP_TEST_SECRET"):
+        run_grid(spec, tmp_path / "out", progress=False)
+    assert server.stats()["requests"] == 0
+
+
+def test_rerun_skips_finished_runs_and_refuses_a_different_config(server, tmp_path):
+    spec = GridSpec(models=["local:cooperator", "perfect"], runs=2, env={"rounds": 3})
+    urls = {"local": server.base_url}
+    first = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
+    assert len(first.completed) == 4
+    again = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
+    assert again.already_done == 4 and again.completed == []
+    more = spec.model_copy(update={"runs": 3})
+    assert len(run_grid(more, tmp_path / "out", progress=False, base_urls=urls).completed) == 2
+    other = spec.model_copy(update={"env": {"rounds": 4}})
+    with pytest.raises(GridMismatchError, match="different config"):
+        run_grid(other, tmp_path / "out", progress=False, base_urls=urls)
+
+
+def test_max_cost_stops_new_episodes(server, tmp_path):
+    f = models_file(tmp_path)
+    Path(f).write_text(
+        Path(f).read_text()
+        + "models:\n  pricey:\n    provider: local\n    model: scripted/cooperator\n"
+        "    prices: {input: 1000.0, output: 1000.0}\n"
+    )
+    spec = GridSpec(
+        models=["pricey"],
+        runs=6,
+        env={"rounds": 2},
+        episodes_in_flight=1,
+        max_cost=0.01,
+        models_file=f,
+        mode="live",
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert len(result.completed) == 1 and len(result.not_started) == 5
+    assert result.usage.spent_usd >= 0.01
+
+
+def test_reasoning_text_is_recorded(tmp_path):
+    from coop_utils.llm.server import LocalServer
+
+    with LocalServer(port=0, reasoning=True) as srv:
+        spec = GridSpec(models=["local:cooperator"], runs=1, env={"rounds": 1}, mode="live")
+        run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": srv.base_url})
+    (path,) = (tmp_path / "out").rglob("events.jsonl")
+    replies = [e for e in read_events(path) if e.kind == "agent_reply"]
+    assert len(replies) == 10 and all(e.payload["reasoning"] for e in replies)
+
+
+def test_a_fatal_error_fails_its_runs_not_the_grid(server, tmp_path):
+    spec = GridSpec(
+        models=["local:no-such-policy", "local:cooperator"], runs=1, env={"rounds": 1}, mode="live"
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert list(result.failed) == ["local-no-such-policy.baseline.seed0"]
+    assert "FatalLLMError" in next(iter(result.failed.values()))
+    assert result.completed == ["local-cooperator.baseline.seed0"]
+    assert json.loads((tmp_path / "out" / "failures.json").read_text())
+    assert issubclass(FatalLLMError, RuntimeError)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_grid_killed_midway_resumes_to_exactly_the_expected_runs(tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "name: killme\nmodels: ['local:cooperator', 'local:withholder']\n"
+        "conditions: [baseline, auto_fulfill]\nruns: 3\nenv: {rounds: 3}\n"
+        "episodes_in_flight: 2\nserver: {latency_s: 0.01}\n"
+    )
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("COOP_LOCAL_URL", None)
+    cmd = [sys.executable, "-m", "coop_utils.cli", "grid", str(grid), "--out", str(out)]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.rglob("summary.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the grid and the server it started
+    proc.wait()
+    done_before = len(list(out.rglob("summary.json")))
+    assert 3 <= done_before < 12, "killed midway"
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    summaries = sorted(out.rglob("summary.json"))
+    expected = {
+        f"{m}/{c}/seed{s}"
+        for m in ("local-cooperator", "local-withholder")
+        for c in ("baseline", "auto_fulfill")
+        for s in range(3)
+    }
+    assert {str(p.parent.relative_to(out)) for p in summaries} == expected
+    for p in summaries:
+        events = list(read_events(p.parent / "events.jsonl"))
+        assert events[-1].kind == "run_end"
+        assert json.loads(p.read_text())["tasks"] == events[-1].payload["tasks"]
+    assert not list(out.rglob("*.tmp")), "no debris left"
+    assert f"{12 - done_before} run(s) done, {done_before} already finished" in rerun.stderr
