@@ -73,6 +73,34 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: serve_from_args(args) or 0)
 
 
+def _add_reproduce(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reproduce", help="run every notebook with papermill: all figures, tables and statistics"
+    )
+    p.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="e.g. 01_baseline or 01")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter in every notebook that has it (NOTEBOOK.KEY=VALUE for one)",
+    )
+    p.add_argument("--mode", choices=("offline", "replay", "live"), help="shorthand: --set mode=M")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import reproduce
+
+    sets = list(args.sets) + ([f"mode={args.mode}"] if args.mode else [])
+    times = reproduce(args.only, sets)
+    for name, seconds in times.items():
+        print(f"{name:<32}{seconds:7.1f} s")
+    print(f"{len(times)} notebook(s) in {sum(times.values()):.0f} s: figures/ and data/results/")
+    return 0
+
+
 def _add_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list model aliases and whether their keys are set")
     p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
@@ -193,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grid(sub)
     _add_serve(sub)
     _add_models(sub)
+    _add_reproduce(sub)
     return parser
 
 

@@ -1,0 +1,168 @@
+"""The paper's experiments as grids, and the three ways a notebook can run them.
+
+Each function returns the :class:`GridSpec` of one experiment (SPEC §4–§6) for any list
+of models, so a notebook says *what* it runs in the paper's words and this module says
+*how*. :func:`run_experiment` maps a notebook's ``mode`` onto the grid runner:
+
+- ``offline`` (the default): scripted populations, served over real HTTP by a local
+  OpenAI-compatible server when their names start with ``local:``, else in process.
+  No key, no network. Results describe the machinery, never a model's behaviour.
+- ``replay``: the recorded grid under ``data/recorded/<name>`` is played again from its
+  recorded replies, with no server and no key.
+- ``live``: real models by alias (keys in the environment); replies are cached in the
+  runs folder, so an interrupted grid resumes without paying twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .grid import CACHE_FILE, GridResult, GridSpec, is_scripted_spec, plan, run_grid
+from .llm.models import resolve
+
+Mode = Literal["offline", "replay", "live"]
+NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
+
+PAPER_MODELS = (
+    "gemini-2.5-pro",
+    "claude-sonnet-4",
+    "o3-mini",
+    "deepseek-r1",
+    "gpt-5-mini",
+    "gemini-2.5-flash",
+    "o3",
+    "gpt-4.1-mini",
+)
+"""The paper's eight models, in the order of its Table 1."""
+
+SCRIPTED_POPULATIONS = (
+    "local:cooperator",
+    "local:withholder",
+    "local:bungler",
+    "local:manipulator",
+    "local:free_rider",
+)
+"""The offline default's stand-ins: scripted presets served over HTTP (see scripted.PRESETS)."""
+
+DECOMPOSITION = ("baseline", "auto_request", "auto_fulfill")
+INTERVENTIONS = ("baseline", "policy", "incentive", "limited")
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "rounds_10": {"rounds": 10},
+    "rounds_30": {"rounds": 30},
+    "agents_20": {"n_agents": 20},
+    "neutral_company": {"prompt_variant": "neutral_company"},
+    "neutral_items": {"prompt_variant": "neutral_items"},
+    "joint_goal": {"prompt_variant": "joint_goal"},
+    "reward_100": {"task_reward": 100},
+    "reward_1k": {"task_reward": 1_000},
+    "reward_100k": {"task_reward": 100_000},
+}
+"""Appendix ablations (SPEC §4): rounds, group size, prompt wording, reward scale."""
+
+
+def _spec(name: str, models, conditions, runs: int, seed: int, **kw: Any) -> GridSpec:
+    return GridSpec(
+        name=name, models=list(models), conditions=list(conditions), runs=runs, seed=seed, **kw
+    )
+
+
+def perfect_play(runs: int = 20, seed: int = 0, **env: Any) -> GridSpec:
+    """The 100% ceiling (SPEC §3), in process: it never calls a model."""
+    return _spec("perfect_play", ["perfect"], ["baseline"], runs, seed, env=env)
+
+
+def baseline(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
+    """Table 1 and Fig. 3: every model in the unaltered game."""
+    return _spec("baseline", models, ["baseline"], runs, seed, env=env)
+
+
+def decomposition(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
+    """Table 2 and Fig. 4: automate requests (cooperation) or replies (competence)."""
+    return _spec("decomposition", models, DECOMPOSITION, runs, seed, env=env)
+
+
+def interventions(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
+    """Tables 3 and 5, Fig. 5: explicit protocol, sender bonus, hidden peer revenues."""
+    return _spec("interventions", models, INTERVENTIONS, runs, seed, env=env)
+
+
+def ablations(
+    models, runs: int = 3, seed: int = 0, settings: list[str] | None = None, **env: Any
+) -> GridSpec:
+    """Tables 9–10 and the appendix: each setting crossed with the baseline condition."""
+    chosen = {k: ABLATIONS[k] for k in (settings or list(ABLATIONS))}
+    return _spec("ablations", models, ["baseline"], runs, seed, env=env, settings=chosen)
+
+
+def check_mode(spec: GridSpec, mode: str) -> None:
+    """Offline means scripted only; anything else is a model and needs ``live``."""
+    if mode not in NOTEBOOK_MODES:
+        raise ValueError(f"mode must be one of {', '.join(NOTEBOOK_MODES)}, got {mode!r}")
+    if mode == "offline":
+        seats = {s.strip().partition("*")[2] or s for m in spec.models for s in m.split(",")}
+        real = [s for s in seats if not is_scripted_spec(s) and not resolve(s).scripted]
+        if real:
+            raise ValueError(
+                f"mode 'offline' runs scripted agents only, but {', '.join(sorted(real))} "
+                "are models: use mode='live' (with their keys set) or mode='replay'"
+            )
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A finished experiment: its grid, the grid's result and the folder of each of its runs."""
+
+    spec: GridSpec
+    result: GridResult
+    root: Path
+    folders: list[Path]
+    mode: str
+
+    @property
+    def scripted(self) -> bool:
+        return self.mode == "offline" or all(
+            json.loads((f / "run.json").read_text()).get("scripted") for f in self.folders
+        )
+
+
+def run_experiment(
+    spec: GridSpec,
+    mode: Mode = "offline",
+    runs_dir: str | Path = "runs",
+    recorded_dir: str | Path = "data/recorded",
+    progress: bool = False,
+) -> Experiment:
+    """Run (or resume) an experiment; load its runs with ``load.load_runs(exp.folders)``.
+
+    All experiments of a mode share one folder (``runs_dir/offline``, ``runs_dir/live``), so
+    a run needed by several experiments (the baseline cells, say) is made once. ``replay``
+    ignores ``spec`` except for its name: it replays the recorded grid
+    ``recorded_dir/<name>`` exactly as recorded, into ``runs_dir/replay-<name>``.
+    """
+    check_mode(spec, mode)
+    runs_dir = Path(runs_dir)
+    if mode == "replay":
+        recorded = Path(recorded_dir) / spec.name
+        if not (recorded / "grid.json").exists():
+            raise FileNotFoundError(
+                f"no recorded grid at {recorded}: record one with "
+                f"`coop grid GRID.yaml --out {recorded} --mode live` or use mode='offline'"
+            )
+        recorded_spec = GridSpec(**json.loads((recorded / "grid.json").read_text()))
+        spec = recorded_spec.model_copy(
+            update={"mode": "replay", "cache": str(recorded / CACHE_FILE)}
+        )
+        root = runs_dir / f"replay-{spec.name}"
+    else:
+        spec = spec.model_copy(update={"mode": "cache"})
+        root = runs_dir / mode
+    result = run_grid(spec, root, progress=progress)
+    if result.failed:
+        first = next(iter(result.failed.items()))
+        raise RuntimeError(f"{len(result.failed)} run(s) failed, e.g. {first[0]}: {first[1]}")
+    folders = [r.folder for r in plan(spec, root)]
+    return Experiment(spec, result, root, folders, mode)
