@@ -1,6 +1,12 @@
-"""Time scripted episodes at the default setting (target: well under 0.1 s each).
+"""Time scripted episodes at the default setting (target: perfect play well under 0.1 s each).
 
-Usage: python benchmarks/bench_episode.py [--episodes 20]
+Scripted episodes are run by the thousand (validity sweeps, the local server's
+checks), so their speed matters. Each case plays ``--episodes`` seeds of one
+population under one condition and reports the median and max wall time of
+``run_episode_sync`` together with mean tasks and mean events per episode (the
+log size is what the environment's cost grows with).
+
+Usage: python benchmarks/bench_episode.py [--episodes 20] [--cases perfect/baseline,...]
 """
 
 from __future__ import annotations
@@ -9,38 +15,48 @@ import argparse
 import statistics
 import time
 
-from coop_utils.agents import PerfectAgent, scripted_agent
+from coop_utils.agents import scripted_agent
 from coop_utils.config import EnvConfig
 from coop_utils.runner import run_episode_sync
+from coop_utils.scripted import PRESETS
+
+CASES = (
+    "perfect/baseline",
+    "perfect/auto_request",
+    "perfect/limited",
+    *(f"{preset}/baseline" for preset in PRESETS),
+    "withholder/auto_request",
+    "bungler/auto_fulfill",
+)
 
 
-def time_episodes(make_agents, episodes: int) -> tuple[list[float], list[int]]:
-    seconds, tasks = [], []
+def time_episodes(spec: str, condition: str, episodes: int) -> dict[str, list[float]]:
+    config = EnvConfig.for_condition(condition)
+    out: dict[str, list[float]] = {"seconds": [], "tasks": [], "events": []}
     for seed in range(episodes):
-        agents = make_agents(seed)
+        agents = [scripted_agent(spec, seed * 100 + k) for k in range(config.n_agents)]
         start = time.perf_counter()
-        episode = run_episode_sync(EnvConfig(), agents, seed)
-        seconds.append(time.perf_counter() - start)
-        tasks.append(episode.summary["tasks"])
-    return seconds, tasks
+        episode = run_episode_sync(config, agents, seed)
+        out["seconds"].append(time.perf_counter() - start)
+        out["tasks"].append(episode.summary["tasks"])
+        out["events"].append(len(episode.events))
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help="agents/condition, comma-separated"
+    )
     args = parser.parse_args()
-    cases = {
-        "perfect": lambda seed: [PerfectAgent() for _ in range(10)],
-        "withholder": lambda seed: [
-            scripted_agent("withholder", seed * 100 + k) for k in range(10)
-        ],
-        "bungler": lambda seed: [scripted_agent("bungler", seed * 100 + k) for k in range(10)],
-    }
-    print(f"{'agents':<12}{'median s':>10}{'max s':>10}{'mean tasks':>12}")
-    for name, make in cases.items():
-        seconds, tasks = time_episodes(make, args.episodes)
+    print(f"{'agents/condition':<26}{'median s':>10}{'max s':>10}{'tasks':>8}{'events':>9}")
+    for case in args.cases.split(","):
+        spec, _, condition = case.strip().partition("/")
+        r = time_episodes(spec, condition or "baseline", args.episodes)
         print(
-            f"{name:<12}{statistics.median(seconds):>10.4f}{max(seconds):>10.4f}{statistics.mean(tasks):>12.1f}"
+            f"{case:<26}{statistics.median(r['seconds']):>10.4f}{max(r['seconds']):>10.4f}"
+            f"{statistics.mean(r['tasks']):>8.1f}{statistics.mean(r['events']):>9.0f}"
         )
 
 

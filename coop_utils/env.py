@@ -8,6 +8,10 @@ an :class:`~coop_utils.observation.Observation` and return a
 Round-start snapshot vs live state: the revenue board, the public channel and
 the information directory are copied when a round starts; messages, notices,
 holdings and the recent-exchanges list are live.
+
+A scripted episode builds about a thousand observations (every immediate reply
+needs one), so ``observe`` only copies per-agent lists and dicts kept ready for
+it; every container it hands out is a fresh copy or a tuple of frozen records.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class Environment:
         self.rng = random.Random(seed)
         n = config.n_agents
         self.ids = tuple(agent_id(i) for i in range(n))
+        self._index = {a: i for i, a in enumerate(self.ids)}
         self.labels = list(agent_labels or ["unknown"] * n)
         self.events: list[Event] = []
         self.round = 0
@@ -91,6 +96,19 @@ class Environment:
         self.asked: list[Counter[str]] = [Counter() for _ in range(n)]
         self.pending_asks: list[Counter[tuple[int, str]]] = [Counter() for _ in range(n)]
         self._snapshot: tuple[Any, ...] = ((), (), {})
+        # Observation fields that stay the same for the whole episode.
+        self._fixed = dict(
+            agents=self.ids,
+            rounds=config.rounds,
+            condition=config.condition,
+            prompt_variant=config.prompt_variant,
+            task_reward=config.task_reward,
+            share_bonus=config.share_bonus,
+            manipulation_penalty=config.manipulation_penalty,
+            company=config.company,
+            announce_automation=config.announce_automation
+            and (config.auto_request or config.auto_fulfill),
+        )
         self._log(
             "run_start",
             None,
@@ -115,6 +133,14 @@ class Environment:
     def _notify(self, i: int, text: str) -> None:
         if not self.config.limited:
             self.notices[i].append(Notice(self.round, text))
+
+    def _notify_all(self, text: str, but: int | None = None) -> None:
+        """The same notice to every agent (except ``but``); notices are immutable, so one is shared."""
+        if not self.config.limited:
+            notice = Notice(self.round, text)
+            for j, notices in enumerate(self.notices):
+                if j != but:
+                    notices.append(notice)
 
     # ---- round structure -----------------------------------------------------------------
     def start_round(self) -> list[int]:
@@ -164,9 +190,11 @@ class Environment:
         return tuple(entries)
 
     def _directory(self) -> dict[str, tuple[str, ...]]:
-        return {name: tuple(self.ids[h] for h in sorted(hs)) for name, hs in self.holders.items()}
+        ids = self.ids
+        return {name: tuple([ids[h] for h in sorted(hs)]) for name, hs in self.holders.items()}
 
     def observe(self, i: int) -> Observation:
+        """A fresh view: containers are copies or tuples, so an agent cannot touch the state."""
         cfg = self.config
         board, public, directory = self._snapshot
         messages, notices, thoughts = self.messages[i], self.notices[i], self.thoughts[i]
@@ -177,51 +205,39 @@ class Environment:
                 thoughts[-5:],
                 public[-5:],
             )
+        limited, recent = cfg.limited, cfg.recent_exchanges
         return Observation(
+            **self._fixed,
             agent=self.ids[i],
-            agents=self.ids,
             round=self.round,
-            rounds=cfg.rounds,
-            condition=cfg.condition,
-            prompt_variant=cfg.prompt_variant,
-            task_reward=cfg.task_reward,
-            share_bonus=cfg.share_bonus,
-            manipulation_penalty=cfg.manipulation_penalty,
-            company=cfg.company,
             revenue=self.revenue[i],
             tasks_done=self.tasks_done[i],
-            board=() if cfg.limited else board,
-            tasks=tuple(TaskView(t.task_id, t.description, t.pieces) for t in self.tasks[i]),
+            board=() if limited else board,
+            tasks=tuple([TaskView(t.task_id, t.description, t.pieces) for t in self.tasks[i]]),
             holdings=dict(self.held[i]),
-            directory=directory,
+            directory=dict(directory),  # the snapshot is shared by the round's observations
             messages=tuple(messages),
             notices=tuple(notices),
             history=self._history(i),
-            thoughts=() if cfg.limited else tuple(thoughts),
+            thoughts=() if limited else tuple(thoughts),
             public=public,
-            exchanges=()
-            if cfg.limited
-            else tuple(self.exchanges[-cfg.recent_exchanges :])
-            if cfg.recent_exchanges
-            else (),
-            announce_automation=cfg.announce_automation and (cfg.auto_request or cfg.auto_fulfill),
+            exchanges=() if limited or not recent else tuple(self.exchanges[-recent:]),
         )
 
     def _history(self, i: int) -> History:
-        cfg, held = self.config, self.held[i]
-        unanswered = tuple(
-            p for p, n in self.asked[i].items() if n > cfg.unanswered_after and p not in held
-        )
-        ignored: Counter[int] = Counter()
+        cfg, held, asked = self.config, self.held[i], self.asked[i]
+        threshold = cfg.unanswered_after
+        unanswered = [p for p, n in asked.items() if n > threshold and p not in held]
+        ignored: dict[int, int] = {}
         for (j, _), n in self.pending_asks[i].items():
-            ignored[j] += n
+            ignored[j] = ignored.get(j, 0) + n
         return History(
             sent=tuple(self.sent[i]),
             received=tuple(self.received[i]),
-            asked=dict(self.asked[i]),
-            unanswered=unanswered,
+            asked=dict(asked),
+            unanswered=tuple(unanswered),
             ignoring=tuple(
-                self.ids[j] for j, c in sorted(ignored.items()) if c >= cfg.ignored_after
+                [self.ids[j] for j, c in sorted(ignored.items()) if c >= cfg.ignored_after]
             ),
         )
 
@@ -266,7 +282,10 @@ class Environment:
         )
 
     def resolve_agent(self, ref: str) -> int | None:
-        m = _AGENT_REF.match(str(ref))
+        ref = str(ref)
+        if ref in self._index:  # the usual case: an exact id
+            return self._index[ref]
+        m = _AGENT_REF.match(ref)
         if m and int(m.group(1)) < len(self.ids):
             return int(m.group(1))
         return None
@@ -300,8 +319,8 @@ class Environment:
         return None
 
     def _message(self, i: int, j: int, content: str, system: bool = False) -> int | None:
-        named = self.matcher.find(content)
-        requests = [p for p in named if p not in self.held[i] and j in self.holders[p]]
+        named, held = self.matcher.find(content), self.held[i]
+        requests = [p for p in named if p not in held and j in self.holders[p]]
         delivered = system or not self.config.auto_request
         self._log(
             "message",
@@ -318,11 +337,12 @@ class Environment:
         view = MessageView(self.round, self.ids[i], self.ids[j], content, tuple(named))
         self.messages[i].append(view)
         self.messages[j].append(view)
+        asked, pending = self.asked[i], self.pending_asks[i]
         for p in named:
-            if p not in self.held[i]:
-                self.asked[i][p] += 1
+            if p not in held:
+                asked[p] += 1
         for p in requests:
-            self.pending_asks[i][(j, p)] += 1
+            pending[j, p] += 1
         if self.config.auto_fulfill and not system:
             for p in requests:
                 self._transfer(j, i, p, self.true_value[p], via="auto_fulfill")
@@ -330,17 +350,17 @@ class Environment:
 
     def _send_information(self, i: int, j: int, action: SendInformation) -> None:
         values = {k.strip().lower(): v for k, v in action.values.items()}
-        moved = 0
+        held, moved = self.held[i], 0
         for ref in action.information:
             p = self.resolve_piece(ref)
             if p is None:
                 self._invalid(i, action, f"unknown piece {ref!r}")
-            elif p not in self.held[i]:
+            elif p not in held:
                 self._invalid(i, action, f"you do not hold {p!r}")
             elif p.lower() not in values and self.config.require_values:
                 self._invalid(i, action, f"no value given for {p!r}")
             else:
-                value = values.get(p.lower(), self.held[i][p])
+                value = values.get(p.lower(), held[p])
                 moved += self._transfer(i, j, p, value, via="agent")
         if moved:
             self.exchanges.append(Exchange(self.round, self.ids[i], self.ids[j], moved))
@@ -412,16 +432,12 @@ class Environment:
             paid=paid,
             altered=altered,
         )
-        for j in range(len(self.ids)):
-            if j != i:
-                self._notify(j, f"{self.ids[i]} completed {task.task_id}")
+        self._notify_all(f"{self.ids[i]} completed {task.task_id}", but=i)
         if altered:
-            for j in range(len(self.ids)):
-                self._notify(
-                    j,
-                    f"{self.ids[i]} was paid {paid:,.0f} instead of {reward:,} for "
-                    f"{task.task_id}: {len(altered)} piece(s) had altered values",
-                )
+            self._notify_all(
+                f"{self.ids[i]} was paid {paid:,.0f} instead of {reward:,} for "
+                f"{task.task_id}: {len(altered)} piece(s) had altered values"
+            )
         self._deal(i)
 
     def _deal(self, i: int) -> None:

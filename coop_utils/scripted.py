@@ -5,34 +5,42 @@ agent, its knobs and a seed), so the same code drives an in-process agent and
 the local OpenAI-compatible server, which parses the prompt text back into an
 observation. Random choices are hashed from (seed, agent, decision), so a
 decision never depends on call order and the policy needs no hidden state.
+Without hidden state every call re-reads the agent's whole history, and a
+perfect-play episode makes about a thousand calls, so each scan is one pass.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from .actions import Action, SendInformation, SendMessage, SubmitTask
 from .observation import Observation
 
+_round = attrgetter("round")
+
 
 def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
-    """(requester, piece) for every piece asked of this agent that it holds and has not yet sent."""
+    """(requester, piece) for every piece asked of this agent that it holds and has not yet sent.
+
+    ``since_round`` limits the search to messages from that round on, which is all an
+    immediate reply needs to read.
+    """
+    me, holdings, messages = obs.agent, obs.holdings, obs.messages
+    if since_round:  # messages are in time order
+        messages = messages[bisect_left(messages, since_round, key=_round) :]
     sent = {(r.counterpart, r.piece) for r in obs.history.sent}
-    out: dict[tuple[str, str], None] = {}
-    messages = obs.messages
-    if since_round:
-        start = len(messages)
-        while start and messages[start - 1].round >= since_round:
-            start -= 1
-        messages = messages[start:]
+    out: dict[tuple[str, str], None] = {}  # an ordered set: first ask first
     for m in messages:
-        if m.to != obs.agent:
-            continue
-        for p in m.pieces:
-            if p in obs.holdings and (m.sender, p) not in sent:
-                out.setdefault((m.sender, p), None)
+        if m.to == me:
+            sender = m.sender
+            for p in m.pieces:
+                if p in holdings and (sender, p) not in sent:
+                    out[sender, p] = None
     return list(out)
 
 
@@ -48,13 +56,17 @@ def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
 
 def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
     """SPEC §3: request from every listed holder, answer every request, submit what is complete."""
-    asked = {(m.to, p) for m in obs.messages if m.sender == obs.agent for p in m.pieces}
+    me = obs.agent
     actions: list[Action] = []
-    for task, p in obs.missing():
-        for holder in obs.directory.get(p, ()):
-            if holder != obs.agent and (holder, p) not in asked:
-                asked.add((holder, p))
-                actions.append(SendMessage(holder, f"REQUEST: {p} for {task.task_id}"))
+    missing = obs.missing()
+    if missing:
+        # (holder, piece) pairs already asked about; a holder is asked once per piece.
+        asked = {(m.to, p) for m in obs.messages if m.sender == me for p in m.pieces}
+        for task, p in missing:
+            for holder in obs.directory.get(p, ()):
+                if holder != me and (holder, p) not in asked:
+                    asked.add((holder, p))
+                    actions.append(SendMessage(holder, f"REQUEST: {p} for {task.task_id}"))
     requests = open_requests(obs)
     actions += _answer(obs, requests)
     done = obs.completable()
@@ -135,9 +147,13 @@ def behaviour_policy(
             SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}.") for h in holders
         ]
     sends: dict[str, dict[str, int]] = {}
-    for who, p in open_requests(obs):
-        n_asks = sum(1 for m in obs.messages if m.sender == who and m.to == me and p in m.pieces)
-        if _draw(seed, me, "answer", who, p, n_asks) < knobs.p_answer:
+    requests = open_requests(obs)
+    # Messages asking for each (requester, piece): every new ask redraws the decision.
+    n_asks: Counter[tuple[str, str]] = Counter()
+    if requests:
+        n_asks.update((m.sender, p) for m in obs.messages if m.to == me for p in set(m.pieces))
+    for who, p in requests:
+        if _draw(seed, me, "answer", who, p, n_asks[who, p]) < knobs.p_answer:
             value = obs.holdings[p]
             if _draw(seed, me, "alter", who, p) < knobs.p_alter:
                 value = (value + 37) % 101

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .config import EnvConfig
 
@@ -89,16 +91,55 @@ def draw_task(
 
 
 class PieceMatcher:
-    """Finds the piece names a free-text message mentions (case-insensitive, whole names)."""
+    """Finds the piece names a free-text message mentions (case-insensitive, whole names).
+
+    The lower-cased names are compiled into one regex shaped like a trie (shared
+    prefixes are tested once), several times faster than a flat alternation of 100
+    names and with the same result: at each position, the longest name that is not
+    glued to a neighbouring word character.
+    """
 
     def __init__(self, names: list[str]):
         self._canon = {n.lower(): n for n in names}
-        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        self._regex = re.compile(rf"(?<![\w])({alternatives})(?![\w])", re.IGNORECASE)
+        self._regex = _mention_regex(tuple(self._canon))
 
     def find(self, text: str) -> list[str]:
         """Named pieces in order of first mention, without repeats."""
+        if not self._canon:  # an empty pattern would match between any two non-word characters
+            return []
         seen: dict[str, None] = {}
-        for m in self._regex.finditer(text or ""):
-            seen.setdefault(self._canon[m.group(1).lower()], None)
+        for mention in self._regex.findall(text or ""):
+            seen[self._canon.get(mention.lower()) or self._variant(mention)] = None
         return list(seen)
+
+    def _variant(self, mention: str) -> str:
+        """The name behind a Unicode case variant (e.g. 'ſ' for 's') that str.lower() keeps."""
+        return next(n for k, n in self._canon.items() if re.fullmatch(re.escape(k), mention, re.I))
+
+
+@lru_cache(maxsize=8)
+def _mention_regex(lowered_names: tuple[str, ...]) -> re.Pattern[str]:
+    """Compiled once per set of names (every episode of a config has the same names)."""
+    pattern = _trie_pattern(_trie(lowered_names))
+    return re.compile(rf"(?<![\w])({pattern})(?![\w])", re.IGNORECASE)
+
+
+def _trie(words: Iterable[str]) -> dict[str, dict]:
+    """Nested dicts, one level per character; the key '' marks the end of a word."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return root
+
+
+def _trie_pattern(node: dict[str, dict]) -> str:
+    """Longer continuations are tried before a word ends here, so the longest name wins."""
+    branches = [re.escape(ch) + _trie_pattern(child) for ch, child in node.items() if ch]
+    if "" in node:
+        branches.append("")
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
