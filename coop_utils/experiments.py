@@ -42,8 +42,9 @@ SCRIPTED_POPULATIONS = (
     "local:cooperator",
     "local:withholder",
     "local:bungler",
+    "local:rival",
+    "5*local:reciprocator,5*local:withholder",
     "local:manipulator",
-    "local:free_rider",
 )
 """The offline default's stand-ins: scripted presets served over HTTP (see scripted.PRESETS)."""
 
@@ -134,35 +135,39 @@ def run_experiment(
     mode: Mode = "offline",
     runs_dir: str | Path = "runs",
     recorded_dir: str | Path = "data/recorded",
+    recorded: str = "demo",
     progress: bool = False,
 ) -> Experiment:
     """Run (or resume) an experiment; load its runs with ``load.load_runs(exp.folders)``.
 
     All experiments of a mode share one folder (``runs_dir/offline``, ``runs_dir/live``), so
     a run needed by several experiments (the baseline cells, say) is made once. ``replay``
-    ignores ``spec`` except for its name: it replays the recorded grid
-    ``recorded_dir/<name>`` exactly as recorded, into ``runs_dir/replay-<name>``.
+    plays the recorded grid ``recorded_dir/<recorded>`` again from its recorded replies
+    (into ``runs_dir/replay-<recorded>``) and keeps the runs whose condition and setting
+    ``spec`` asks for; the recorded grid, not ``spec``, decides models, seeds and rounds.
     """
     check_mode(spec, mode)
     runs_dir = Path(runs_dir)
     if mode == "replay":
-        recorded = Path(recorded_dir) / spec.name
-        if not (recorded / "grid.json").exists():
+        source = Path(recorded_dir) / recorded
+        if not (source / "grid.json").exists():
             raise FileNotFoundError(
-                f"no recorded grid at {recorded}: record one with "
-                f"`coop grid GRID.yaml --out {recorded} --mode live` or use mode='offline'"
+                f"no recorded grid at {source}: record one with "
+                f"`coop grid GRID.yaml --out {source} --mode live` or use mode='offline'"
             )
-        recorded_spec = GridSpec(**json.loads((recorded / "grid.json").read_text()))
-        spec = recorded_spec.model_copy(
-            update={"mode": "replay", "cache": str(recorded / CACHE_FILE)}
-        )
-        root = runs_dir / f"replay-{spec.name}"
+        played = GridSpec(**json.loads((source / "grid.json").read_text()))
+        played = played.model_copy(update={"mode": "replay", "cache": str(source / CACHE_FILE)})
+        root = runs_dir / f"replay-{recorded}"
     else:
-        spec = spec.model_copy(update={"mode": "cache"})
+        played = spec.model_copy(update={"mode": "cache"})
         root = runs_dir / mode
-    result = run_grid(spec, root, progress=progress)
+    result = run_grid(played, root, progress=progress)
     if result.failed:
         first = next(iter(result.failed.items()))
         raise RuntimeError(f"{len(result.failed)} run(s) failed, e.g. {first[0]}: {first[1]}")
-    folders = [r.folder for r in plan(spec, root)]
-    return Experiment(spec, result, root, folders, mode)
+    wanted = [
+        r.folder
+        for r in plan(played, root)
+        if r.condition in spec.conditions and r.setting in spec.settings
+    ]
+    return Experiment(played, result, root, wanted, mode)

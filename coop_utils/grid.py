@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .agents import Agent, expand_agents, scripted_agent
 from .config import Condition, EnvConfig

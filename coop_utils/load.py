@@ -187,6 +187,7 @@ def _build(folder: Path, ceiling: float) -> _Run:
     }
     run = {
         **head,
+        "setting": meta.get("setting", "default"),
         "agents": ",".join(labels.values()) if labels else ",".join(meta.get("agents", [])),
         **metrics.run_metrics(events, ceiling),
     }
@@ -382,7 +383,8 @@ def _frame(
 
 
 def load_runs(root: Roots, ceiling: float = PERFECT_PLAY_TASKS) -> pd.DataFrame:
-    """One row per finished run: keys, the agents' labels, every ``run_metrics`` column,
+    """One row per finished run: keys, ``setting`` (the grid's ablation setting, else
+    "default"), the agents' labels, every ``run_metrics`` column,
     every config field (prefixed ``config_`` only where a name collides), provenance
     (``code_version``, ``dirty``) and ``path``. ``attrs["ignored"]`` lists skipped folders."""
     runs, ignored = _load(root, ceiling)

@@ -44,7 +44,9 @@ __all__ = [
     "CONDITION_COLORS",
     "SCRIPTED_NOTE",
     "baseline_bars",
+    "ablation_effects",
     "capability_scatter",
+    "decomposition_validity",
     "exchange_network",
     "intervention_effects",
     "model_colors",
@@ -74,10 +76,12 @@ SCRIPTED_PRESETS: tuple[str, ...] = (
     "bungler",
     "free_rider",
     "manipulator",
+    "rival",
+    "reciprocator",
 )
 _PALETTE = {
     **dict(zip(PAPER_MODELS, sns.color_palette("tab10", 10)[:8])),
-    **dict(zip(SCRIPTED_PRESETS, sns.color_palette("Dark2", 6))),
+    **dict(zip(SCRIPTED_PRESETS, sns.color_palette("Dark2", 8))),
 }
 _EXTRA_PALETTE = sns.color_palette("Set1", 9) + sns.color_palette("Set3", 12)
 
@@ -99,7 +103,7 @@ def model_colors(models: Sequence[str]) -> dict[str, tuple[float, float, float]]
     presets have fixed colours (matched by canonical name); other names by sorted order."""
     out, extra = {}, 0
     for m in sorted(set(models), key=str):
-        key = canonical_model(m)
+        key = canonical_model(m).removeprefix("local:").removeprefix("scripted/")
         if key in _PALETTE:
             out[m] = _PALETTE[key]
         else:
@@ -1113,11 +1117,121 @@ def tasks_per_round(
     return fig
 
 
+@_styled
+def ablation_effects(table: pd.DataFrame, scripted: bool | None = None) -> Figure:
+    """Appendix ablations: tasks per model under each setting (left, mean ± 95% t-CI, the
+    paper's value as a hollow diamond where it reports one) and the change from the default
+    setting (right). Input: :func:`coop_utils.tables.ablation_table`."""
+    state = _scripted_state(table, scripted)
+    settings = list(dict.fromkeys(table["setting"]))
+    models = sorted(table["model"].unique())
+    colors = model_colors(models)
+    fig, (left, right) = _subplots(1, 2, figsize=(13, 4.8), sharex=True)
+    x = np.arange(len(settings))
+    step = 0.7 / max(len(models), 1)
+    for k, m in enumerate(models):
+        t = table[table["model"] == m].set_index("setting").reindex(settings)
+        xs = x - 0.35 + step * (k + 0.5)
+        left.errorbar(
+            xs,
+            t["tasks"],
+            yerr=t["tasks_ci95"].fillna(0),
+            fmt="o",
+            color=colors[m],
+            capsize=3,
+            label=m,
+        )
+        right.bar(xs, t["pct_vs_default"].fillna(0), step * 0.9, color=colors[m])
+        if "paper_tasks" in t:
+            left.plot(xs, t["paper_tasks"], color=colors[m], **PAPER_MARKER)
+    left.set_ylabel("tasks per run (mean ± 95% t-CI)")
+    right.set_ylabel("change from the default setting (%)")
+    right.axhline(0, color=INK, lw=0.8)
+    for ax in (left, right):
+        ax.set_xticks(x, settings)
+        _rotate(ax)
+        ax.grid(axis="x", visible=False)
+    left.set_ylim(bottom=0)
+    handles = [Line2D([], [], marker="o", ls="", color=colors[m], label=m) for m in models]
+    if table.get("paper_tasks", pd.Series(dtype=float)).notna().any():
+        handles.append(Line2D([], [], color=INK, label="paper", **PAPER_MARKER))
+    fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
+    _title(fig, "Ablations: rounds, group size, wording and reward scale", state)
+    return fig
+
+
+@_styled
+def decomposition_validity(table: pd.DataFrame, scripted: bool | None = True) -> Figure:
+    """How well the decomposition recovers known knobs. Left: cooperation rate against the
+    answer probability; right: competence rate against the request probability. One line
+    per submit probability, and the remaining knob as marker shape, dodged: a knob that
+    leaks into a rate separates lines or markers; one that does not leaves them on top of
+    each other. Input: :func:`coop_utils.validity.knob_table`."""
+    state = _scripted_state(table, scripted)
+    fig, (left, right) = _subplots(1, 2, figsize=(12.5, 5), sharey=True)
+    submits = sorted(table["p_submit"].unique())
+    colors = dict(zip(submits, sns.color_palette("viridis", len(submits) + 1)[1:]))
+    shapes = ["o", "s", "^", "D", "v", "P"]
+    panels = (
+        (left, "cooperation", "p_answer", "p_request", "answer probability (p_answer)"),
+        (right, "competence", "p_request", "p_answer", "request probability (p_request)"),
+    )
+    for ax, rate, knob, dodge, label in panels:
+        dodges = sorted(table[dodge].unique())
+        width = 0.035
+        for s in submits:
+            t = table[table["p_submit"] == s]
+            means = t.groupby(knob)[rate].mean()
+            ax.plot(means.index, means.to_numpy(), color=colors[s], lw=1.4, alpha=0.8)
+            for k, d in enumerate(dodges):
+                u = t[t[dodge] == d].sort_values(knob)
+                xs = u[knob] + (k - (len(dodges) - 1) / 2) * width
+                ax.errorbar(
+                    xs,
+                    u[rate],
+                    yerr=u[f"{rate}_ci95"].fillna(0),
+                    fmt=shapes[k % 6],
+                    color=colors[s],
+                    mec="black",
+                    mew=0.4,
+                    ms=6,
+                    capsize=2,
+                    elinewidth=0.8,
+                )
+        ax.set_xlabel(f"known {label}")
+        ax.set_title(
+            f"{rate} rate (auto_{'request' if rate == 'cooperation' else 'fulfill'})", fontsize=11
+        )
+        ax.set_xlim(-0.1, 1.1)
+        handles = [
+            Line2D([], [], color=colors[s], lw=2, label=f"p_submit = {s:g}") for s in submits
+        ]
+        handles += [
+            Line2D(
+                [],
+                [],
+                marker=shapes[k % 6],
+                ls="",
+                color="0.5",
+                mec="black",
+                label=f"{dodge} = {d:g}",
+            )
+            for k, d in enumerate(dodges)
+        ]
+        ax.legend(handles=handles, fontsize=8.5, loc="upper left", frameon=True)
+    left.set_ylabel("% of optimal (mean ± 95% t-CI over runs)")
+    _title(fig, "Does the decomposition measure what it claims?", state)
+    return fig
+
+
 def save(fig: Figure, name: str, folder: str | Path = "figures") -> list[Path]:
     """Write ``folder/name.png`` (200 dpi) and ``folder/name.pdf``; returns the two paths."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
-    for p in paths:
-        fig.savefig(p, bbox_inches="tight", dpi=200 if p.suffix == ".png" else None)
+    for p in paths:  # no creation date or version stamps: regenerating leaves files unchanged
+        meta = (
+            {"Software": None} if p.suffix == ".png" else {"CreationDate": None, "Producer": None}
+        )
+        fig.savefig(p, bbox_inches="tight", dpi=200 if p.suffix == ".png" else None, metadata=meta)
     return paths

@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .paths import ROOT
 

@@ -204,6 +204,9 @@ def cases() -> dict[str, tuple[EnvConfig, Callable[[int], list], int]]:
     mix = expand_agents("5*perfect,5*withholder", 10)
     for seed in range(2):
         out[f"mix/default/seed{seed}"] = (EnvConfig(), seeded(mix), seed)
+    tit_for_tat = expand_agents("5*reciprocator,5*withholder", 10)  # where reciprocity acts
+    for seed in range(2):
+        out[f"reciprocator_mix/default/seed{seed}"] = (EnvConfig(), seeded(tit_for_tat), seed)
     chaos_mix = ["chaos", "perfect"] * 5
     chaos_configs = {
         "baseline": EnvConfig(rounds=8),

@@ -88,12 +88,28 @@ def test_render_then_parse_gives_the_observation_back(
 
 
 def test_policies_act_the_same_on_the_parsed_prompt():
-    """What the local server does: parse the prompt, run the scripted policy. Same actions."""
-    knobs = BehaviourKnobs(p_answer=0.5, p_request=0.7, p_submit=0.8, p_alter=0.2)
-    for obs in observations(EnvConfig(), seed=11, rounds=6):
-        parsed = parse_observation(render_messages(obs))
-        assert perfect_policy(parsed) == perfect_policy(obs)
-        assert behaviour_policy(parsed, knobs, 3) == behaviour_policy(obs, knobs, 3)
+    """What the local server does: parse the prompt, run the scripted policy. Same actions,
+    thoughts and reasons, for every preset, also under the interventions whose prompt
+    changes some knobs read (the protocol, the bonus, the hidden board)."""
+    from coop_utils.scripted import PRESETS, behaviour_plan
+
+    knobs = [BehaviourKnobs(p_answer=0.5, p_request=0.7, p_submit=0.8, p_alter=0.2)]
+    knobs += PRESETS.values()
+    seen: set[str] = set()
+    for condition in ("baseline", "policy", "incentive", "limited"):
+        for obs in observations(EnvConfig.for_condition(condition), seed=11, rounds=6):
+            parsed = parse_observation(render_messages(obs))
+            assert perfect_policy(parsed) == perfect_policy(obs)
+            for k in knobs:
+                plan = behaviour_plan(obs, k, 3)
+                assert behaviour_plan(parsed, k, 3) == plan
+                assert behaviour_policy(parsed, k, 3) == (plan.actions, plan.thoughts)
+                seen.update(h.reason for h in plan.holds)
+                if plan.bonus_sends:
+                    seen.add("bonus")
+                if plan.protocol:
+                    seen.add("protocol")
+    assert seen == {"withheld", "ahead", "reciprocal", "bonus", "protocol"}, "all knobs acted"
 
 
 def test_sections_follow_the_spec_order():

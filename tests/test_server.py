@@ -17,13 +17,20 @@ import openai
 import pytest
 
 from coop_utils.actions import action_to_dict, parse_reply
-from coop_utils.agents import scripted_agent
+from coop_utils.agents import expand_agents, scripted_agent
 from coop_utils.config import EnvConfig
 from coop_utils.env import Environment
 from coop_utils.llm.server import FAULT_KINDS, FaultSettings, LocalServer, model_ids
 from coop_utils.observation import Observation
 from coop_utils.prompts import render_messages
-from coop_utils.scripted import PRESETS, BehaviourKnobs, behaviour_policy, perfect_policy
+from coop_utils.scripted import (
+    PRESETS,
+    BehaviourKnobs,
+    behaviour_plan,
+    behaviour_policy,
+    perfect_policy,
+    stated_reasons,
+)
 
 DEFAULTS = FaultSettings().as_dict()
 
@@ -35,9 +42,10 @@ def first_observation() -> Observation:
 
 
 def later_observations(rounds: int = 4, spec: str = "withholder") -> list[Observation]:
-    """Observations from a short episode, so requests and held pieces appear in the prompt."""
+    """Observations from a short episode, so requests and held pieces appear in the prompt.
+    ``spec`` is a population ('withholder', '5*reciprocator,5*withholder')."""
     env = Environment(EnvConfig(), seed=1)
-    agents = [scripted_agent(spec, k) for k in range(10)]
+    agents = [scripted_agent(s, k) for k, s in enumerate(expand_agents(spec, 10))]
     seen = []
     for _ in range(rounds):
         for i in env.start_round():
@@ -174,6 +182,22 @@ def test_models_lists_every_spec(client: openai.OpenAI) -> None:
     ids = [m.id for m in client.models.list()]
     assert ids == model_ids()
     assert {"scripted/perfect", *(f"scripted/{p}" for p in PRESETS)} == set(ids)
+    assert {"scripted/rival", "scripted/reciprocator"} <= set(ids)
+
+
+@pytest.mark.parametrize(
+    ("spec", "population", "reason"),
+    [("rival", "rival", "ahead"), ("reciprocator", "5*reciprocator,5*withholder", "reciprocal")],
+)
+def test_new_presets_are_served_with_their_reasons(
+    client: openai.OpenAI, spec: str, population: str, reason: str
+) -> None:
+    knobs = PRESETS[spec]
+    plans = ((o, behaviour_plan(o, knobs, 0)) for o in later_observations(6, population))
+    obs, plan = next((o, p) for o, p in plans if reason in {h.reason for h in p.holds})
+    parsed = parse_reply(ask(client, f"scripted/{spec}", obs).choices[0].message.content)
+    assert wire(parsed.actions) == wire(plan.actions)
+    assert stated_reasons(plan) and all(s in parsed.private_thoughts for s in stated_reasons(plan))
 
 
 def test_429_carries_retry_after(client: openai.OpenAI, srv: LocalServer) -> None:

@@ -60,7 +60,15 @@ from starlette.routing import Route
 from ..actions import Action, SendInformation, SendMessage, SubmitTask, action_to_dict
 from ..observation import Observation
 from ..prompts import parse_observation
-from ..scripted import PRESETS, BehaviourKnobs, behaviour_policy, open_requests, perfect_policy
+from ..scripted import (
+    PRESETS,
+    BehaviourKnobs,
+    Plan,
+    behaviour_plan,
+    open_requests,
+    perfect_policy,
+    stated_reasons,
+)
 
 __all__ = [
     "FAULT_FIELDS",
@@ -171,7 +179,7 @@ FAULT_FIELDS = tuple(f.name for f in dataclasses.fields(FaultSettings))
 
 # ---- models and decisions -----------------------------------------------------------------------
 
-Policy = Callable[[Observation, int], tuple[list[Action], str]]
+Policy = Callable[[Observation, int], Plan]
 
 
 class UnknownModel(LookupError):
@@ -192,12 +200,12 @@ def _accepted() -> str:
     )
 
 
-def _perfect(obs: Observation, seed: int) -> tuple[list[Action], str]:
-    return perfect_policy(obs)
+def _perfect(obs: Observation, seed: int) -> Plan:
+    return Plan(*perfect_policy(obs))
 
 
-def _behave(knobs: BehaviourKnobs, obs: Observation, seed: int) -> tuple[list[Action], str]:
-    return behaviour_policy(obs, knobs, seed)
+def _behave(knobs: BehaviourKnobs, obs: Observation, seed: int) -> Plan:
+    return behaviour_plan(obs, knobs, seed)
 
 
 @lru_cache(maxsize=256)
@@ -230,8 +238,9 @@ def decide(model: str, messages: Sequence[Mapping[str, Any]], seed: int) -> Deci
     """Run the named policy on the prompt; raises UnknownModel or ValueError (not our prompt)."""
     policy = resolve_model(model)
     obs = parse_observation(list(messages))
-    actions, _ = policy(obs, seed)
-    return Decision(tuple(actions), narrate(obs, actions), summarise(actions, obs))
+    plan = policy(obs, seed)
+    actions = plan.actions
+    return Decision(tuple(actions), narrate(obs, actions, plan), summarise(actions, obs))
 
 
 def wire_action(action: Action) -> dict[str, Any]:
@@ -309,12 +318,21 @@ def _sending(obs: Observation, actions: Sequence[Action]) -> list[str]:
     return out
 
 
-def _holding_back(obs: Observation, actions: Sequence[Action]) -> list[str]:
-    sent = {(a.to, p) for a in actions if isinstance(a, SendInformation) for p in a.information}
+def _holding_back(
+    obs: Observation, actions: Sequence[Action], plan: Plan | None = None
+) -> list[str]:
+    """Pieces kept for no stated reason (the answer draw said no). With the policy's plan, its
+    own list of such holds; without one, every open request the actions leave unanswered."""
     kept: dict[str, list[str]] = {}
-    for who, p in open_requests(obs):
-        if (who, p) not in sent:
-            kept.setdefault(who, []).append(p)
+    if plan is not None:
+        for h in plan.holds:
+            if h.reason == "withheld":
+                kept.setdefault(h.requester, []).append(h.piece)
+    else:
+        sent = {(a.to, p) for a in actions if isinstance(a, SendInformation) for p in a.information}
+        for who, p in open_requests(obs):
+            if (who, p) not in sent:
+                kept.setdefault(who, []).append(p)
     return [
         f"{who} asked me for {_names(ps)}, but I am holding {_it(ps)} back for now."
         for who, ps in kept.items()
@@ -332,11 +350,17 @@ def _submitting(obs: Observation, actions: Sequence[Action]) -> list[str]:
     return out
 
 
-def narrate(obs: Observation, actions: Sequence[Action]) -> str:
-    """First-person private thoughts: what it asks for, sends, holds back and submits, and why."""
+def narrate(obs: Observation, actions: Sequence[Action], plan: Plan | None = None) -> str:
+    """First-person private thoughts: what it asks for, sends, holds back and submits, and why.
+
+    With the policy's ``plan``, the reasons it states (``scripted.stated_reasons``: the
+    protocol, the bonus, reciprocity, the board) come after the plain holds, in the policy's
+    own words, so served and in-process agents give the same reasons."""
     parts = [f"It is round {obs.round} of {obs.rounds}."]
-    for explain in (_asking, _sending, _holding_back, _submitting):
-        parts += explain(obs, actions)
+    parts += _asking(obs, actions) + _sending(obs, actions) + _holding_back(obs, actions, plan)
+    if plan is not None:
+        parts += stated_reasons(plan)
+    parts += _submitting(obs, actions)
     if len(parts) == 1:
         parts.append("I have nothing to ask for, send or submit, so I take no action this turn.")
     return " ".join(parts)

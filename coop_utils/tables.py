@@ -1,0 +1,230 @@
+"""The paper's tables, rebuilt from our runs, with the paper's numbers beside ours.
+
+One function per table, each taking the frames of :mod:`coop_utils.load` and returning a
+pandas DataFrame: our cell mean with its 95% t half-width (``_ci95``) and run count, then
+``paper_*`` columns with what the paper reports for the same model and condition (NaN
+where it reports nothing, and always NaN for scripted populations, which are not the
+model any label might suggest). A ``scripted`` column travels with every row.
+:func:`save_table` writes a table as CSV under ``data/results``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .metrics import cooperation_competence
+from .paper import load_paper, side_by_side
+from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
+from .thoughts import run_level_table, thought_table
+
+TABLE1_METRICS = (
+    "tasks",
+    "pct_optimal",
+    "msgs_per_task",
+    "gini",
+    "response_rate",
+    "pipeline_efficiency",
+)
+
+
+def _with_paper(
+    runs: pd.DataFrame, metric: str, condition: str, paper: pd.DataFrame, paper_only: bool
+) -> pd.DataFrame:
+    sub = runs[runs["condition"] == condition]
+    t = side_by_side(sub, metric, condition, paper=paper, include_paper_only=paper_only)
+    return t.rename(
+        columns={
+            "ours_mean": metric,
+            "ours_ci95": f"{metric}_ci95",
+            "ours_n": "n",
+            "paper_value": f"paper_{metric}",
+            "paper_ci95": f"paper_{metric}_ci95",
+        }
+    )
+
+
+def table1(
+    runs: pd.DataFrame, paper: pd.DataFrame | None = None, paper_only: bool = True
+) -> pd.DataFrame:
+    """Table 1: baseline tasks, % of optimal, messages per task, Gini, response rate and
+    pipeline efficiency per model, ours ± 95% CI beside the paper's. With ``paper_only``
+    the paper's models we did not run are listed too (ours empty)."""
+    paper = load_paper() if paper is None else paper
+    out = None
+    for metric in TABLE1_METRICS:
+        t = _with_paper(runs, metric, "baseline", paper, paper_only)
+        keep = ["model", "n", "scripted", metric, f"{metric}_ci95", f"paper_{metric}"]
+        if metric == "tasks":
+            keep.append("paper_tasks_ci95")
+        t = t[keep]
+        out = t if out is None else out.merge(t.drop(columns=["n", "scripted"]), on="model")
+    return out.sort_values(
+        ["tasks", "paper_tasks"], ascending=False, na_position="last"
+    ).reset_index(drop=True)
+
+
+def diagnosis(cooperation: float, competence: float, threshold: float = 50.0) -> str:
+    """The quadrant of Fig. 4 for a (cooperation rate, competence rate) pair."""
+    if np.isnan(cooperation) or np.isnan(competence):
+        return ""
+    coop, comp = cooperation >= threshold, competence >= threshold
+    return {
+        (True, True): "cooperative & competent",
+        (False, True): "cooperation-limited",
+        (True, False): "competence-limited",
+        (False, False): "both limited",
+    }[(coop, comp)]
+
+
+def table2(
+    runs: pd.DataFrame, paper: pd.DataFrame | None = None, threshold: float = 50.0
+) -> pd.DataFrame:
+    """Table 2: cooperation rate (% of optimal under auto_request) and competence rate
+    (under auto_fulfill) per model, with the Fig. 4 quadrant, ours beside the paper's."""
+    paper = load_paper() if paper is None else paper
+    cc = cooperation_competence(runs[runs["condition"].isin(["auto_request", "auto_fulfill"])])
+    ref = paper[paper["metric"] == "pct_optimal"]
+    values = {
+        (canonical_model(m), c): v for m, c, v in zip(ref["model"], ref["condition"], ref["value"])
+    }
+    rows = []
+    for r in cc.to_dict("records"):
+        key = None if r.get("scripted") else canonical_model(r["model"])
+        rows.append(
+            {
+                **r,
+                "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold),
+                "paper_cooperation": values.get((key, "auto_request"), np.nan),
+                "paper_competence": values.get((key, "auto_fulfill"), np.nan),
+            }
+        )
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["paper_diagnosis"] = [
+            diagnosis(a, b, threshold)
+            for a, b in zip(out["paper_cooperation"], out["paper_competence"])
+        ]
+    return out
+
+
+def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 3: % change in tasks from baseline under the protocol (policy) and the sender
+    bonus (incentive) per model, with a paired test on shared seeds, Holm-adjusted across
+    every row, beside the paper's % change."""
+    paper = load_paper() if paper is None else paper
+    ref = paper[paper["metric"] == "pct_change_tasks"].assign(
+        key=lambda d: d["model"].map(canonical_model)
+    )
+    parts = []
+    for cond in ("policy", "incentive"):
+        if not (runs["condition"] == cond).any():
+            continue
+        pct = pct_change(runs, "baseline", cond, "tasks", by="model")
+        paired = paired_difference(runs, "tasks", "baseline", cond, by="model")
+        t = pct.merge(paired[["model", "n_pairs", "diff", "p"]], on="model", how="left")
+        scripted = runs.groupby("model")["scripted"].any()
+        t["scripted"] = t["model"].map(scripted)
+        t["paper_pct_change"] = [
+            np.nan
+            if s
+            else next(
+                iter(ref[(ref["key"] == canonical_model(m)) & (ref["condition"] == cond)]["value"]),
+                np.nan,
+            )
+            for m, s in zip(t["model"], t["scripted"])
+        ]
+        t["condition"] = cond
+        parts.append(t)
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    out = holm_family(out, p_col="p")
+    cols = ["model", "condition", "mean_a", "mean_b", "pct_change", "lo", "hi", "n_pairs"]
+    cols += ["diff", "p", "p_holm", "reject", "paper_pct_change", "scripted"]
+    return out[cols].rename(columns={"mean_a": "baseline_tasks", "mean_b": "tasks"})
+
+
+def table5(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 5: hiding peer revenues (limited): tasks, response rate and pipeline efficiency
+    per model under `limited`, the baseline tasks beside them, and the paper's values."""
+    paper = load_paper() if paper is None else paper
+    out = None
+    for metric in ("tasks", "response_rate", "pipeline_efficiency"):
+        t = _with_paper(runs, metric, "limited", paper, paper_only=False)
+        keep = ["model", "n", "scripted", metric, f"{metric}_ci95", f"paper_{metric}"]
+        t = t[keep]
+        out = t if out is None else out.merge(t.drop(columns=["n", "scripted"]), on="model")
+    if out is None or out.empty:
+        return pd.DataFrame()
+    base = cell_summary(runs[runs["condition"] == "baseline"], "tasks", "model")
+    out = out.merge(
+        base[["model", "mean"]].rename(columns={"mean": "baseline_tasks"}), on="model", how="left"
+    )
+    return out
+
+
+def thought_tables(
+    thoughts: pd.DataFrame, paper: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables 6–8: per model and condition, (run-level shares ± CI, pooled shares with
+    Wilson intervals), with the paper's hard-defection share and market-term density."""
+    paper = load_paper() if paper is None else paper
+    runs_level = run_level_table(thoughts)
+    pooled = thought_table(thoughts)
+    for metric in ("hard_defection_pct", "market_terms_per_1k_words"):
+        ref = paper[paper["metric"] == metric].assign(key=lambda d: d["model"].map(canonical_model))
+        values = {(k, c): v for k, c, v in zip(ref["key"], ref["condition"], ref["value"])}
+        runs_level[f"paper_{metric}"] = [
+            np.nan if s else values.get((canonical_model(m), c), np.nan)
+            for m, c, s in zip(
+                runs_level["model"], runs_level["condition"], runs_level.get("scripted", False)
+            )
+        ]
+    return runs_level, pooled
+
+
+def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tables 9–10 and the appendix: tasks per model and setting, the change from the
+    default setting, and the paper's values where it reports the same setting."""
+    paper = load_paper() if paper is None else paper
+    cells = cell_summary(runs, "tasks", ("model", "setting"))
+    default = cells[cells["setting"] == "default"].set_index("model")["mean"]
+    cells["pct_vs_default"] = [
+        100 * (m - default[mod]) / default[mod] if default.get(mod) else np.nan
+        for mod, m in zip(cells["model"], cells["mean"])
+    ]
+    ref = paper[paper["metric"] == "tasks"].assign(key=lambda d: d["model"].map(canonical_model))
+    values = {(k, c): v for k, c, v in zip(ref["key"], ref["condition"], ref["value"])}
+    cells["paper_tasks"] = [
+        np.nan
+        if (s and canonical_model(m) != "perfect_play")
+        else values.get((canonical_model(m), "baseline" if st == "default" else st), np.nan)
+        for m, st, s in zip(cells["model"], cells["setting"], cells.get("scripted", False))
+    ]
+    return cells.rename(columns={"mean": "tasks", "ci95": "tasks_ci95"})
+
+
+def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/results") -> Path:
+    """Write ``folder/name.csv`` (full precision) and return its path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    table.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+P_COLUMNS = ("p", "p_holm", "p_other")
+
+
+def show(table: pd.DataFrame, digits: int = 1) -> str:
+    """A table as fixed-width text with ``digits`` decimals and p-values to two significant
+    figures (what notebooks print)."""
+    out = table.round(digits)
+    for col in P_COLUMNS:
+        if col in table:
+            out[col] = table[col].map(lambda v: "–" if pd.isna(v) else f"{v:.2g}")
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        return out.to_string(index=False, na_rep="–")
