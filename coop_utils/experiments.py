@@ -156,7 +156,11 @@ def run_experiment(
                 f"`coop grid GRID.yaml --out {source} --mode live` or use mode='offline'"
             )
         played = GridSpec(**json.loads((source / "grid.json").read_text()))
-        played = played.model_copy(update={"mode": "replay", "cache": str(source / CACHE_FILE)})
+        caches = [p for p in (source / CACHE_FILE, source / f"{CACHE_FILE}.gz") if p.exists()]
+        if not caches:
+            raise FileNotFoundError(f"{source} has a grid.json but no {CACHE_FILE}[.gz]")
+        cache = caches[0]
+        played = played.model_copy(update={"mode": "replay", "cache": str(cache)})
         root = runs_dir / f"replay-{recorded}"
     else:
         played = spec.model_copy(update={"mode": "cache"})

@@ -944,6 +944,14 @@ def _revenue_map(revenue, run_id) -> dict[str, float] | None:
     return {str(k): float(v) for k, v in dict(revenue).items()}
 
 
+def _label_map(agents, run_id) -> dict[str, str]:
+    """Agent id -> its own label, from an agents frame (``load_agents``); else empty."""
+    if not isinstance(agents, pd.DataFrame) or "label" not in agents.columns:
+        return {}
+    a = agents[agents["run_id"] == run_id] if "run_id" in agents.columns and run_id else agents
+    return dict(zip(a["agent"], a["label"].astype(str)))
+
+
 def _agent_index(a: str) -> int:
     tail = str(a).rsplit("_", 1)[-1]
     return int(tail) if tail.isdigit() else 10**6
@@ -962,7 +970,8 @@ def exchange_network(
 ) -> Figure:
     """Who sent pieces to whom in one run: arrow width = pieces sent, arrow colour = share of
     them sent with an altered value, node size = final revenue (or pieces received when no
-    revenue is given). Nodes are labelled with the agent number."""
+    revenue is given). Nodes are labelled with the agent number and, when ``revenue`` is the
+    agents frame of a mixed population, coloured by each agent's own label."""
     if run_id is None:
         run_id = transfers["run_id"].iloc[0] if len(transfers) else None
     t = transfers[transfers["run_id"] == run_id] if run_id is not None else transfers
@@ -980,6 +989,9 @@ def exchange_network(
     for (s, r), grp in t.assign(_m=manip).groupby(["sender", "to"]):
         g.add_edge(s, r, weight=len(grp), altered=float(grp["_m"].mean()))
     rev = _revenue_map(revenue, run_id)
+    kinds = _label_map(revenue, run_id)
+    kind_colors = model_colors(sorted(set(kinds.values()))) if len(set(kinds.values())) > 1 else {}
+    fills = [kind_colors.get(kinds.get(n), "#c6dbef") for n in names]
     received = t.groupby("to").size().reindex(names, fill_value=0)
     size_val = pd.Series([rev.get(n, 0.0) for n in names], index=names) if rev else received
     smax = float(size_val.max()) or 1.0
@@ -993,7 +1005,7 @@ def exchange_network(
         pos,
         ax=ax,
         node_size=node_sizes,
-        node_color="#c6dbef",
+        node_color=fills,
         edgecolors="#08519c",
         linewidths=1.2,
     )
@@ -1034,6 +1046,10 @@ def exchange_network(
         Line2D([], [], color="#636363", lw=5.6, label=f"{wmax} pieces (most on one arrow)"),
         Line2D([], [], marker="o", ls="", color="#c6dbef", mec="#08519c", ms=12, label=size_note),
     ]
+    handles += [
+        Line2D([], [], marker="o", ls="", color=c, mec="#08519c", ms=10, label=k)
+        for k, c in kind_colors.items()
+    ]
     ax.legend(
         handles=handles,
         loc="upper center",
@@ -1072,7 +1088,7 @@ def tasks_per_round(
     fig, axes = _subplots(
         nrows,
         ncols,
-        figsize=(4.6 * ncols + 2.2, 3.6 * nrows + 0.8),
+        figsize=(7.5, 4.6) if len(conds) == 1 else (4.6 * ncols + 2.2, 3.6 * nrows + 0.8),
         sharex=True,
         sharey=True,
         squeeze=False,
@@ -1106,13 +1122,16 @@ def tasks_per_round(
 
     def runs_label(m: str) -> str:
         n = f"{lo[m]}" if lo[m] == hi[m] else f"{lo[m]}–{hi[m]}"
-        return f"{m} ({n} runs per panel)"
+        return f"{m} ({n} run{'' if n == '1' else 's'}" + (" per panel)" if len(conds) > 1 else ")")
 
     handles = [
         Line2D([], [], color=colors[m], lw=2, ls=styles[m], label=runs_label(m))
         for m in sorted(colors)
     ]
-    fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
+    if len(conds) == 1:  # one panel: keep the plot wide, the legend inside it
+        flat[0].legend(handles=handles, loc="upper left", fontsize=9)
+    else:
+        fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
     _title(fig, "Cumulative tasks by round" if cumulative else "Tasks completed per round", state)
     return fig
 

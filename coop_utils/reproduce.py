@@ -60,7 +60,8 @@ def parameters(nb: Path, sets: list[str] | None = None) -> dict[str, Any]:
 
 
 def strip_volatile(path: Path) -> None:
-    """Remove execution timestamps and paths so the executed notebook is reproducible."""
+    """Remove execution timestamps, paths and random ids so the executed notebook is
+    reproducible."""
     nb = nbformat.read(path, as_version=4)
     pm = nb.metadata.get("papermill", {})
     for key in VOLATILE_NOTEBOOK_KEYS:
@@ -68,6 +69,8 @@ def strip_volatile(path: Path) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill draws a new random id every run
     nbformat.write(nb, path)
 
 

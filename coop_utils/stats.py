@@ -479,13 +479,18 @@ def runs_needed(
     t-test with equal cells, ``sd`` the within-cell run-to-run sd, result = runs
     per condition. Paired: a one-sample t-test on per-seed differences, ``sd`` the
     sd of those differences, result = seeds run under both conditions.
-    Returns ``effect_size`` (Cohen's d), ``n_exact`` and ``n`` (rounded up).
+    Returns ``effect_size`` (Cohen's d), ``n_exact`` and ``n`` (rounded up; never below 2,
+    the fewest runs a t-test can use).
     """
     if sd <= 0 or difference == 0:
         raise ValueError("sd must be positive and difference non-zero")
     d = abs(difference) / sd
     solver = TTestPower() if paired else TTestIndPower()
-    n = float(solver.solve_power(effect_size=d, alpha=alpha, power=power, alternative="two-sided"))
+    minimum = 2.0  # a t-test needs two runs per cell; a huge effect is detected with those
+    if solver.power(d, minimum, alpha, alternative="two-sided") >= power:
+        n = minimum
+    else:
+        n = float(solver.solve_power(d, None, alpha, power, alternative="two-sided"))
     return pd.DataFrame(
         [
             dict(

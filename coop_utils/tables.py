@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .experiments import ABLATIONS
 from .metrics import cooperation_competence
 from .paper import load_paper, side_by_side
 from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
@@ -191,6 +192,10 @@ def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.
     default setting, and the paper's values where it reports the same setting."""
     paper = load_paper() if paper is None else paper
     cells = cell_summary(runs, "tasks", ("model", "setting"))
+    order = {name: k for k, name in enumerate(ABLATIONS)}  # the experiment's own order
+    cells = cells.sort_values(
+        ["model", "setting"], key=lambda c: c.map(order) if c.name == "setting" else c
+    ).reset_index(drop=True)
     default = cells[cells["setting"] == "default"].set_index("model")["mean"]
     cells["pct_vs_default"] = [
         100 * (m - default[mod]) / default[mod] if default.get(mod) else np.nan
@@ -223,6 +228,8 @@ def show(table: pd.DataFrame, digits: int = 1) -> str:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
     figures (what notebooks print)."""
     out = table.round(digits)
+    for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]
+        out[col] = table[col].round(3)
     for col in P_COLUMNS:
         if col in table:
             out[col] = table[col].map(lambda v: "–" if pd.isna(v) else f"{v:.2g}")

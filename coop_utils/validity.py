@@ -66,6 +66,13 @@ def knob_table(runs: pd.DataFrame) -> pd.DataFrame:
     return rates
 
 
+def _pearson(x: pd.Series, y: pd.Series) -> float:
+    """Pearson r; NaN when either side is constant (a knob the grid did not vary)."""
+    if x.nunique() < 2 or y.nunique() < 2:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 KNOBS = ("p_answer", "p_request", "p_submit")
 OWN_KNOBS = {"cooperation": ("p_answer",), "competence": ("p_request", "p_submit")}
 """What each rate claims to measure: willingness to send; ability to ask and to submit."""
@@ -78,25 +85,27 @@ def recovery(table: pd.DataFrame) -> pd.DataFrame:
     ``cross_talk`` (same for every row of a rate) is the summed |coefficient| of the knobs
     the rate should *not* respond to over that of the knobs it should: 0 is a clean
     measure; 0.5 means half as much of the rate is driven by the wrong knobs. ``r2`` is the
-    variance the three knobs explain together.
+    variance the three knobs explain together. A knob the grid held constant gets NaN.
     """
     z = table[[*KNOBS, *OWN_KNOBS]].astype(float)
     z = (z - z.mean()) / z.std(ddof=1).replace(0, np.nan)
     z = z.fillna(0.0)
+    varied = [k for k in KNOBS if table[k].nunique() > 1]  # a constant knob cannot be fitted
     rows = []
     for rate, own in OWN_KNOBS.items():
-        fit = smf.ols(f"{rate} ~ {' + '.join(KNOBS)}", data=z).fit()
-        own_sum = sum(abs(fit.params[k]) for k in own)
-        other_sum = sum(abs(fit.params[k]) for k in KNOBS if k not in own)
+        fit = smf.ols(f"{rate} ~ {' + '.join(varied) or '1'}", data=z).fit()
+        beta = {k: float(fit.params[k]) if k in varied else np.nan for k in KNOBS}
+        own_sum = np.nansum([abs(beta[k]) for k in own])
+        other_sum = np.nansum([abs(beta[k]) for k in KNOBS if k not in own])
         for knob in KNOBS:
             rows.append(
                 {
                     "rate": rate,
                     "knob": knob,
                     "claimed": knob in own,
-                    "r": float(np.corrcoef(table[rate], table[knob])[0, 1]),
-                    "beta": float(fit.params[knob]),
-                    "p": float(fit.pvalues[knob]),
+                    "r": _pearson(table[rate], table[knob]),
+                    "beta": beta[knob],
+                    "p": float(fit.pvalues[knob]) if knob in varied else np.nan,
                     "cross_talk": other_sum / own_sum if own_sum else np.nan,
                     "r2": float(fit.rsquared),
                     "n_settings": len(table),

@@ -133,3 +133,29 @@ def test_usage_separates_spent_from_replayed():
     u.add(Completion("c", attempts=3, faults=("500 x", "500 x", "500 x"), error="gave up"))
     assert (u.live_calls, u.cached_calls, u.failed_turns) == (2, 1, 1)
     assert u.spent_usd == 1.0 and u.recorded_usd == 3.0 and u.retried_attempts == 3
+
+
+def test_a_gzip_cache_reads_and_appends(tmp_path):
+    path = tmp_path / "cache.jsonl.gz"
+    cache = ResponseCache(path)
+    cache.put(Completion("k1", text="one").record())
+    cache.close()
+    again = ResponseCache(path)
+    again.put(Completion("k2", text="two").record())  # a second gzip member
+    again.close()
+    final = ResponseCache(path)
+    assert final.get("k1")["text"] == "one" and final.get("k2")["text"] == "two"
+    assert final.torn_lines == 0
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    from coop_utils.events import write_atomic
+
+    write_atomic(tmp_path / "run.json", "{}")
+    mode = stat.S_IMODE(os.stat(tmp_path / "run.json").st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

@@ -261,3 +261,9 @@ def test_side_by_side_accepts_cell_tables_and_lists_paper_only_models():
     assert row["paper_value"] == 92.1 and row["ours_mean"] == 92.0
     assert row["scripted"] is None  # the input did not say
     assert len(sbs) == 8 and set(sbs["condition"]) == {"auto_fulfill"}
+
+
+def test_runs_needed_for_a_huge_effect_is_the_t_test_minimum():
+    # Statsmodels' solver finds no root when two runs already give the power asked for.
+    assert stats.runs_needed(sd=1, difference=10).iloc[0]["n"] == 2
+    assert stats.runs_needed(sd=1, difference=10, paired=True).iloc[0]["n"] == 2

@@ -21,9 +21,11 @@ turn lost after retries) is replayed as the same failure, and retried in ``cache
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -50,14 +52,23 @@ class ResponseCache:
         if self.path and self.path.exists():
             self._load()
 
+    def _open(self, mode: str):
+        """A ``.gz`` cache is gzip (recordings are committed compressed; 10x smaller)."""
+        if self.path.suffix == ".gz":
+            return gzip.open(self.path, mode + "t", encoding="utf-8")
+        return open(self.path, mode, encoding="utf-8")
+
     def _load(self) -> None:
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    record = json.loads(line)
-                    self._records[record["key"]] = record
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    self.torn_lines += 1
+        with self._open("r") as fh:
+            try:
+                for line in fh:
+                    try:
+                        record = json.loads(line)
+                        self._records[record["key"]] = record
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        self.torn_lines += 1
+            except (EOFError, gzip.BadGzipFile, zlib.error):  # a gzip cut off by a crash
+                self.torn_lines += 1
 
     def __len__(self) -> int:
         return len(self._records)
@@ -75,8 +86,10 @@ class ResponseCache:
             return
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            torn = self.path.exists() and not self._ends_with_newline()
-            self._fh = open(self.path, "a", encoding="utf-8")
+            torn = (
+                self.path.suffix != ".gz" and self.path.exists() and not self._ends_with_newline()
+            )
+            self._fh = self._open("a")
             if torn:  # a torn last line from a crash stays on its own line
                 self._fh.write("\n")
         self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -1,0 +1,106 @@
+"""The notebooks are parameterized the way papermill and `coop reproduce` expect.
+
+nbval (configured in pyproject.toml) re-runs every notebook as part of the suite; these
+tests check the contract around it: one `parameters` cell of literals per notebook, its
+values equal to the notebook's YAML file, key results marked for nbval to compare, and
+`coop reproduce`'s override and clean-up rules.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from coop_utils.reproduce import notebooks, parameters, strip_volatile
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = notebooks(ROOT)
+EXPECTED = [
+    "00_quickstart",
+    "01_baseline",
+    "02_causal_decomposition",
+    "03_interventions",
+    "04_reasoning_analysis",
+    "05_ablations",
+    "06_decomposition_validity",
+]
+
+
+def parameter_cell(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        assert isinstance(node, ast.Assign), f"{path.name}: the parameters cell only assigns"
+        values[node.targets[0].id] = ast.literal_eval(node.value)  # literals only
+    return values
+
+
+def test_every_experiment_has_its_notebook():
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_are_literals_and_match_the_yaml(path):
+    cell = parameter_cell(path)
+    assert yaml.safe_load((path.parent / "params" / f"{path.stem}.yaml").read_text()) == cell
+    assert cell.get("mode") == "offline", "committed notebooks show the offline default"
+    for folder in ("runs_dir", "figures_dir", "results_dir"):
+        assert cell[folder].startswith("../"), "paths are relative to notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_key_numbers_are_checked_by_nbval_and_outputs_are_committed(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    checked = [c for c in code if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert checked, f"{path.name} marks no cell for nbval to compare"
+    assert all(c.outputs for c in checked), f"{path.name} is committed without its outputs"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name} was committed with an error"
+    for c in code:
+        for o in c.outputs:
+            assert o.get("name") != "stderr" or "Warning" not in o.text, f"{path.name}: {o.text}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_scripted_results_are_labelled_as_such(path):
+    intro = nbformat.read(path, as_version=4).cells[0].source
+    assert "scripted" in intro.lower()
+    if path.stem != "06_decomposition_validity":  # scripted by design, and says so
+        assert "not how any model behaves" in intro
+
+
+def test_set_overrides_one_notebook_or_all(tmp_path):
+    nb = NOTEBOOKS[1]
+    base = parameters(nb)
+    assert parameters(nb, ["runs=5"])["runs"] == 5
+    assert parameters(nb, ["01_baseline.runs=7", "02.runs=9"])["runs"] == 7
+    assert parameters(nb, ['models=["o3", "gpt-5-mini"]'])["models"] == ["o3", "gpt-5-mini"]
+    assert parameters(nb, ["no_such_key=1"]) == base, "unknown keys are not injected"
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parameters(nb, ["runs"])
+
+
+def test_strip_volatile_removes_timestamps_only(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1 + 1")
+    cell.metadata["papermill"] = {"duration": 1.2, "start_time": "2026-01-01"}
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01"}
+    cell.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell("runs = 5")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells += [cell, injected]
+    nb.metadata["papermill"] = {"duration": 3.0, "parameters": {"runs": 3}, "input_path": "/x"}
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    strip_volatile(path)
+    again = nbformat.read(path, as_version=4)
+    assert again.metadata["papermill"] == {"parameters": {"runs": 3}}
+    assert dict(again.cells[0].metadata) == {"tags": ["parameters"]}
+    assert again.cells[1].id == "injected-parameters", "a fixed id, not papermill's random one"

@@ -1,0 +1,100 @@
+"""Paper tables, the validity analysis, transcripts and their figures, on real scripted runs."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from coop_utils import experiments as ex  # noqa: E402
+from coop_utils import plots  # noqa: E402
+from coop_utils import tables as T  # noqa: E402
+from coop_utils import validity as V  # noqa: E402
+from coop_utils.grid import GridSpec, run_grid  # noqa: E402
+from coop_utils.load import load_runs, load_thoughts  # noqa: E402
+from coop_utils.transcript import transcript  # noqa: E402
+
+POPS = ["cooperator", "withholder", "bungler"]
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    """In-process scripted runs of every condition, 2 seeds, the paper's 20 rounds (seconds)."""
+    out = tmp_path_factory.mktemp("runs")
+    spec = GridSpec(
+        name="t",
+        models=[*POPS, "perfect"],
+        conditions=list(ex.INTERVENTIONS) + ["auto_request", "auto_fulfill"],
+        runs=2,
+    )
+    assert run_grid(spec, out, progress=False).ok
+    return out
+
+
+def test_table1_puts_paper_values_beside_ours_and_never_on_scripted_rows(grid):
+    t1 = T.table1(load_runs(grid))
+    ours = t1[t1["n"] > 0]
+    assert set(ours["model"]) == {*POPS, "perfect"}
+    assert ours.loc[ours.model == "cooperator", "paper_tasks"].isna().all()
+    assert ours.loc[ours.model == "perfect", "paper_tasks"].iloc[0] == 204.0
+    paper_only = t1[t1["n"] == 0]
+    assert len(paper_only) == 8 and paper_only["tasks"].isna().all()
+    assert paper_only.set_index("model").loc["o3", "paper_tasks"] == 34.4
+
+
+def test_table2_diagnoses_the_presets_as_designed(grid):
+    t2 = T.table2(load_runs(grid)).set_index("model")
+    assert t2.loc["withholder", "diagnosis"] == "cooperation-limited"
+    assert t2.loc["bungler", "diagnosis"] == "competence-limited"
+    assert t2.loc["cooperator", "diagnosis"] == "cooperative & competent"
+    assert t2["paper_cooperation"].isna().all(), "scripted rows get no paper value"
+    assert T.diagnosis(20, 90) == "cooperation-limited" and T.diagnosis(np.nan, 1) == ""
+
+
+def test_table3_finds_the_designed_effects_and_no_others(grid):
+    t3 = T.table3(load_runs(grid)).set_index(["model", "condition"])
+    assert t3.loc[("withholder", "incentive"), "pct_change"] > 100
+    assert t3.loc[("bungler", "policy"), "pct_change"] > 100
+    assert t3.loc[("cooperator", "policy"), "pct_change"] == 0
+    assert {"p_holm", "reject", "paper_pct_change"} <= set(t3.columns)
+
+
+def test_table5_thoughts_and_ablations(grid, tmp_path):
+    runs = load_runs(grid)
+    t5 = T.table5(runs)
+    assert set(t5["model"]) == {*POPS, "perfect"} and "baseline_tasks" in t5
+    run_level, pooled = T.thought_tables(load_thoughts(grid))
+    w = run_level[(run_level.model == "withholder") & (run_level.condition == "baseline")]
+    assert w["hard_defection_pct"].iloc[0] > 50
+    ab = T.ablation_table(runs.assign(setting=np.where(runs.seed == 0, "default", "rounds_10")))
+    assert list(dict.fromkeys(ab["setting"])) == ["default", "rounds_10"]
+    path = T.save_table(ab, "ablations", tmp_path)
+    assert pd.read_csv(path).shape == ab.shape
+    fig = plots.ablation_effects(ab)
+    assert "scripted" in fig.get_suptitle()
+    assert "0.0017" in T.show(pd.DataFrame({"p": [0.00171], "gini": [0.01234]}), 1)
+
+
+def test_validity_recovers_known_knobs(tmp_path):
+    specs = V.knob_specs(p_answer=(0.0, 0.5, 1.0), p_request=(0.5, 1.0), p_submit=(1.0,))
+    spec = V.validity_grid(specs, runs=2, rounds=8)
+    assert run_grid(spec, tmp_path, progress=False).ok
+    knobs = V.knob_table(load_runs(tmp_path))
+    assert list(knobs["p_answer"]).count(0.5) == 2
+    rec = V.recovery(knobs).set_index(["rate", "knob"])
+    assert rec.loc[("cooperation", "p_answer"), "r"] > 0.9, "cooperation follows p_answer"
+    assert abs(rec.loc[("competence", "p_answer"), "beta"]) < 0.05, "competence ignores it"
+    assert rec.loc[("competence", "p_request"), "claimed"]
+    fig = plots.decomposition_validity(knobs)
+    assert len(fig.axes) == 2
+
+
+def test_transcript_reads_a_run(grid):
+    folder = next(grid.rglob("withholder/baseline/seed0"))
+    text = transcript(folder, rounds=[2])
+    assert text.startswith("── round 2") and "round 1" not in text
+    assert "[withholder]" in text and "thinks:" in text and "messages agent_" in text
