@@ -162,6 +162,7 @@ def _result_dict(result) -> dict:
         "wall_s": round(result.wall_s, 2),
         "live_calls": u.live_calls,
         "cached_calls": u.cached_calls,
+        "retried": u.retried_attempts,
         "lost_turns": u.failed_turns,
         "spent_usd": round(u.spent_usd, 4),
         "recorded_cost_usd": round(u.recorded_usd, 4),
@@ -180,7 +181,8 @@ def _report(result, quiet: bool) -> int:
         if d["live_calls"] or d["cached_calls"]:
             line += (
                 f"; {d['live_calls']} live call(s), {d['cached_calls']} from cache, "
-                f"{d['lost_turns']} lost turn(s); spent ${d['spent_usd']:.4f} "
+                f"{d['retried']} attempt(s) retried, {d['lost_turns']} lost turn(s); "
+                f"spent ${d['spent_usd']:.4f} "
                 f"(recorded cost ${d['recorded_cost_usd']:.4f})"
             )
         print(line, file=sys.stderr)
