@@ -91,10 +91,14 @@ def _add_reproduce(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import reproduce
+    from .reproduce import NotebookFailed, reproduce
 
     sets = list(args.sets) + ([f"mode={args.mode}"] if args.mode else [])
-    times = reproduce(args.only, sets)
+    try:
+        times = reproduce(args.only, sets)
+    except NotebookFailed as exc:
+        print(f"coop reproduce: {exc}", file=sys.stderr)
+        return 1
     for name, seconds in times.items():
         print(f"{name:<32}{seconds:7.1f} s")
     print(f"{len(times)} notebook(s) in {sum(times.values()):.0f} s: figures/ and data/results/")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import os
 import re
 import time
 import traceback
@@ -33,7 +32,7 @@ from .events import write_atomic
 from .llm.agent import LLMAgent
 from .llm.cache import Mode
 from .llm.client import ClientPool, Usage
-from .llm.models import UnknownModelError, resolve
+from .llm.models import UnknownModelError
 from .runner import Episode, run_episode, write_run
 from .scripted import PRESETS
 
@@ -223,18 +222,6 @@ async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict)
     return episode
 
 
-def _local_server(spec: GridSpec, runs: list[PlannedRun], pool: ClientPool):
-    """A local server for `local:` models, unless COOP_LOCAL_URL points at one or we replay."""
-    if spec.mode == "replay" or os.environ.get("COOP_LOCAL_URL") or "local" in pool.base_urls:
-        return None
-    seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
-    if not any(resolve(s, spec.models_file).provider == "local" for s in seats):
-        return None
-    from .llm.server import LocalServer
-
-    return LocalServer(port=0, mode="process", **spec.server)
-
-
 async def run_grid_async(
     spec: GridSpec,
     out: str | Path | None,
@@ -248,11 +235,8 @@ async def run_grid_async(
     pool = ClientPool(spec.mode, cache, base_urls, spec.concurrency, spec.models_file)
     runs = plan(spec, out)
     result.planned = len(runs)
-    server = _local_server(spec, runs, pool)
-    if server is not None:
-        server.__enter__()
-        pool.base_urls["local"] = server.base_url
-    try:
+    seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
+    with pool.local_server(seats, **spec.server):
         models = {r.run_id: _models(r, pool) for r in runs}
         todo = [r for r in runs if not _finished(r, models[r.run_id])]
         result.already_done = len(runs) - len(todo)
@@ -263,9 +247,6 @@ async def run_grid_async(
             write_atomic(out / "grid.json", spec.model_dump_json(indent=2))
         async with pool:
             await _run_all(todo, pool, spec, models, result, progress)
-    finally:
-        if server is not None:
-            server.__exit__(None, None, None)
     result.usage = pool.usage
     result.wall_s = time.perf_counter() - start
     if out is not None and result.failed:

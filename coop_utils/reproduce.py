@@ -74,8 +74,16 @@ def strip_volatile(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the executed copy, up to the failing cell, is kept beside it."""
+
+
 def run_notebook(nb: Path, params: dict[str, Any]) -> float:
-    """Execute one notebook in place (atomically); returns seconds taken."""
+    """Execute one notebook in place (atomically); returns seconds taken.
+
+    On failure the notebook is left untouched and the executed copy is saved as
+    ``NN_name.failed.ipynb`` (git ignores it) for inspection.
+    """
     import papermill as pm
 
     start = time.perf_counter()
@@ -93,6 +101,13 @@ def run_notebook(nb: Path, params: dict[str, Any]) -> float:
         )
         strip_volatile(Path(tmp))
         os.replace(tmp, nb)
+    except pm.PapermillExecutionError as exc:
+        failed = nb.with_suffix(".failed.ipynb")
+        os.replace(tmp, failed)
+        raise NotebookFailed(
+            f"{nb.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}; "
+            f"the executed copy is {failed}"
+        ) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return time.perf_counter() - start

@@ -38,6 +38,7 @@ import hashlib
 import json
 import math
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -57,6 +58,7 @@ __all__ = [
     "classify",
     "classify_frame",
     "llm_judge",
+    "model_judge",
     "market_terms",
     "parse_judge_reply",
     "run_level_table",
@@ -663,6 +665,47 @@ async def llm_judge(
         hit = store[_judge_key(instructions + t)]
         rows.append({"text": t, **{c: hit.get(c) for c in CLASSES}, "raw": hit.get("raw")})
     return pd.DataFrame(rows, columns=["text", *CLASSES, "raw"])
+
+
+async def model_judge(
+    thoughts: Iterable[str] | pd.Series,
+    model: str,
+    mode: str = "cache",
+    cache: str | Path | None = None,
+    base_urls: dict[str, str] | None = None,
+    concurrency: int = 8,
+    models_file: str | Path | None = None,
+) -> pd.DataFrame:
+    """:func:`llm_judge` over the project's LLM path: ``model`` (an alias or
+    ``PROVIDER:MODEL_ID``) is called through a :class:`~coop_utils.llm.client.ClientPool`,
+    with its retries, limits, usage accounting and response cache (``cache``, modes as for
+    grids). A call that still fails after retries yields unreadable labels (None) and a
+    warning, never an exception; ``attrs["failed_calls"]`` counts them. ``local:judge`` is a scripted stand-in (it answers with the regex classes)
+    that exercises this path offline; its agreement with the regexes is trivially perfect.
+    """
+    from .llm.client import ClientPool  # keep the classifier importable without the LLM stack
+
+    failed: list[str] = []
+    pool = ClientPool(mode, cache, base_urls, models_file=models_file)
+    with pool.local_server([model]):
+        async with pool:
+            client = pool.client(model)
+
+            async def judge(prompt: str) -> str:
+                done = await client.complete([{"role": "user", "content": prompt}], "judge")
+                if done.error:
+                    failed.append(done.error)
+                return "" if done.error else done.text or ""
+
+            labels = await llm_judge(thoughts, judge, concurrency=concurrency)
+    labels.attrs["failed_calls"] = len(failed)
+    if failed:
+        warnings.warn(
+            f"{len(failed)} judge call(s) failed after retries (their labels are None), "
+            f"e.g. {failed[0]}",
+            stacklevel=2,
+        )
+    return labels
 
 
 def agreement(

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from coop_utils.events import read_events
@@ -269,3 +270,27 @@ def test_a_grid_killed_midway_resumes_to_exactly_the_expected_runs(tmp_path):
         assert json.loads(p.read_text())["tasks"] == events[-1].payload["tasks"]
     assert not list(out.rglob("*.tmp")), "no debris left"
     assert f"{12 - done_before} run(s) done, {done_before} already finished" in rerun.stderr
+
+
+def test_the_judge_runs_over_the_llm_path_with_its_cache(server, tmp_path):
+    import asyncio
+
+    from coop_utils.thoughts import agreement, classify_frame, model_judge
+
+    notes = [
+        "agent_3 asked for Q7 sales data, but I am holding it back for now.",
+        "I will send it once agent_2 has sent me the Region 4 market data I asked for.",
+        "Sending everything that was asked of me and submitting task_9.",
+    ] * 2  # duplicates are judged once
+    urls, cache = {"local": server.base_url}, tmp_path / "judge.jsonl"
+    labels = asyncio.run(model_judge(notes, "local:judge", cache=cache, base_urls=urls))
+    assert server.stats()["by_model"] == {"scripted/judge": 3}
+    regex = classify_frame(pd.DataFrame({"text": notes}))
+    agree = agreement(regex, labels).set_index("cls")
+    assert (agree["agree_pct"] == 100).all(), "the scripted judge is the regex classifier"
+    again = asyncio.run(model_judge(notes, "local:judge", cache=cache, base_urls=urls))
+    assert server.stats()["requests"] == 3, "the second pass is served from the cache"
+    assert again.equals(labels)
+    server.set_faults(rate_malformed=1.0)
+    bad = asyncio.run(model_judge(["a new note"], "local:judge", base_urls=urls))
+    assert bad[["hard_defection", "soft_conditional"]].isna().all(axis=None), "unreadable"

@@ -181,7 +181,7 @@ def test_foreign_prompt_and_stream_are_400(client: openai.OpenAI, srv: LocalServ
 def test_models_lists_every_spec(client: openai.OpenAI) -> None:
     ids = [m.id for m in client.models.list()]
     assert ids == model_ids()
-    assert {"scripted/perfect", *(f"scripted/{p}" for p in PRESETS)} == set(ids)
+    assert {"scripted/perfect", *(f"scripted/{p}" for p in PRESETS), "scripted/judge"} == set(ids)
     assert {"scripted/rival", "scripted/reciprocator"} <= set(ids)
 
 

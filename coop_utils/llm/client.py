@@ -18,7 +18,10 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import os
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -335,6 +338,24 @@ class ClientPool:
             limit = self.concurrency.get(profile.provider, profile.concurrency)
             self._limits[profile.provider] = min(limit, self._limits.get(profile.provider, limit))
         return self._clients[alias]
+
+    @contextmanager
+    def local_server(self, aliases: Iterable[str], **settings: Any) -> Iterator[Any]:
+        """Start ``coop serve`` (in its own process) for ``local:`` models while in the block,
+        unless COOP_LOCAL_URL or a base URL override points at one, or we only replay."""
+        needed = self.mode != "replay" and "local" not in self.base_urls
+        needed = needed and not os.environ.get("COOP_LOCAL_URL")
+        if not needed or not any(self.profile(a).provider == "local" for a in aliases):
+            yield None
+            return
+        from .server import LocalServer
+
+        with LocalServer(port=0, mode="process", **settings) as server:
+            self.base_urls["local"] = server.base_url
+            try:
+                yield server
+            finally:
+                self.base_urls.pop("local", None)
 
     def slot(self, provider: str) -> asyncio.Semaphore:
         """The provider's limit, fixed at its first use (the smallest of its profiles' limits)."""

@@ -188,7 +188,7 @@ class UnknownModel(LookupError):
 
 def model_ids() -> list[str]:
     """Every fixed model id this server lists (``behaviour:...`` specs are accepted too)."""
-    return [MODEL_PREFIX + spec for spec in ("perfect", *PRESETS)]
+    return [MODEL_PREFIX + spec for spec in ("perfect", *PRESETS, JUDGE)]
 
 
 def _accepted() -> str:
@@ -212,6 +212,8 @@ def _behave(knobs: BehaviourKnobs, obs: Observation, seed: int) -> Plan:
 def resolve_model(model: str) -> Policy:
     """The policy for a model name; raises :class:`UnknownModel` with what is accepted."""
     spec = model.removeprefix(MODEL_PREFIX)
+    if spec == JUDGE:
+        return _perfect  # never called: judge requests are answered by judge_reply
     if spec == "perfect":
         return _perfect
     if spec in PRESETS:
@@ -223,6 +225,23 @@ def resolve_model(model: str) -> Policy:
             raise UnknownModel(f"model {model!r}: {exc}; {_accepted()}") from exc
         return partial(_behave, knobs)
     raise UnknownModel(f"unknown model {model!r}; {_accepted()}")
+
+
+JUDGE = "judge"
+"""A scripted stand-in for an LLM judge of private thoughts: it answers with the regex
+classes of ``coop_utils.thoughts``, so the judge path can run offline (trivially in
+agreement with the regexes)."""
+
+
+def judge_reply(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The judge's JSON answer for the note at the end of the last user message."""
+    from ..thoughts import CLASSES, classify
+
+    text = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    if "Note:\n" not in text:
+        raise ValueError("a judge request ends with 'Note:' and the note to label")
+    labels = classify(text.rsplit("Note:\n", 1)[1])
+    return json.dumps({c: bool(labels[c]) for c in CLASSES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,7 +557,8 @@ class _Valid:
     model: str
     request_id: str
     prompt_chars: int
-    decision: Decision
+    content: str
+    summary: str
 
 
 def _validate(body: Any) -> _Valid | JSONResponse:
@@ -563,11 +583,15 @@ def _validate(body: Any) -> _Valid | JSONResponse:
         return _error(404, str(exc), "invalid_request_error", "model_not_found")
     try:
         messages = _read_messages(body)
-        decision = decide(model, messages, seed)
+        if model.removeprefix(MODEL_PREFIX) == JUDGE:
+            content, summary = judge_reply(messages), "Labelled the note with the regex classes."
+        else:
+            decision = decide(model, messages, seed)
+            content, summary = reply_text(decision), decision.summary
     except ValueError as exc:
         return _bad_request(f"cannot answer this request: {exc}", "invalid_prompt")
     chars = sum(len(m["content"]) for m in messages)
-    return _Valid(model, _request_id(model, seed, messages), chars, decision)
+    return _Valid(model, _request_id(model, seed, messages), chars, content, summary)
 
 
 def _faulty(fault: str, valid: _Valid, faults: FaultSettings) -> JSONResponse:
@@ -581,8 +605,7 @@ def _faulty(fault: str, valid: _Valid, faults: FaultSettings) -> JSONResponse:
     if fault == "malformed":
         body = completion_body(valid.model, valid.request_id, MALFORMED_TEXT, valid.prompt_chars)
         return JSONResponse(body)
-    full = reply_text(valid.decision)
-    cut = full[: max(1, len(full) // 2)]
+    cut = valid.content[: max(1, len(valid.content) // 2)]
     body = completion_body(valid.model, valid.request_id, cut, valid.prompt_chars, "length")
     return JSONResponse(body)
 
@@ -610,11 +633,15 @@ async def chat_completions(request: Request) -> Response:
         await asyncio.sleep(faults.slow_s)
     elif fault is not None:
         return _faulty(fault, checked, faults)
-    reasoning = checked.decision.summary if state.reasoning else None
-    content = reply_text(checked.decision)
+    reasoning = checked.summary if state.reasoning else None
     return JSONResponse(
         completion_body(
-            checked.model, checked.request_id, content, checked.prompt_chars, "stop", reasoning
+            checked.model,
+            checked.request_id,
+            checked.content,
+            checked.prompt_chars,
+            "stop",
+            reasoning,
         )
     )
 
