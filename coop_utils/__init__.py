@@ -13,14 +13,14 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "config": ("EnvConfig", "CONDITIONS", "PERFECT_PLAY_TASKS"),
+    "config": ("EnvConfig", "CONDITIONS", "PERFECT_PLAY_TASKS", "PAPER_MODELS"),
     "env": ("Environment",),
     "agents": ("PerfectAgent", "BehaviourAgent", "scripted_agent"),
     "scripted": ("BehaviourKnobs", "PRESETS"),
     "prompts": ("render_messages", "parse_observation"),
     "runner": ("run_episode", "run_episode_sync", "write_run"),
     "grid": ("GridSpec", "run_grid", "run_grid_async", "load_grid"),
-    "experiments": ("run_experiment", "PAPER_MODELS", "SCRIPTED_POPULATIONS"),
+    "experiments": ("run_experiment", "SCRIPTED_POPULATIONS"),
     "llm.agent": ("LLMAgent",),
     "llm.client": ("ClientPool", "FatalLLMError"),
     "llm.models": ("resolve",),

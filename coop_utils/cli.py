@@ -11,12 +11,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .config import CONDITIONS
 from .grid import GridSpec, load_grid, run_grid
 from .llm.cache import MODES
 from .llm.client import FatalLLMError
 from .llm.models import MissingKeyError, load_models
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments end in one line that says what is accepted, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive(text: str) -> int:
@@ -221,8 +229,8 @@ def _print_table(rows: list[dict]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coop", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="coop", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run(sub)
     _add_grid(sub)
     _add_serve(sub)

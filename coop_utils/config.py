@@ -21,6 +21,18 @@ PROMPT_VARIANTS: tuple[str, ...] = PromptVariant.__args__
 PERFECT_PLAY_TASKS = 204.0
 """The paper's perfect-play ceiling at the default setting (Table 1); 100% optimal."""
 
+PAPER_MODELS: tuple[str, ...] = (
+    "gemini-2.5-pro",
+    "claude-sonnet-4",
+    "o3-mini",
+    "deepseek-r1",
+    "gpt-5-mini",
+    "gemini-2.5-flash",
+    "o3",
+    "gpt-4.1-mini",
+)
+"""The paper's eight models (short names, the order of its Table 1)."""
+
 INCENTIVE_SHARE_BONUS = 1000
 """Sender bonus per piece under the `incentive` condition (10% of a task's value)."""
 

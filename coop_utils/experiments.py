@@ -20,23 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .config import PAPER_MODELS  # noqa: F401  (re-exported: the paper's eight models)
 from .grid import CACHE_FILE, GridResult, GridSpec, is_scripted_spec, plan, run_grid
 from .llm.models import resolve
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
 
-PAPER_MODELS = (
-    "gemini-2.5-pro",
-    "claude-sonnet-4",
-    "o3-mini",
-    "deepseek-r1",
-    "gpt-5-mini",
-    "gemini-2.5-flash",
-    "o3",
-    "gpt-4.1-mini",
-)
-"""The paper's eight models, in the order of its Table 1."""
 
 SCRIPTED_POPULATIONS = (
     "local:cooperator",

@@ -159,15 +159,20 @@ def build_agents(run: PlannedRun, pool: ClientPool) -> list[Agent]:
         if is_scripted_spec(spec):
             agents.append(scripted_agent(spec, seat_seed))
             continue
+        agents.append(LLMAgent(pool.client(spec), run.run_id, seat_seed))
+    return agents
+
+
+def check_seats(seats: set[str], pool: ClientPool) -> None:
+    """Every non-scripted seat must name a model; the error lists both kinds of agent."""
+    for spec in sorted(seats):
         try:
-            client = pool.client(spec)
+            pool.profile(spec)
         except UnknownModelError as exc:
             raise UnknownModelError(
                 f"{exc}; scripted agents are 'perfect', {', '.join(PRESETS)} or "
                 "'behaviour:KNOB=V:...'"
             ) from None
-        agents.append(LLMAgent(client, run.run_id, seat_seed))
-    return agents
 
 
 def _models(run: PlannedRun, pool: ClientPool) -> dict[str, dict]:
@@ -236,6 +241,7 @@ async def run_grid_async(
     runs = plan(spec, out)
     result.planned = len(runs)
     seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
+    check_seats(seats, pool)
     with pool.local_server(seats, **spec.server):
         models = {r.run_id: _models(r, pool) for r in runs}
         todo = [r for r in runs if not _finished(r, models[r.run_id])]

@@ -37,7 +37,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import Bbox
 
-from .config import CONDITIONS, PERFECT_PLAY_TASKS
+from .config import CONDITIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
 from .stats import canonical_model, capability_correlation, cell_summary, load_elo
 
 __all__ = [
@@ -59,16 +59,6 @@ __all__ = [
 SCRIPTED_NOTE = "scripted agents — not model behaviour"
 PARTLY_SCRIPTED_NOTE = "includes scripted agents — those are not model behaviour"
 
-PAPER_MODELS: tuple[str, ...] = (
-    "gemini-2.5-pro",
-    "claude-sonnet-4",
-    "o3-mini",
-    "deepseek-r1",
-    "gpt-5-mini",
-    "gemini-2.5-flash",
-    "o3",
-    "gpt-4.1-mini",
-)
 SCRIPTED_PRESETS: tuple[str, ...] = (
     "perfect_play",
     "cooperator",

@@ -8,20 +8,10 @@ import httpx
 import openai
 import pytest
 
+from coop_utils.config import PAPER_MODELS
 from coop_utils.llm.cache import ResponseCache, request_key
 from coop_utils.llm.client import Completion, Usage, _reason, _retryable, retry_after
 from coop_utils.llm.models import MissingKeyError, UnknownModelError, load_models, resolve
-
-PAPER_MODELS = [
-    "o3",
-    "o3-mini",
-    "gpt-5-mini",
-    "gpt-4.1-mini",
-    "claude-sonnet-4",
-    "gemini-2.5-pro",
-    "gemini-2.5-flash",
-    "deepseek-r1",
-]
 
 
 def test_the_papers_eight_models_have_profiles_with_prices():

@@ -13,6 +13,7 @@ import pytest
 from scipy import stats as sps
 
 from coop_utils import paper, stats
+from coop_utils.config import PAPER_MODELS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "paper_results.csv"
 
@@ -175,17 +176,7 @@ def test_canonical_model_names():
 
 def test_elo_table_has_one_primary_score_per_paper_model():
     elo = stats.load_elo()
-    models = {
-        "gemini-2.5-pro",
-        "claude-sonnet-4",
-        "o3-mini",
-        "deepseek-r1",
-        "gpt-5-mini",
-        "gemini-2.5-flash",
-        "o3",
-        "gpt-4.1-mini",
-    }
-    assert set(elo["model"]) == models and elo["model"].is_unique
+    assert set(elo["model"]) == set(PAPER_MODELS) and elo["model"].is_unique
     assert elo["elo"].between(1200, 1600).all()
     assert len(stats.load_elo(primary_only=False)) > len(elo)
 

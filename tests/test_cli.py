@@ -1,0 +1,86 @@
+"""The command line: the run table and JSON, one-line errors, the grid summary."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coop_utils.cli import main
+
+
+def test_run_json_has_one_object_per_run(capsys, tmp_path):
+    assert (
+        main(
+            [
+                "run",
+                "--agents",
+                "perfect",
+                "--runs",
+                "2",
+                "--seed",
+                "3",
+                "--rounds",
+                "4",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["seed"] for r in rows] == [3, 4]
+    for r in rows:
+        assert {"seed", "condition", "agents", "tasks", "pct_optimal"} <= set(r)
+        assert r["condition"] == "baseline" and r["agents"] == "perfect" and r["tasks"] > 0
+    assert len(list(tmp_path.rglob("summary.json"))) == 2
+
+
+def test_run_table_and_summary_line(capsys):
+    assert (
+        main(
+            [
+                "run",
+                "--agents",
+                "5*perfect,5*withholder",
+                "--condition",
+                "auto_request",
+                "--rounds",
+                "3",
+                "--n-agents",
+                "10",
+            ]
+        )
+        == 0
+    )
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split()[:4] == ["seed", "condition", "agents", "tasks"]
+    assert "mean tasks" in out and "1 run(s) done" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["run", "--condition", "chaos"], "choose from 'baseline'"),
+        (["run", "--runs", "0"], "expected a positive whole number"),
+        (["run", "--agents", "wizard"], "scripted agents are 'perfect'"),
+        (["run", "--agents", "3*perfect"], "give 3 agents but the run has 10"),
+        (["grid", "no-such-grid.yaml", "--out", "x"], "No such file"),
+    ],
+)
+def test_bad_arguments_get_one_line_that_says_what_is_accepted(capsys, argv, says):
+    with pytest.raises(SystemExit) as stop:
+        code = main(argv)
+        raise SystemExit(code)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and says in err, err
+
+
+def test_models_lists_the_papers_models_and_key_status(capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "o3-mini-2025-01-31" in out and "missing: OPENAI_API_KEY" in out
+    assert "local:SPEC" in out
