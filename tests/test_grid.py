@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def test_retry_after_is_honoured_then_the_turn_is_lost(server, tmp_path):
 
 
 def test_api_keys_never_reach_any_file(server, tmp_path, monkeypatch):
-    secret = "sk-test-THIS-MUST-NOT-LEAK-0123456789"
+    secret = f"fake-{uuid.uuid4().hex}"  # unique per run, so any hit is a leak
     monkeypatch.setenv("COOP_TEST_SECRET", secret)
     f = tmp_path / "keyed.yaml"
     f.write_text(
