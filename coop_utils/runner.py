@@ -13,15 +13,15 @@ import json
 import platform
 import subprocess
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import metrics
 from .agents import Agent
-from .config import PERFECT_PLAY_TASKS, EnvConfig
+from .config import EnvConfig
 from .env import Environment
 from .events import Event, write_atomic, write_events
 
@@ -104,33 +104,21 @@ def run_episode_sync(
 
 
 def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) -> dict[str, Any]:
-    """Headline numbers; everything here is also derivable from the log."""
-    kinds = Counter(e.kind for e in events)
-    usage = Counter()
-    for e in events:
-        if e.kind == "llm_call":
-            for k in (
-                "input_tokens",
-                "cached_input_tokens",
-                "output_tokens",
-                "reasoning_tokens",
-                "cost_usd",
-            ):
-                usage[k] += e.payload.get(k) or 0
-    agent_turns = kinds["agent_reply"] + kinds["llm_error"]
+    """Headline numbers, by the definitions of :mod:`coop_utils.metrics` (so the summary and
+    every analysis agree), plus the final revenues and tasks per agent."""
+    evs = metrics.EventLog(events)
     return {
         "tasks": result["tasks"],
-        "pct_optimal": 100.0 * result["tasks"] / PERFECT_PLAY_TASKS,
+        "pct_optimal": metrics.pct_optimal(evs),
         "revenues": result["revenues"],
         "tasks_done": result["tasks_done"],
-        "lost_turns": kinds["llm_error"],
-        "lost_turn_share": kinds["llm_error"] / agent_turns if agent_turns else 0.0,
-        "parse_errors": kinds["parse_error"],
-        "invalid_actions": kinds["invalid_action"],
-        "messages": kinds["message"] + kinds["broadcast"],
-        "transfers": kinds["transfer"],
-        "llm_calls": kinds["llm_call"],
-        "usage": dict(usage),
+        "lost_turns": metrics.lost_turns(evs),
+        "lost_turn_share": metrics.lost_turn_share(evs),
+        "parse_errors": metrics.parse_errors(evs),
+        "invalid_actions": metrics.invalid_actions(evs),
+        "messages": metrics.authored_messages(evs),
+        "manipulated_values": metrics.manipulated_values(evs),
+        **metrics.llm_usage(evs),
     }
 
 
