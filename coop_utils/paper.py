@@ -19,7 +19,7 @@ import pandas as pd
 from .paths import ROOT, repo_file
 from .stats import canonical_model, cell_summary
 
-__all__ = ["PAPER_PATH", "load_paper", "paper_value", "side_by_side"]
+__all__ = ["PAPER_PATH", "load_paper", "paper_value", "reference", "side_by_side"]
 
 PAPER_PATH = ROOT / "data" / "paper" / "paper_results.csv"
 """The paper's reported numbers (verbatim copy of the shared transcription)."""
@@ -35,18 +35,39 @@ def load_paper(path: str | Path | None = None) -> pd.DataFrame:
     return paper
 
 
-def paper_value(
-    model: str, condition: str, metric: str, paper: pd.DataFrame | None = None
-) -> float:
-    """The paper's value for one cell (model names are canonicalised); NaN if not reported."""
+def reference(
+    model: str,
+    condition: str,
+    metric: str,
+    paper: pd.DataFrame | None = None,
+    scripted: bool = False,
+) -> dict | None:
+    """The paper's row (``value, ci95, source``) for one cell, or None where it reports none.
+
+    Models are matched by canonical name. A scripted population is not the model its label
+    may name, so it gets no reference, except perfect play, which the paper also reports.
+    This is the one place that rule lives; every table and join goes through it.
+    """
     paper = load_paper() if paper is None else paper
-    keys = paper["model"].map(canonical_model)
+    key = canonical_model(model)
+    if scripted and key != PERFECT_PLAY:
+        return None
     hit = paper[
-        (keys == canonical_model(model))
-        & (paper["condition"] == condition)
-        & (paper["metric"] == metric)
+        (paper["key"] == key) & (paper["condition"] == condition) & (paper["metric"] == metric)
     ]
-    return float(hit["value"].iloc[0]) if len(hit) else math.nan
+    return hit.iloc[0][["value", "ci95", "source"]].to_dict() if len(hit) else None
+
+
+def paper_value(
+    model: str,
+    condition: str,
+    metric: str,
+    paper: pd.DataFrame | None = None,
+    scripted: bool = False,
+) -> float:
+    """The paper's value for one cell (see :func:`reference`); NaN if there is none."""
+    ref = reference(model, condition, metric, paper, scripted)
+    return float(ref["value"]) if ref else math.nan
 
 
 def _ours_cells(ours: pd.DataFrame, metric: str, by: str, condition: str | None) -> pd.DataFrame:
@@ -83,32 +104,28 @@ def side_by_side(
     """
     paper = load_paper() if paper is None else paper
     cells = _ours_cells(ours, metric, by, condition)
-    ref = paper[paper["metric"] == metric].assign(key=lambda d: d["model"].map(canonical_model))
-    ref = ref.drop_duplicates(["key", "condition"])
     rows = []
     for r in cells.to_dict("records"):
         cond = condition or r.get("condition") or "baseline"
-        key = canonical_model(r[by])
         scripted = r.get("scripted")
         scripted = None if scripted is None or pd.isna(scripted) else bool(scripted)
-        hit = ref[(ref["key"] == key) & (ref["condition"] == cond)]
-        if scripted and key != PERFECT_PLAY:
-            hit = hit.iloc[0:0]  # a scripted population is not the model its label names
+        hit = reference(r[by], cond, metric, paper, bool(scripted)) or {}
         rows.append(
             {
                 by: r[by],
                 "condition": cond,
-                "key": key,
+                "key": canonical_model(r[by]),
                 "ours_mean": r.get("mean", math.nan),
                 "ours_ci95": r.get("ci95", math.nan),
                 "ours_n": r.get("n", 0),
-                "paper_value": float(hit["value"].iloc[0]) if len(hit) else math.nan,
-                "paper_ci95": float(hit["ci95"].iloc[0]) if len(hit) else math.nan,
-                "paper_source": hit["source"].iloc[0] if len(hit) else None,
+                "paper_value": float(hit.get("value", math.nan)),
+                "paper_ci95": float(hit.get("ci95", math.nan)),
+                "paper_source": hit.get("source"),
                 "scripted": scripted,
             }
         )
     if include_paper_only:
+        ref = paper[paper["metric"] == metric].drop_duplicates(["key", "condition"])
         have = {(row["key"], row["condition"]) for row in rows}
         conds = {condition} if condition else ({row["condition"] for row in rows} or {"baseline"})
         for r in ref[ref["condition"].isin(conds)].to_dict("records"):

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .experiments import ABLATIONS
 from .metrics import cooperation_competence
-from .paper import load_paper, side_by_side
-from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
+from .paper import load_paper, paper_value, side_by_side
+from .stats import cell_summary, holm_family, paired_difference, pct_change
 from .thoughts import run_level_table, thought_table
 
 TABLE1_METRICS = (
@@ -87,19 +87,19 @@ def table2(
     (under auto_fulfill) per model, with the Fig. 4 quadrant, ours beside the paper's."""
     paper = load_paper() if paper is None else paper
     cc = cooperation_competence(runs[runs["condition"].isin(["auto_request", "auto_fulfill"])])
-    ref = paper[paper["metric"] == "pct_optimal"]
-    values = {
-        (canonical_model(m), c): v for m, c, v in zip(ref["model"], ref["condition"], ref["value"])
-    }
     rows = []
     for r in cc.to_dict("records"):
-        key = None if r.get("scripted") else canonical_model(r["model"])
+        scripted = bool(r.get("scripted"))
         rows.append(
             {
                 **r,
                 "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold),
-                "paper_cooperation": values.get((key, "auto_request"), np.nan),
-                "paper_competence": values.get((key, "auto_fulfill"), np.nan),
+                "paper_cooperation": paper_value(
+                    r["model"], "auto_request", "pct_optimal", paper, scripted
+                ),
+                "paper_competence": paper_value(
+                    r["model"], "auto_fulfill", "pct_optimal", paper, scripted
+                ),
             }
         )
     out = pd.DataFrame(rows)
@@ -116,9 +116,6 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
     bonus (incentive) per model, with a paired test on shared seeds, Holm-adjusted across
     every row, beside the paper's % change."""
     paper = load_paper() if paper is None else paper
-    ref = paper[paper["metric"] == "pct_change_tasks"].assign(
-        key=lambda d: d["model"].map(canonical_model)
-    )
     parts = []
     for cond in ("policy", "incentive"):
         if not (runs["condition"] == cond).any():
@@ -129,12 +126,7 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
         scripted = runs.groupby("model")["scripted"].any()
         t["scripted"] = t["model"].map(scripted)
         t["paper_pct_change"] = [
-            np.nan
-            if s
-            else next(
-                iter(ref[(ref["key"] == canonical_model(m)) & (ref["condition"] == cond)]["value"]),
-                np.nan,
-            )
+            paper_value(m, cond, "pct_change_tasks", paper, s)
             for m, s in zip(t["model"], t["scripted"])
         ]
         t["condition"] = cond
@@ -175,14 +167,11 @@ def thought_tables(
     paper = load_paper() if paper is None else paper
     runs_level = run_level_table(thoughts)
     pooled = thought_table(thoughts)
+    scripted = runs_level.get("scripted", pd.Series(False, index=runs_level.index))
     for metric in ("hard_defection_pct", "market_terms_per_1k_words"):
-        ref = paper[paper["metric"] == metric].assign(key=lambda d: d["model"].map(canonical_model))
-        values = {(k, c): v for k, c, v in zip(ref["key"], ref["condition"], ref["value"])}
         runs_level[f"paper_{metric}"] = [
-            np.nan if s else values.get((canonical_model(m), c), np.nan)
-            for m, c, s in zip(
-                runs_level["model"], runs_level["condition"], runs_level.get("scripted", False)
-            )
+            paper_value(m, c, metric, paper, bool(s))
+            for m, c, s in zip(runs_level["model"], runs_level["condition"], scripted)
         ]
     return runs_level, pooled
 
@@ -201,13 +190,10 @@ def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.
         100 * (m - default[mod]) / default[mod] if default.get(mod) else np.nan
         for mod, m in zip(cells["model"], cells["mean"])
     ]
-    ref = paper[paper["metric"] == "tasks"].assign(key=lambda d: d["model"].map(canonical_model))
-    values = {(k, c): v for k, c, v in zip(ref["key"], ref["condition"], ref["value"])}
+    scripted = cells.get("scripted", pd.Series(False, index=cells.index))
     cells["paper_tasks"] = [
-        np.nan
-        if (s and canonical_model(m) != "perfect_play")
-        else values.get((canonical_model(m), "baseline" if st == "default" else st), np.nan)
-        for m, st, s in zip(cells["model"], cells["setting"], cells.get("scripted", False))
+        paper_value(m, "baseline" if st == "default" else st, "tasks", paper, bool(s))
+        for m, st, s in zip(cells["model"], cells["setting"], scripted)
     ]
     return cells.rename(columns={"mean": "tasks", "ci95": "tasks_ci95"})
 
