@@ -175,33 +175,20 @@ def check_seats(seats: set[str], pool: ClientPool) -> None:
             ) from None
 
 
-def _models(run: PlannedRun, pool: ClientPool) -> dict[str, dict]:
-    return {
-        s: pool.profile(s).public() for s in dict.fromkeys(run.seats) if not is_scripted_spec(s)
-    }
-
-
-def _identity(run: PlannedRun, models: dict[str, dict]) -> dict[str, Any]:
-    """What must match for a finished run to count as this planned run (base URLs may move)."""
-    models = {a: {k: v for k, v in m.items() if k != "base_url"} for a, m in models.items()}
-    return {"config": run.config.model_dump(), "agents": list(run.seats), "llm": models}
+def _identity(config: dict | None, agents: list | None, llm: dict | None) -> dict[str, Any]:
+    """What must match for a finished run to count as a planned run (base URLs may move)."""
+    llm = {a: {k: v for k, v in m.items() if k != "base_url"} for a, m in (llm or {}).items()}
+    return {"config": config, "agents": list(agents or []), "llm": llm}
 
 
 def _finished(run: PlannedRun, models: dict[str, dict]) -> bool:
     if run.folder is None or not (run.folder / "summary.json").exists():
         return False
     meta = json.loads((run.folder / "run.json").read_text())
-    recorded = {
-        "config": meta.get("config"),
-        "agents": meta.get("agents"),
-        "llm": {
-            a: {k: v for k, v in m.items() if k != "base_url"}
-            for a, m in (meta.get("llm") or {}).items()
-        },
-    }
-    wanted = _identity(run, models)
+    recorded = _identity(meta.get("config"), meta.get("agents"), meta.get("llm"))
+    wanted = _identity(run.config.model_dump(), list(run.seats), models)
     if recorded != wanted:
-        diff = [k for k in wanted if recorded.get(k) != wanted[k]]
+        diff = [k for k in wanted if recorded[k] != wanted[k]]
         raise GridMismatchError(
             f"{run.folder} holds a finished run made under a different {' and '.join(diff)}; "
             "write this grid to a new --out folder (or delete that run to redo it)"
@@ -243,11 +230,15 @@ async def run_grid_async(
     seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
     check_seats(seats, pool)
     with pool.local_server(seats, **spec.server):
-        models = {r.run_id: _models(r, pool) for r in runs}
+        profiles = {seat: pool.profile(seat).public() for seat in seats}
+        models = {
+            r.run_id: {seat: profiles[seat] for seat in dict.fromkeys(r.seats) if seat in seats}
+            for r in runs
+        }
         todo = [r for r in runs if not _finished(r, models[r.run_id])]
         result.already_done = len(runs) - len(todo)
-        for r in todo:  # missing keys and unknown models fail here, before any call
-            build_agents(r, pool)
+        for seat in {seat for r in todo for seat in r.seats} & seats:
+            pool.client(seat)  # a missing key fails here, before any call
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             write_atomic(out / "grid.json", spec.model_dump_json(indent=2))
