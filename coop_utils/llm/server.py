@@ -212,8 +212,6 @@ def _behave(knobs: BehaviourKnobs, obs: Observation, seed: int) -> Plan:
 def resolve_model(model: str) -> Policy:
     """The policy for a model name; raises :class:`UnknownModel` with what is accepted."""
     spec = model.removeprefix(MODEL_PREFIX)
-    if spec == JUDGE:
-        return _perfect  # never called: judge requests are answered by judge_reply
     if spec == "perfect":
         return _perfect
     if spec in PRESETS:
@@ -577,13 +575,15 @@ def _validate(body: Any) -> _Valid | JSONResponse:
         return _bad_request("'model' must be a non-empty string; " + _accepted())
     if isinstance(seed, bool) or not isinstance(seed, int):
         return _bad_request(f"'seed' must be an integer, got {seed!r}", "invalid_seed")
+    judge = model.removeprefix(MODEL_PREFIX) == JUDGE
     try:
-        resolve_model(model)
+        if not judge:
+            resolve_model(model)
     except UnknownModel as exc:
         return _error(404, str(exc), "invalid_request_error", "model_not_found")
     try:
         messages = _read_messages(body)
-        if model.removeprefix(MODEL_PREFIX) == JUDGE:
+        if judge:
             content, summary = judge_reply(messages), "Labelled the note with the regex classes."
         else:
             decision = decide(model, messages, seed)
