@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -17,7 +18,7 @@ from .config import CONDITIONS
 from .grid import GridSpec, load_grid, run_grid
 from .llm.cache import MODES
 from .llm.client import FatalLLMError
-from .llm.models import MissingKeyError, load_models
+from .llm.models import MissingKeyError, load_models, resolve
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,15 +205,15 @@ def _report(result, quiet: bool) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    import os
-
     providers, models = load_models(args.models_file)
     print(f"{'alias':<18}{'provider':<12}{'model':<34}key")
-    for alias, entry in sorted(models.items()):
-        provider = providers.get(entry.get("provider"), {})
-        var = provider.get("api_key_env")
-        status = "not needed" if not var else ("set" if os.environ.get(var) else f"missing: {var}")
-        print(f"{alias:<18}{entry.get('provider', '?'):<12}{entry.get('model', '?'):<34}{status}")
+    for alias in sorted(models):
+        p = resolve(alias, args.models_file)
+        status = "not needed"
+        if p.api_key_env:
+            status = "set" if os.environ.get(p.api_key_env) else f"missing: {p.api_key_env}"
+            status += " (optional)" if p.api_key_optional else ""
+        print(f"{alias:<18}{p.provider:<12}{p.model:<34}{status}")
     print("Also: PROVIDER:MODEL_ID with a provider among " + ", ".join(sorted(providers)))
     print("      local:SPEC serves a scripted agent over HTTP (e.g. local:withholder)")
     return 0

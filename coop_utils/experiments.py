@@ -94,12 +94,16 @@ def check_mode(spec: GridSpec, mode: str) -> None:
     if mode not in NOTEBOOK_MODES:
         raise ValueError(f"mode must be one of {', '.join(NOTEBOOK_MODES)}, got {mode!r}")
     if mode == "offline":
-        seats = {s.strip().partition("*")[2] or s for m in spec.models for s in m.split(",")}
-        real = [s for s in seats if not is_scripted_spec(s) and not resolve(s).scripted]
+        seats = {seat for run in plan(spec, None) for seat in run.seats}
+        real = [
+            s
+            for s in seats
+            if not is_scripted_spec(s) and not resolve(s, spec.models_file).scripted
+        ]
         if real:
             raise ValueError(
-                f"mode 'offline' runs scripted agents only, but {', '.join(sorted(real))} "
-                "are models: use mode='live' (with their keys set) or mode='replay'"
+                "mode 'offline' runs scripted agents only, but these are models: "
+                f"{', '.join(sorted(real))}; use mode='live' (with their keys set) or 'replay'"
             )
 
 

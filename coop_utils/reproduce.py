@@ -38,10 +38,6 @@ def notebooks(root: Path = ROOT, only: list[str] | None = None) -> list[Path]:
     return found
 
 
-def _value(text: str) -> Any:
-    return yaml.safe_load(text)
-
-
 def parameters(nb: Path, sets: list[str] | None = None) -> dict[str, Any]:
     """The notebook's YAML parameters with ``--set`` overrides applied."""
     path = nb.parent / "params" / f"{nb.stem}.yaml"
@@ -55,7 +51,7 @@ def parameters(nb: Path, sets: list[str] | None = None) -> dict[str, Any]:
         if dot and target not in (nb.stem, nb.stem[:2]):
             continue
         if name in params or dot:
-            params[name] = _value(value)
+            params[name] = yaml.safe_load(value)
     return params
 
 
