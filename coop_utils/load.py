@@ -252,9 +252,6 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
             if not system:
                 written[e.agent] += 1
                 round_msgs[e.round] += 1
-            if k == "message" and delivered:
-                for piece in requests:
-                    asked[p["to"]].add((e.agent, piece))
             out.messages.append(
                 (
                     e.round,
@@ -302,6 +299,8 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
     for t, row in turn_rows.items():
         row["parse_errors"] = turn_issues[t]["parse_error"]
         row["invalid_actions"] = turn_issues[t]["invalid_action"]
+    for requester, holder, piece in metrics.requests_received(events):  # one definition
+        asked[holder].add((requester, piece))
     revenues, done = final.get("revenues", {}), final.get("tasks_done", {})
     for agent in labels or revenues:
         got = asked[agent]
