@@ -94,6 +94,8 @@ def run_notebook(nb: Path, params: dict[str, Any]) -> float:
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
+            # the kernel runs on localhost; its TCP-transport warning would only alarm readers
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         strip_volatile(Path(tmp))
         os.replace(tmp, nb)
