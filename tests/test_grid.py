@@ -189,25 +189,58 @@ def test_rerun_skips_finished_runs_and_refuses_a_different_config(server, tmp_pa
         run_grid(other, tmp_path / "out", progress=False, base_urls=urls)
 
 
-def test_max_cost_stops_new_episodes(server, tmp_path):
+def test_the_budget_holds_with_many_episodes_in_flight(server, tmp_path):
+    """A cap a few calls wide, 10 episodes in flight: no call starts that could cross it,
+    spending ends within one call's worst case of it, and the runs in flight are left
+    unfinished for a rerun with a higher cap (issue 9: three runs under $0.01 spent $0.50)."""
     f = models_file(tmp_path)
     Path(f).write_text(
         Path(f).read_text()
         + "models:\n  pricey:\n    provider: local\n    model: scripted/cooperator\n"
-        "    prices: {input: 1000.0, output: 1000.0}\n"
+        "    prices: {input: 5.0, output: 5.0}\n    max_output_tokens: 1000\n"
     )
     spec = GridSpec(
         models=["pricey"],
-        runs=6,
+        runs=10,
         env={"rounds": 2},
-        episodes_in_flight=1,
-        max_cost=0.01,
+        episodes_in_flight=10,
+        max_cost=0.1,
         models_file=f,
         mode="live",
     )
-    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
-    assert len(result.completed) == 1 and len(result.not_started) == 5
-    assert result.usage.spent_usd >= 0.01
+    urls = {"local": server.base_url}
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
+    assert result.stopped and "budget" in result.stopped and "--max-cost" in result.stopped
+    assert result.failed == {} and len(result.unfinished) >= 1
+    spent = result.usage.spent_usd
+    one_call = 2 * spent / result.usage.live_calls  # far below a call's worst case
+    assert spent <= spec.max_cost, "never crosses the cap"
+    assert spec.max_cost - spent < 3 * one_call, "and stops within about one call of it"
+    assert not list((tmp_path / "out").rglob("summary.json")), "no run finished half-paid"
+    again = run_grid(spec.model_copy(update={"max_cost": 5.0}), tmp_path / "out", False, urls)
+    assert again.ok and len(again.completed) == 10
+
+
+def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, tmp_path):
+    spec = GridSpec(
+        models=["local:no-such-policy", "local:cooperator"],
+        runs=2,
+        env={"rounds": 1},
+        mode="live",
+        episodes_in_flight=1,
+    )
+    urls = {"local": server.base_url}
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
+    assert result.failed == {} and result.completed == []
+    assert "404" in result.stopped and "local:no-such-policy" in result.stopped
+    assert "What to do: check the model id" in result.stopped
+    assert result.unfinished == ["local-no-such-policy.baseline.seed0"]
+    assert len(result.not_started) == 3
+    assert server.stats()["requests"] == 1, "no further call once stopped"
+    assert not list((tmp_path / "out").rglob("summary.json"))
+    fixed = spec.model_copy(update={"models": ["local:cooperator"]})
+    assert len(run_grid(fixed, tmp_path / "out", False, urls).completed) == 2
+    assert issubclass(FatalLLMError, RuntimeError)
 
 
 def test_reasoning_text_is_recorded(tmp_path):
@@ -219,18 +252,6 @@ def test_reasoning_text_is_recorded(tmp_path):
     (path,) = (tmp_path / "out").rglob("events.jsonl")
     replies = [e for e in read_events(path) if e.kind == "agent_reply"]
     assert len(replies) == 10 and all(e.payload["reasoning"] for e in replies)
-
-
-def test_a_fatal_error_fails_its_runs_not_the_grid(server, tmp_path):
-    spec = GridSpec(
-        models=["local:no-such-policy", "local:cooperator"], runs=1, env={"rounds": 1}, mode="live"
-    )
-    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
-    assert list(result.failed) == ["local-no-such-policy.baseline.seed0"]
-    assert "FatalLLMError" in next(iter(result.failed.values()))
-    assert result.completed == ["local-cooperator.baseline.seed0"]
-    assert json.loads((tmp_path / "out" / "failures.json").read_text())
-    assert issubclass(FatalLLMError, RuntimeError)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
