@@ -316,3 +316,39 @@ def test_the_judge_runs_over_the_llm_path_with_its_cache(server, tmp_path):
     server.set_faults(rate_malformed=1.0)
     bad = asyncio.run(model_judge(["a new note"], "local:judge", base_urls=urls))
     assert bad[["hard_defection", "soft_conditional"]].isna().all(axis=None), "unreadable"
+
+
+def _servers_of(pid: int) -> list[int]:
+    """Local server processes started by ``pid`` (they carry --parent-pid PID)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"coop_utils.llm.server" in argv and str(pid).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_grid_leaves_no_server_running(tmp_path, sig):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "models: ['local:cooperator']\nruns: 4\nenv: {rounds: 5}\nepisodes_in_flight: 1\n"
+        "server: {latency_s: 0.05}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COOP_LOCAL_URL"}
+    cmd = [sys.executable, "-m", "coop_utils.cli", "grid", str(grid), "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not _servers_of(proc.pid):
+        time.sleep(0.05)
+    assert _servers_of(proc.pid), "the grid started its server"
+    proc.send_signal(sig)  # the grid alone, not its process group
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and _servers_of(proc.pid):
+        time.sleep(0.05)
+    assert _servers_of(proc.pid) == [], "the server ended with the grid"
