@@ -352,3 +352,40 @@ def test_a_killed_grid_leaves_no_server_running(tmp_path, sig):
     while time.time() < deadline and _servers_of(proc.pid):
         time.sleep(0.05)
     assert _servers_of(proc.pid) == [], "the server ended with the grid"
+
+
+def test_runs_past_the_lost_turn_threshold_are_degraded_and_left_out_of_tables(server, tmp_path):
+    from coop_utils.load import load_runs
+
+    server.set_faults(rate_500=0.3, fault_seed=3)
+    spec = GridSpec(
+        models=["local:cooperator"],
+        runs=2,
+        env={"rounds": 2},
+        mode="live",
+        models_file=models_file(tmp_path, max_attempts=1),
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert result.ok and len(result.completed) == 2
+    for s in result.summaries:
+        share = s["lost_turns"] / s["agent_turns"]
+        assert share > 0.05 and s["degraded"] is True
+    runs = load_runs(tmp_path / "out")
+    assert runs.empty and len(runs.attrs["degraded"]) == 2, "set aside, and counted"
+    assert load_runs(tmp_path / "out", include_degraded=True)["degraded"].all()
+
+
+def test_every_call_failing_stops_the_grid_instead_of_finishing_empty_runs(server, tmp_path):
+    server.set_faults(rate_500=1.0)
+    spec = GridSpec(
+        models=["local:cooperator"],
+        runs=3,
+        env={"rounds": 3},
+        mode="live",
+        episodes_in_flight=1,  # so the count of calls is exact
+        models_file=models_file(tmp_path, max_attempts=2, stop_after_lost_turns=5),
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert result.stopped and "5 turns in a row lost" in result.stopped
+    assert result.completed == [] and not list((tmp_path / "out").rglob("summary.json"))
+    assert server.stats()["requests"] == 5 * 2, "no call after the fifth lost turn"
