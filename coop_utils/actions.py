@@ -197,8 +197,9 @@ class Turn:
     """What an agent hands back for one turn.
 
     ``error`` set means the turn was lost (e.g. the API failed after retries):
-    the environment logs ``llm_error`` and applies nothing, so a lost turn is
-    never mistaken for an agent choosing to do nothing. ``faults`` lists every
+    the environment logs an ``error_kind`` event (``llm_error``, ``provider_error``
+    or ``refusal``, with ``raw`` as the refusal's text) and applies nothing, so a lost
+    turn is never mistaken for an agent choosing to do nothing. ``faults`` lists every
     failed attempt's reason (retried or final), so injected faults can be reconciled.
     """
 
@@ -211,6 +212,7 @@ class Turn:
     calls: tuple[dict[str, Any], ...] = ()
     reasoning: str | None = None
     faults: tuple[str, ...] = ()
+    error_kind: str = "llm_error"
 
     @classmethod
     def from_reply(cls, text: str, **extra: Any) -> Turn:

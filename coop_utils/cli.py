@@ -41,7 +41,17 @@ def _positive(text: str) -> int:
 def _add_llm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=MODES, help="live | replay | cache (default cache)")
     p.add_argument("--cache", help="response cache file (default OUT/llm_cache.jsonl)")
-    p.add_argument("--max-cost", type=float, help="stop starting episodes after this many USD")
+    p.add_argument(
+        "--max-cost",
+        type=float,
+        help="USD cap: each call reserves its worst case and none is started that could cross it",
+    )
+    p.add_argument(
+        "--allow-unpriced",
+        action="store_true",
+        default=None,
+        help="under --max-cost, count models with no known price as $0 instead of refusing them",
+    )
     p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
 
 
@@ -68,8 +78,13 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _add_grid(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grid", help="run a grid of models x conditions x seeds from a YAML file")
     p.add_argument("grid", type=Path, help="grid file (see coop_utils/grid.py: GridSpec)")
-    p.add_argument("--out", type=Path, required=True, help="folder for the runs (resumable)")
+    p.add_argument("--out", type=Path, help="folder for the runs (resumable; required to run)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="estimate calls, tokens, cost and wall time per model; call nothing, write nothing",
+    )
     _add_llm_options(p)
     p.set_defaults(func=cmd_grid)
 
@@ -121,7 +136,7 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    keys = ("mode", "cache", "max_cost", "models_file")
+    keys = ("mode", "cache", "max_cost", "models_file", "allow_unpriced")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -158,49 +173,76 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_grid(args: argparse.Namespace) -> int:
     spec = load_grid(args.grid, **_overrides(args))
+    if args.dry_run:
+        return _dry_run(spec, args.json)
+    if args.out is None:
+        raise ValueError("--out FOLDER is required to run a grid (or pass --dry-run)")
     result = run_grid(spec, args.out, progress=not args.json)
     if args.json:
         print(json.dumps(_result_dict(result), indent=2))
     return _report(result, quiet=args.json)
 
 
+def _dry_run(spec: GridSpec, as_json: bool) -> int:
+    from .dryrun import estimate, format_estimate
+
+    est = estimate(spec)
+    print(json.dumps(est, indent=2) if as_json else format_estimate(est))
+    return 0
+
+
 def _result_dict(result) -> dict:
+    """The grid summary, in the one fault vocabulary of ``metrics.FAULT_FIELDS``: retried
+    attempts of this invocation's live calls; every other fault summed over its runs."""
+    from .metrics import FAULT_FIELDS
+
     u = result.usage
+    faults = {k: sum(s.get(k, 0) for s in result.summaries) for k in FAULT_FIELDS}
+    faults["retried_attempts"] = u.retried_attempts
     return {
         "planned": result.planned,
         "already_done": result.already_done,
         "completed": len(result.completed),
         "failed": result.failed,
         "not_started": result.not_started,
+        "unfinished": result.unfinished,
+        "stopped": result.stopped,
+        "degraded": [s["run_id"] for s in result.summaries if s.get("degraded")],
         "wall_s": round(result.wall_s, 2),
         "live_calls": u.live_calls,
         "cached_calls": u.cached_calls,
-        "retried": u.retried_attempts,
-        "lost_turns": u.failed_turns,
+        **faults,
         "spent_usd": round(u.spent_usd, 4),
         "recorded_cost_usd": round(u.recorded_usd, 4),
     }
 
 
 def _report(result, quiet: bool) -> int:
-    """One summary line on stderr; failures listed; exit 1 if any run failed."""
+    """One summary line on stderr; failures and a stop listed; exit 1 if any run failed,
+    2 if the grid stopped (a rerun of the same command continues)."""
     if not quiet:
         d = _result_dict(result)
         line = (
             f"{d['completed']} run(s) done, {d['already_done']} already finished, "
-            f"{len(d['failed'])} failed, {len(d['not_started'])} not started (budget) "
-            f"in {d['wall_s']:.1f}s"
+            f"{len(d['failed'])} failed, {len(d['unfinished'])} left unfinished, "
+            f"{len(d['not_started'])} not started in {d['wall_s']:.1f}s"
         )
         if d["live_calls"] or d["cached_calls"]:
             line += (
-                f"; {d['live_calls']} live call(s), {d['cached_calls']} from cache, "
-                f"{d['retried']} attempt(s) retried, {d['lost_turns']} lost turn(s); "
-                f"spent ${d['spent_usd']:.4f} "
-                f"(recorded cost ${d['recorded_cost_usd']:.4f})"
+                f"; {d['live_calls']} live call(s), {d['cached_calls']} from cache; "
+                f"{d['retried_attempts']} attempt(s) retried, {d['lost_turns']} lost turn(s), "
+                f"{d['parse_errors']} parse error(s), {d['invalid_actions']} invalid "
+                f"action(s), {d['provider_errors']} provider error(s), {d['refusals']} "
+                f"refusal(s), {len(d['degraded'])} degraded run(s); "
+                f"spent ${d['spent_usd']:.4f} (recorded cost ${d['recorded_cost_usd']:.4f})"
             )
         print(line, file=sys.stderr)
         for run_id, error in result.failed.items():
             print(f"  failed {run_id}: {error.splitlines()[0]}", file=sys.stderr)
+        if result.stopped:
+            print(f"  stopped: {result.stopped}", file=sys.stderr)
+    if result.stopped:
+        return 2
     return 1 if result.failed else 0
 
 

@@ -247,9 +247,10 @@ class Environment:
         for call in turn.calls:
             self._log("llm_call", i, **call)
         if turn.error is not None:
-            self._log(
-                "llm_error", i, reason=turn.error, attempts=turn.attempts, faults=list(turn.faults)
-            )
+            lost = {"reason": turn.error, "attempts": turn.attempts, "faults": list(turn.faults)}
+            if turn.error_kind == "refusal":
+                lost["text"] = turn.raw
+            self._log(turn.error_kind, i, **lost)
             return []
         self._log(
             "agent_reply",

@@ -6,8 +6,12 @@ are sequential, so a grid's wall time approaches one episode's critical path whe
 provider allows enough concurrent calls. A finished run is a folder whose
 ``summary.json`` exists (written last, atomically); rerunning the same command skips
 those after checking they were made under the same configuration, and refuses to mix in
-runs that were not. A failing run is reported and the grid goes on; ``max_cost`` stops
-new episodes from starting once that much has been spent.
+runs that were not. A failing run is reported and the grid goes on. A failure no retry
+can fix (a refused key, an exhausted quota, an invalid parameter, the budget: see
+``llm/failures.py``) stops every call at once and leaves the runs in flight unfinished, so
+rerunning the same command redoes them. ``max_cost`` is a cap no call may cross (see
+``llm/budget.py``). A finished run whose turns were lost to the provider past
+``degraded_after`` is marked ``degraded`` in its summary and left out of tables by default.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from .config import Condition, EnvConfig
 from .events import write_atomic
 from .llm.agent import LLMAgent
 from .llm.cache import Mode
-from .llm.client import ClientPool, Usage
+from .llm.client import ClientPool, StopError, Usage
 from .llm.models import UnknownModelError
+from .llm.secrets import redact
 from .runner import Episode, run_episode, write_run
 from .scripted import PRESETS
 
@@ -61,7 +66,14 @@ class GridSpec(BaseModel):
     cache: str | None = None
     """Response cache file; default OUT/llm_cache.jsonl."""
     max_cost: float | None = None
-    """Stop starting episodes once this many USD were spent in this invocation."""
+    """USD this invocation may spend: each call reserves its worst case first and none is
+    started that could cross it; the runs in flight when it is reached stay unfinished."""
+    allow_unpriced: bool = False
+    """Under max_cost, count models with no known price as $0 instead of refusing them."""
+    degraded_after: float = Field(0.05, ge=0, le=1)
+    """A run whose share of turns lost to the provider (lost after retries, or provider
+    errors) exceeds this is marked `degraded` and left out of tables by default. 5% = every
+    agent silenced for one of 20 rounds on average: beyond it a run measures the provider."""
     episodes_in_flight: int = Field(32, ge=1)
     concurrency: dict[str, int] = Field(default_factory=dict)
     """Per-provider limits on concurrent calls, overriding the models file."""
@@ -96,6 +108,10 @@ class GridResult:
     completed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_started: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    """Runs in flight when the grid stopped: not written, so a rerun redoes them."""
+    stopped: str | None = None
+    """Why every call stopped (a stop-class failure or the budget), if it did."""
     summaries: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     wall_s: float = 0.0
@@ -103,7 +119,7 @@ class GridResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.stopped is None
 
 
 class GridMismatchError(ValueError):
@@ -199,6 +215,9 @@ def _finished(run: PlannedRun, models: dict[str, dict]) -> bool:
 async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict) -> Episode:
     agents = build_agents(run, pool)
     episode = await run_episode(run.config, agents, run.seed, run.run_id)
+    s = episode.summary
+    lost = s["lost_turns"] + s["provider_errors"]
+    s["degraded"] = bool(s["agent_turns"]) and lost / s["agent_turns"] > spec.degraded_after
     if run.folder is not None:
         for debris in run.folder.glob(".*.tmp"):  # left by a write that was killed
             debris.unlink(missing_ok=True)
@@ -224,7 +243,15 @@ async def run_grid_async(
     result = GridResult(out=out)
     start = time.perf_counter()
     cache = spec.cache or (out / CACHE_FILE if out else None)
-    pool = ClientPool(spec.mode, cache, base_urls, spec.concurrency, spec.models_file)
+    pool = ClientPool(
+        spec.mode,
+        cache,
+        base_urls,
+        spec.concurrency,
+        spec.models_file,
+        spec.max_cost,
+        spec.allow_unpriced,
+    )
     runs = plan(spec, out)
     result.planned = len(runs)
     seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
@@ -245,6 +272,7 @@ async def run_grid_async(
         async with pool:
             await _run_all(todo, pool, spec, models, result, progress)
     result.usage = pool.usage
+    result.stopped = redact(str(pool.stopped)) if pool.stopped else None
     result.wall_s = time.perf_counter() - start
     if out is not None and result.failed:
         write_atomic(out / "failures.json", json.dumps(result.failed, indent=2))
@@ -259,15 +287,18 @@ async def _run_all(todo, pool, spec, models, result: GridResult, progress: bool)
 
     async def one(run: PlannedRun) -> None:
         async with gate:
-            if spec.max_cost is not None and pool.usage.spent_usd >= spec.max_cost:
+            if pool.stopped is not None:
                 result.not_started.append(run.run_id)
                 return
             try:
                 episode = await _play(run, pool, spec, models[run.run_id])
-            except Exception as exc:  # a bug or a fatal LLM error: report it, keep going
-                result.failed[run.run_id] = f"{type(exc).__name__}: {exc}"
+            except StopError:  # nothing more is called; the run is redone by a rerun
+                result.unfinished.append(run.run_id)
+            except Exception as exc:  # a bug or a replay miss: report it, keep going
+                error = f"{type(exc).__name__}: {exc}"
                 if not isinstance(exc, RuntimeError | ValueError | OSError):
-                    result.failed[run.run_id] += "\n" + traceback.format_exc(limit=5)
+                    error += "\n" + traceback.format_exc(limit=5)
+                result.failed[run.run_id] = redact(error)
             else:
                 result.completed.append(run.run_id)
                 done[run.run_id] = {

@@ -189,6 +189,7 @@ def _build(folder: Path, ceiling: float) -> _Run:
         **head,
         "setting": meta.get("setting", "default"),
         "agents": ",".join(labels.values()) if labels else ",".join(meta.get("agents", [])),
+        "degraded": bool(summary.get("degraded", False)),
         **metrics.run_metrics(events, ceiling),
     }
     run.update(_config_columns(config, set(run)))
@@ -381,16 +382,25 @@ def _frame(
     return frame
 
 
-def load_runs(root: Roots, ceiling: float = PERFECT_PLAY_TASKS) -> pd.DataFrame:
+def load_runs(
+    root: Roots, ceiling: float = PERFECT_PLAY_TASKS, include_degraded: bool = False
+) -> pd.DataFrame:
     """One row per finished run: keys, ``setting`` (the grid's ablation setting, else
-    "default"), the agents' labels, every ``run_metrics`` column,
+    "default"), the agents' labels, ``degraded``, every ``run_metrics`` column,
     every config field (prefixed ``config_`` only where a name collides), provenance
-    (``code_version``, ``dirty``) and ``path``. ``attrs["ignored"]`` lists skipped folders."""
+    (``code_version``, ``dirty``) and ``path``. ``attrs["ignored"]`` lists skipped folders.
+    Runs marked ``degraded`` (too many turns lost to the provider, see ``GridSpec``) are
+    left out unless ``include_degraded``; ``attrs["degraded"]`` lists them either way, so
+    whatever shows a table can say how many were set aside."""
     runs, ignored = _load(root, ceiling)
+    degraded = [r.run["path"] for r in runs if r.run.get("degraded")]
+    if not include_degraded:
+        runs = [r for r in runs if not r.run.get("degraded")]
     frame = pd.DataFrame([r.run for r in runs])
     if frame.empty:
         frame = pd.DataFrame(columns=[*RUN_KEYS, "tasks", "pct_optimal"])
     frame.attrs["ignored"] = [str(p) for p in ignored]
+    frame.attrs["degraded"] = degraded
     frame.attrs["n_runs"] = len(runs)
     return frame
 

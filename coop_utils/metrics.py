@@ -25,6 +25,7 @@ from .config import PERFECT_PLAY_TASKS
 from .events import Event
 
 __all__ = [
+    "FAULT_FIELDS",
     "USAGE_FIELDS",
     "EventLog",
     "agent_turns",
@@ -44,7 +45,10 @@ __all__ = [
     "parse_errors",
     "pct_optimal",
     "pipeline_efficiency",
+    "provider_errors",
+    "refusals",
     "requests_received",
+    "retried_attempts",
     "response_rate",
     "run_metrics",
     "tasks",
@@ -313,9 +317,41 @@ def lost_turns(events: Events) -> int:
     return len(_of(events, "llm_error"))
 
 
+def provider_errors(events: Events) -> int:
+    """``provider_error`` events: turns lost to the provider, not the model (an error inside a
+    200 reply, moderation, context length, content that is not text)."""
+    return len(_of(events, "provider_error"))
+
+
+def refusals(events: Events) -> int:
+    """``refusal`` events: turns the model (or its provider's filter) declined to answer."""
+    return len(_of(events, "refusal"))
+
+
+def retried_attempts(events: Events) -> int:
+    """Attempts beyond the first, summed over ``llm_call`` and ``llm_error`` events (every
+    turn that called a model logs exactly one of the two)."""
+    return sum(
+        max(int(e.payload.get("attempts") or 1) - 1, 0)
+        for e in _of(events, "llm_call", "llm_error")
+    )
+
+
+FAULT_FIELDS: tuple[str, ...] = (
+    "retried_attempts",
+    "lost_turns",
+    "parse_errors",
+    "invalid_actions",
+    "provider_errors",
+    "refusals",
+)
+"""The one vocabulary of faults, in this order, in summaries, the console and grid results."""
+
+
 def agent_turns(events: Events) -> int:
-    """Agent turns: ``agent_reply`` plus ``llm_error`` events (instant replies included)."""
-    return len(_of(events, "agent_reply", "llm_error"))
+    """Agent turns: ``agent_reply`` plus lost turns of every class (``llm_error``,
+    ``provider_error``, ``refusal``), instant replies included."""
+    return len(_of(events, "agent_reply", "llm_error", "provider_error", "refusal"))
 
 
 def lost_turn_share(events: Events) -> float:
@@ -356,6 +392,9 @@ def run_metrics(events: Events, ceiling: float = PERFECT_PLAY_TASKS) -> dict:
         "invalid_actions": invalid_actions(evs),
         "parse_errors": parse_errors(evs),
         "lost_turns": lost_turns(evs),
+        "provider_errors": provider_errors(evs),
+        "refusals": refusals(evs),
+        "retried_attempts": retried_attempts(evs),
         "agent_turns": agent_turns(evs),
         "lost_turn_share": lost_turn_share(evs),
         "manipulated_values": manipulated_values(evs),

@@ -189,25 +189,58 @@ def test_rerun_skips_finished_runs_and_refuses_a_different_config(server, tmp_pa
         run_grid(other, tmp_path / "out", progress=False, base_urls=urls)
 
 
-def test_max_cost_stops_new_episodes(server, tmp_path):
+def test_the_budget_holds_with_many_episodes_in_flight(server, tmp_path):
+    """A cap a few calls wide, 10 episodes in flight: no call starts that could cross it,
+    spending ends within one call's worst case of it, and the runs in flight are left
+    unfinished for a rerun with a higher cap (issue 9: three runs under $0.01 spent $0.50)."""
     f = models_file(tmp_path)
     Path(f).write_text(
         Path(f).read_text()
         + "models:\n  pricey:\n    provider: local\n    model: scripted/cooperator\n"
-        "    prices: {input: 1000.0, output: 1000.0}\n"
+        "    prices: {input: 5.0, output: 5.0}\n    max_output_tokens: 1000\n"
     )
     spec = GridSpec(
         models=["pricey"],
-        runs=6,
+        runs=10,
         env={"rounds": 2},
-        episodes_in_flight=1,
-        max_cost=0.01,
+        episodes_in_flight=10,
+        max_cost=0.1,
         models_file=f,
         mode="live",
     )
-    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
-    assert len(result.completed) == 1 and len(result.not_started) == 5
-    assert result.usage.spent_usd >= 0.01
+    urls = {"local": server.base_url}
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
+    assert result.stopped and "budget" in result.stopped and "--max-cost" in result.stopped
+    assert result.failed == {} and len(result.unfinished) >= 1
+    spent = result.usage.spent_usd
+    one_call = 2 * spent / result.usage.live_calls  # far below a call's worst case
+    assert spent <= spec.max_cost, "never crosses the cap"
+    assert spec.max_cost - spent < 3 * one_call, "and stops within about one call of it"
+    assert not list((tmp_path / "out").rglob("summary.json")), "no run finished half-paid"
+    again = run_grid(spec.model_copy(update={"max_cost": 5.0}), tmp_path / "out", False, urls)
+    assert again.ok and len(again.completed) == 10
+
+
+def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, tmp_path):
+    spec = GridSpec(
+        models=["local:no-such-policy", "local:cooperator"],
+        runs=2,
+        env={"rounds": 1},
+        mode="live",
+        episodes_in_flight=1,
+    )
+    urls = {"local": server.base_url}
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
+    assert result.failed == {} and result.completed == []
+    assert "404" in result.stopped and "local:no-such-policy" in result.stopped
+    assert "What to do: check the model id" in result.stopped
+    assert result.unfinished == ["local-no-such-policy.baseline.seed0"]
+    assert len(result.not_started) == 3
+    assert server.stats()["requests"] == 1, "no further call once stopped"
+    assert not list((tmp_path / "out").rglob("summary.json"))
+    fixed = spec.model_copy(update={"models": ["local:cooperator"]})
+    assert len(run_grid(fixed, tmp_path / "out", False, urls).completed) == 2
+    assert issubclass(FatalLLMError, RuntimeError)
 
 
 def test_reasoning_text_is_recorded(tmp_path):
@@ -219,18 +252,6 @@ def test_reasoning_text_is_recorded(tmp_path):
     (path,) = (tmp_path / "out").rglob("events.jsonl")
     replies = [e for e in read_events(path) if e.kind == "agent_reply"]
     assert len(replies) == 10 and all(e.payload["reasoning"] for e in replies)
-
-
-def test_a_fatal_error_fails_its_runs_not_the_grid(server, tmp_path):
-    spec = GridSpec(
-        models=["local:no-such-policy", "local:cooperator"], runs=1, env={"rounds": 1}, mode="live"
-    )
-    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
-    assert list(result.failed) == ["local-no-such-policy.baseline.seed0"]
-    assert "FatalLLMError" in next(iter(result.failed.values()))
-    assert result.completed == ["local-cooperator.baseline.seed0"]
-    assert json.loads((tmp_path / "out" / "failures.json").read_text())
-    assert issubclass(FatalLLMError, RuntimeError)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
@@ -295,3 +316,76 @@ def test_the_judge_runs_over_the_llm_path_with_its_cache(server, tmp_path):
     server.set_faults(rate_malformed=1.0)
     bad = asyncio.run(model_judge(["a new note"], "local:judge", base_urls=urls))
     assert bad[["hard_defection", "soft_conditional"]].isna().all(axis=None), "unreadable"
+
+
+def _servers_of(pid: int) -> list[int]:
+    """Local server processes started by ``pid`` (they carry --parent-pid PID)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"coop_utils.llm.server" in argv and str(pid).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_grid_leaves_no_server_running(tmp_path, sig):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "models: ['local:cooperator']\nruns: 4\nenv: {rounds: 5}\nepisodes_in_flight: 1\n"
+        "server: {latency_s: 0.05}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COOP_LOCAL_URL"}
+    cmd = [sys.executable, "-m", "coop_utils.cli", "grid", str(grid), "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not _servers_of(proc.pid):
+        time.sleep(0.05)
+    assert _servers_of(proc.pid), "the grid started its server"
+    proc.send_signal(sig)  # the grid alone, not its process group
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and _servers_of(proc.pid):
+        time.sleep(0.05)
+    assert _servers_of(proc.pid) == [], "the server ended with the grid"
+
+
+def test_runs_past_the_lost_turn_threshold_are_degraded_and_left_out_of_tables(server, tmp_path):
+    from coop_utils.load import load_runs
+
+    server.set_faults(rate_500=0.3, fault_seed=3)
+    spec = GridSpec(
+        models=["local:cooperator"],
+        runs=2,
+        env={"rounds": 2},
+        mode="live",
+        models_file=models_file(tmp_path, max_attempts=1),
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert result.ok and len(result.completed) == 2
+    for s in result.summaries:
+        share = s["lost_turns"] / s["agent_turns"]
+        assert share > 0.05 and s["degraded"] is True
+    runs = load_runs(tmp_path / "out")
+    assert runs.empty and len(runs.attrs["degraded"]) == 2, "set aside, and counted"
+    assert load_runs(tmp_path / "out", include_degraded=True)["degraded"].all()
+
+
+def test_every_call_failing_stops_the_grid_instead_of_finishing_empty_runs(server, tmp_path):
+    server.set_faults(rate_500=1.0)
+    spec = GridSpec(
+        models=["local:cooperator"],
+        runs=3,
+        env={"rounds": 3},
+        mode="live",
+        episodes_in_flight=1,  # so the count of calls is exact
+        models_file=models_file(tmp_path, max_attempts=2, stop_after_lost_turns=5),
+    )
+    result = run_grid(spec, tmp_path / "out", progress=False, base_urls={"local": server.base_url})
+    assert result.stopped and "5 turns in a row lost" in result.stopped
+    assert result.completed == [] and not list((tmp_path / "out").rglob("summary.json"))
+    assert server.stats()["requests"] == 5 * 2, "no call after the fifth lost turn"

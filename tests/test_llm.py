@@ -10,7 +10,8 @@ import pytest
 
 from coop_utils.config import PAPER_MODELS
 from coop_utils.llm.cache import ResponseCache, request_key
-from coop_utils.llm.client import Completion, Usage, _reason, _retryable, retry_after
+from coop_utils.llm.client import Completion, Usage, retry_after
+from coop_utils.llm.failures import Failure, classify, detail
 from coop_utils.llm.models import MissingKeyError, UnknownModelError, load_models, resolve
 
 
@@ -19,6 +20,7 @@ def test_the_papers_eight_models_have_profiles_with_prices():
         p = resolve(alias)
         assert p.base_url.startswith("https://") and p.api_key_env
         assert p.prices.input > 0 and p.prices.output > p.prices.input
+        assert p.context_window, "prompts are measured and a call's worst case is bounded"
         assert not p.scripted and "temperature" not in p.params, "provider defaults"
     assert resolve("claude-sonnet-4").base_url.startswith("https://api.anthropic.com")
     assert resolve("gemini-2.5-pro").model == "google/gemini-2.5-pro"
@@ -105,24 +107,25 @@ def _status_error(cls, status: int, headers: dict[str, str] | None = None):
 
 def test_retry_classification_and_retry_after():
     limited = _status_error(openai.RateLimitError, 429, {"retry-after": "2"})
-    assert _retryable(limited) and retry_after(limited) == 2.0
-    assert _reason(limited).startswith("429 RateLimitError")
+    assert classify(limited) is Failure.RETRY and retry_after(limited) == 2.0
+    assert detail(limited).startswith("429 RateLimitError")
     ms = _status_error(openai.RateLimitError, 429, {"retry-after-ms": "150"})
     assert retry_after(ms) == pytest.approx(0.15)
-    assert _retryable(_status_error(openai.InternalServerError, 503))
+    assert classify(_status_error(openai.InternalServerError, 503)) is Failure.RETRY
     bad = _status_error(openai.BadRequestError, 400)
-    assert not _retryable(bad) and retry_after(bad) is None
+    assert classify(bad) is Failure.STOP and retry_after(bad) is None
     timeout = openai.APITimeoutError(request=httpx.Request("POST", "http://x"))
-    assert _retryable(timeout) and _reason(timeout) == "timeout"
+    assert classify(timeout) is Failure.RETRY and detail(timeout) == "timeout"
 
 
 def test_usage_separates_spent_from_replayed():
     u = Usage()
-    u.add(Completion("a", cost_usd=1.0, faults=("429 x",)))
-    u.add(Completion("b", cost_usd=2.0, from_cache=True))
-    u.add(Completion("c", attempts=3, faults=("500 x", "500 x", "500 x"), error="gave up"))
-    assert (u.live_calls, u.cached_calls, u.failed_turns) == (2, 1, 1)
-    assert u.spent_usd == 1.0 and u.recorded_usd == 3.0 and u.retried_attempts == 3
+    u.add(Completion("a", cost_usd=1.0, attempts=2, faults=("429 x",)))
+    u.add(Completion("b", cost_usd=2.0, attempts=4, from_cache=True))
+    u.add(Completion("c", attempts=3, faults=("500 x",) * 3, error="gave up", failure="lost"))
+    assert (u.live_calls, u.cached_calls, u.lost_turns) == (2, 1, 1)
+    assert u.spent_usd == 1.0 and u.recorded_usd == 3.0
+    assert u.retried_attempts == 3, "retries of live calls only, never replayed ones"
 
 
 def test_a_gzip_cache_reads_and_appends(tmp_path):

@@ -2,9 +2,10 @@
 
 It implements the same ``act(obs) -> Turn`` interface as the scripted agents, so the
 environment cannot tell them apart. Everything the call produced travels in the turn:
-the raw reply, the private thoughts, provider reasoning (or a leading ``<think>`` block),
-and the call's usage, which the environment logs as an ``llm_call`` event. A call that
-failed after retries becomes a lost turn (``llm_error``), never an empty one.
+the raw reply, the private thoughts, provider reasoning (or a ``<think>`` block, with or
+without its opening tag), and the call's usage, which the environment logs as an
+``llm_call`` event. A call that failed becomes a lost turn of its class (``llm_error``
+after retries, ``provider_error``, ``refusal``), never an empty one and never a parse error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,22 @@ from ..observation import Observation
 from ..prompts import render_messages
 from .client import ChatClient
 
-_THINK = re.compile(r"^\s*<think(?:ing)?>(.*?)</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
+_OPEN = re.compile(r"^\s*<think(?:ing)?>", re.IGNORECASE)
+_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+LOST_AS = {"lost": "llm_error", "provider_error": "provider_error", "refusal": "refusal"}
+"""The event that records a turn lost to each failure class of a completion."""
+
+
+def split_think(text: str) -> tuple[str | None, str]:
+    """(reasoning, answer): everything up to the first ``</think>`` is reasoning, with or
+    without its opening tag (DeepSeek-R1's chat template opens it in the prompt, so the
+    reply, and vLLM without a reasoning parser, carry only the closing tag)."""
+    close = _CLOSE.search(text)
+    if close is None:
+        if _OPEN.match(text):  # opened and never closed: all of it is a draft
+            return _OPEN.sub("", text, count=1).strip(), ""
+        return None, text
+    return _OPEN.sub("", text[: close.start()], count=1).strip(), text[close.end() :]
 
 
 class LLMAgent:
@@ -34,16 +50,23 @@ class LLMAgent:
 
     async def act(self, obs: Observation) -> Turn:
         messages = render_messages(obs)
-        done = await self.client.complete(messages, f"{self.run_id}/{obs.agent}", self.seed)
+        sample = f"{self.run_id}/{obs.agent}"
+        where = f"run {self.run_id}, round {obs.round}, {obs.agent}"
+        done = await self.client.complete(messages, sample, self.seed, where)
         self.cached_calls += done.from_cache
         self.live_calls += not done.from_cache
         faults = done.faults
-        if done.error is not None:
-            return Turn(error=done.error, attempts=done.attempts, faults=faults)
-        text = done.text or ""
-        reasoning = done.reasoning
-        if reasoning is None and (think := _THINK.match(text)):
-            reasoning = think.group(1).strip()
+        if done.failure is not None:
+            return Turn(
+                raw=done.refusal,
+                error=done.error or done.failure,
+                error_kind=LOST_AS[done.failure],
+                attempts=done.attempts,
+                calls=(done.call_event(),) if done.answered else (),
+                faults=faults,
+            )
+        thought, text = split_think(done.text or "")
+        reasoning = "\n".join(r for r in (done.reasoning, thought) if r) or None
         turn = Turn.from_reply(
             text,
             calls=(done.call_event(),),

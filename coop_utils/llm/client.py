@@ -1,15 +1,18 @@
-"""One model call per agent turn, made robust, bounded and accounted.
+"""One model call per agent turn, made robust, bounded, budgeted and accounted.
 
 Why a layer over the ``openai`` client: the authors' code turned every API failure into
-an empty turn, which looks exactly like an agent refusing to help. Here a call either
-returns a :class:`Completion` or a completion with ``error`` set after bounded retries,
-and every failed attempt's reason travels with it into the run's log. Configuration
-errors that would fail every call (bad key, unknown model) and replay misses raise
-:class:`FatalLLMError` instead, so a grid reports them rather than logging thousands of
-lost turns.
+an empty turn, which looks exactly like an agent refusing to help. Here every failed
+attempt falls in one class of :mod:`.failures` (retry, stop, this turn only, declined)
+and travels into the run's log with its reason; a call either returns a
+:class:`Completion` (a reply, or a turn lost with ``failure`` set) or raises
+:class:`StopError`, after which the pool makes no further call at all.
 
-Retries (tenacity): 429, 5xx, timeouts and connection errors, exponential backoff with
-jitter, never sooner than the server's ``Retry-After``, bounded in attempts and seconds.
+Before a call: the pool is not stopped, the prompt fits the profile's context window,
+and the budget holds the call's worst case. After it: reasoning and usage are read in
+every shape providers return them (``reasoning_content``, ``reasoning``,
+``reasoning_details``, ``prompt_tokens_details.cached_tokens``,
+``prompt_cache_hit_tokens``, Gemini's hidden thinking tokens, OpenRouter's
+``usage.cost``), token counts are validated, and the budget is settled.
 The ``openai`` client's own retries are off so every attempt is counted here.
 """
 
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -37,40 +39,62 @@ from tenacity import (
     wait_random,
 )
 
+from .budget import Budget, prompt_tokens_bound
 from .cache import MODES, Mode, ResponseCache, request_key
+from .failures import (
+    BadResponse,
+    Failure,
+    FatalLLMError,
+    ProviderTurnError,
+    StopError,
+    advice,
+    body_error,
+    classify,
+    detail,
+)
 from .models import ModelProfile, resolve
+from .secrets import redact
 
+__all__ = ["ClientPool", "ChatClient", "Completion", "FatalLLMError", "StopError", "Usage"]
 
-class FatalLLMError(RuntimeError):
-    """A failure no retry can fix (authentication, unknown model, replay miss)."""
+TRUNCATION_CHARS_PER_TOKEN = 8
+"""A prompt read back as fewer tokens than characters / 8 was cut by the server (no
+tokenizer packs English or JSON that densely): Ollama does this silently past num_ctx."""
 
 
 class ReplayMiss(FatalLLMError):
-    """Replay mode found no recorded reply for a request."""
-
-
-class BadResponse(Exception):
-    """The server answered 200 but not with a usable chat completion."""
+    """Replay mode found no recorded reply for a request (this run fails; others go on)."""
 
 
 @dataclass(frozen=True)
 class Completion:
-    """One turn's call, as recorded in the cache and, minus ``text``, in the run's log."""
+    """One turn's call, as recorded in the cache and, minus its texts, in the run's log.
+
+    ``failure`` is None for a genuine reply; else ``"lost"`` (retries exhausted),
+    ``"provider_error"`` (this turn only) or ``"refusal"`` (the model declined). Token
+    counts are None when the provider did not report them (unknown is not zero);
+    ``output_tokens`` includes reasoning tokens, hidden ones included (Gemini)."""
 
     key: str
     text: str | None = None
     reasoning: str | None = None
     model: str = ""
     finish_reason: str | None = None
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
+    input_tokens: int | None = 0
+    cached_input_tokens: int | None = 0
+    output_tokens: int | None = 0
+    reasoning_tokens: int | None = None
     latency_s: float = 0.0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
+    """What the call cost: the provider's own figure where it reports one, else priced_cost_usd."""
+    provider_cost_usd: float | None = None
+    priced_cost_usd: float | None = None
+    usage_error: str | None = None
     attempts: int = 1
     faults: tuple[str, ...] = ()
     error: str | None = None
+    failure: str | None = None
+    refusal: str | None = None
     from_cache: bool = field(default=False, compare=False)
 
     def record(self) -> dict[str, Any]:
@@ -84,14 +108,21 @@ class Completion:
         known = {f.name for f in fields(cls)} - {"from_cache"}
         kw = {k: v for k, v in rec.items() if k in known}
         kw["faults"] = tuple(kw.get("faults", ()))
+        if kw.get("error") is not None and kw.get("failure") is None:
+            kw["failure"] = "lost"  # recorded before failures had classes
         return cls(**kw, from_cache=True)
 
     def call_event(self) -> dict[str, Any]:
         """The payload of the run's ``llm_call`` event."""
         rec = self.record()
-        for k in ("text", "reasoning", "error"):
+        for k in ("text", "reasoning", "error", "failure", "refusal"):
             rec.pop(k)
         return rec
+
+    @property
+    def answered(self) -> bool:
+        """The provider answered (a reply, a provider error or a refusal), so a call is logged."""
+        return self.failure != "lost"
 
 
 @dataclass
@@ -100,50 +131,32 @@ class Usage:
 
     live_calls: int = 0
     cached_calls: int = 0
-    failed_turns: int = 0
+    lost_turns: int = 0
+    provider_errors: int = 0
+    refusals: int = 0
     retried_attempts: int = 0
+    """Attempts retried in live calls of this invocation (replayed faults are not counted)."""
     spent_usd: float = 0.0
     recorded_usd: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
 
     def add(self, c: Completion) -> None:
-        self.live_calls += not c.from_cache
+        live = not c.from_cache
+        self.live_calls += live
         self.cached_calls += c.from_cache
-        self.failed_turns += c.error is not None
-        self.retried_attempts += len(c.faults) - (c.error is not None)
-        self.spent_usd += 0.0 if c.from_cache else c.cost_usd
-        self.recorded_usd += c.cost_usd
-        self.input_tokens += c.input_tokens
-        self.output_tokens += c.output_tokens
+        self.lost_turns += c.failure == "lost"
+        self.provider_errors += c.failure == "provider_error"
+        self.refusals += c.failure == "refusal"
+        self.retried_attempts += (c.attempts - 1) if live else 0
+        self.spent_usd += (c.cost_usd or 0.0) if live else 0.0
+        self.recorded_usd += c.cost_usd or 0.0
+        self.input_tokens += c.input_tokens or 0
+        self.output_tokens += c.output_tokens or 0
 
-
-def _status(exc: BaseException) -> int | None:
-    return getattr(exc, "status_code", None)
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (openai.APIConnectionError, BadResponse)):
-        return True
-    status = _status(exc)
-    return status is not None and (status in (408, 409, 425, 429) or status >= 500)
-
-
-def _fatal(exc: BaseException) -> bool:
-    return isinstance(
-        exc, (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection error"
-    status = _status(exc)
-    head = f"{status} {type(exc).__name__}" if status else type(exc).__name__
-    detail = str(getattr(exc, "message", "") or exc)[:200]
-    return f"{head}: {detail}" if detail else head
+    @property
+    def failed_turns(self) -> int:  # the name before failures had classes
+        return self.lost_turns
 
 
 def retry_after(exc: BaseException | None) -> float | None:
@@ -167,34 +180,138 @@ def retry_after(exc: BaseException | None) -> float | None:
         return max(when.timestamp() - time.time(), 0.0) if when else None
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+def _count(value: Any) -> int | None:
+    """A token count as reported, if it is one (a non-negative integer)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _get(obj: Any, name: str) -> Any:
+    """A field of an SDK object, declared or extra (providers add their own)."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    value = getattr(obj, name, None)
+    if value is None:
+        value = (getattr(obj, "model_extra", None) or {}).get(name)
+    return value
+
+
+def message_text(content: Any) -> tuple[str | None, str | None]:
+    """(text, reasoning) of a message's content: a string, or a list of parts whose text
+    parts are joined and whose thinking parts are reasoning. Anything else is not a reply."""
+    if content is None or isinstance(content, str):
+        return content, None
+    if isinstance(content, list):
+        texts, thoughts = [], []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict):
+                if part.get("type") in ("thinking", "reasoning"):
+                    thoughts.append(str(part.get("thinking") or part.get("text") or ""))
+                elif isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+        return "".join(texts), "\n".join(thoughts) or None
+    raise ProviderTurnError(f"reply content is a {type(content).__name__}, not text")
+
+
+def reasoning_text(message: Any) -> str | None:
+    """Reasoning as providers return it: ``reasoning_content`` (DeepSeek, vLLM),
+    ``reasoning`` (OpenRouter, Ollama), or ``reasoning_details`` (OpenRouter)."""
+    for name in ("reasoning_content", "reasoning"):
+        value = _get(message, name)
+        if isinstance(value, str) and value.strip():
+            return value
+    details = _get(message, "reasoning_details")
+    if isinstance(details, list):
+        parts = [
+            str(d.get("text") or d.get("summary") or "")
+            for d in details
+            if isinstance(d, dict) and (d.get("text") or d.get("summary"))
+        ]
+        return "\n".join(parts) or None
+    return None
+
+
+@dataclass(frozen=True)
+class _Counts:
+    input: int | None
+    cached: int | None
+    output: int | None
+    reasoning: int | None
+    provider_cost: float | None
+    error: str | None
+
+
+def read_usage(usage: Any) -> _Counts:
+    """Validated token counts and provider cost from a ``usage`` object (see the docstring)."""
+    if usage is None:
+        return _Counts(None, None, None, None, None, "no usage reported")
+    raw = {k: _get(usage, k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    inp, out = _count(raw["prompt_tokens"]), _count(raw["completion_tokens"])
+    bad = [f"{k}={v!r}" for k, v in raw.items() if v is not None and _count(v) is None]
+    cached = _count(_get(_get(usage, "prompt_tokens_details"), "cached_tokens"))
+    if cached is None:
+        cached = _count(_get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
+    reasoning = _count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens"))
+    total = _count(raw["total_tokens"])
+    if total is not None and inp is not None and out is not None and total > inp + out:
+        hidden = total - inp - out  # Gemini: thinking tokens appear only in the total
+        out += hidden
+        reasoning = (reasoning or 0) + hidden
+    cost = _get(usage, "cost")  # OpenRouter, in credits = USD
+    cost = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
+    if cost is not None and cost < 0:
+        bad.append(f"cost={cost!r}")
+        cost = None
+    if inp is None or out is None:
+        bad.append("prompt_tokens or completion_tokens missing")
+    error = ("invalid usage: " + ", ".join(bad)) if bad else None
+    return _Counts(inp, cached or 0, out, reasoning, cost, error)
 
 
 class ChatClient:
-    """Calls one model profile through the pool's cache, limits and usage accounting."""
+    """Calls one model profile through the pool's cache, limits, budget and accounting."""
 
     def __init__(self, profile: ModelProfile, pool: ClientPool):
         self.profile, self.pool = profile, pool
         self._api: openai.AsyncOpenAI | None = None
 
     def params(self, seed: int | None = None) -> dict[str, Any]:
-        extra = {"seed": seed} if self.profile.send_seed and seed is not None else {}
-        return {**self.profile.params, **extra}
+        p = self.profile
+        params = {**p.params, **({"seed": seed} if p.send_seed and seed is not None else {})}
+        if p.num_ctx_from_window and p.context_window:
+            body = dict(params.get("extra_body") or {})
+            body["options"] = {**(body.get("options") or {}), "num_ctx": p.context_window}
+            params["extra_body"] = body
+        return params
 
     async def complete(
-        self, messages: list[dict[str, str]], sample: str, seed: int | None = None
+        self,
+        messages: list[dict[str, str]],
+        sample: str,
+        seed: int | None = None,
+        where: str | None = None,
     ) -> Completion:
-        """The reply to ``messages``; ``sample`` names the draw (``run_id/agent``), see cache."""
+        """The reply to ``messages``; ``sample`` names the draw (``run_id/agent``), see cache;
+        ``where`` names the turn in errors (default: the sample)."""
+        self.pool.raise_if_stopped()
         p = self.profile
         params = self.params(seed)
         key = request_key(p.provider, p.model, messages, params, sample)
         done = self._cached(key, sample)
         if done is None:
-            done = await self._live(key, messages, params)
-            self.pool.cache.put(done.record())
+            try:
+                prompt = self._fits(messages, where or sample)
+                done = await self._live(key, messages, params, prompt)
+                self.pool.cache.put(done.record())
+                self.pool.watch(p, done)
+            except StopError as exc:
+                self.pool.stop(exc)
+                raise
         self.pool.usage.add(done)
         return done
 
@@ -209,8 +326,36 @@ class ChatClient:
                 )
             return Completion.from_record(rec)
         if mode == "cache" and rec is not None and rec.get("error") is None:
-            return Completion.from_record(rec)
+            return Completion.from_record(rec)  # only genuine replies are served
         return None
+
+    def _fits(self, messages: list[dict], where: str) -> int:
+        """The prompt's token bound, after checking it fits the context window."""
+        p, prompt = self.profile, prompt_tokens_bound(messages)
+        if p.context_window is None:
+            return prompt
+        out = next(
+            (p.params[k] for k in ("max_completion_tokens", "max_tokens") if k in p.params), 0
+        )
+        if prompt + out > p.context_window:
+            chars = sum(len(str(m.get("content") or "")) for m in messages)
+            raise StopError(
+                f"{where}: the prompt ({chars:,} characters, up to {prompt:,} tokens) plus "
+                f"{out:,} output tokens cannot fit {p.alias}'s context window of "
+                f"{p.context_window:,} tokens; use a model with a larger window, fewer rounds, "
+                "or raise context_window in the models file if the model allows it"
+            )
+        return prompt
+
+    def worst_cost(self, prompt_tokens: int) -> float:
+        """The most one call can cost: the prompt bound at the input price plus the output
+        cap (or the window left) at the output price; 0 when the model is unpriced."""
+        p = self.profile
+        out = p.output_cap()
+        if out is None and p.context_window:
+            out = max(p.context_window - prompt_tokens, 0)
+        cost = p.cost(prompt_tokens, 0, out or 0)
+        return cost or 0.0
 
     def _wait(self, state: RetryCallState) -> float:
         p = self.profile
@@ -218,6 +363,12 @@ class ChatClient:
         base = (backoff + wait_random(0, p.backoff_initial_s))(state)
         asked = retry_after(state.outcome.exception() if state.outcome else None)
         return max(base, asked) if asked is not None else base
+
+    def _asks_too_long(self, state: RetryCallState) -> bool:
+        """A Retry-After beyond what is left of ``max_retry_s``: give the turn up now."""
+        asked = retry_after(state.outcome.exception() if state.outcome else None)
+        left = self.profile.max_retry_s - (state.seconds_since_start or 0.0)
+        return asked is not None and asked > left
 
     def _client(self) -> openai.AsyncOpenAI:
         if self._api is None:
@@ -227,78 +378,164 @@ class ChatClient:
             )
         return self._api
 
-    async def _live(self, key: str, messages: list[dict], params: dict) -> Completion:
+    async def _live(self, key: str, messages: list[dict], params: dict, prompt: int) -> Completion:
         p, faults = self.profile, []
+        chars = sum(len(str(m.get("content") or "")) for m in messages)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(p.max_attempts) | stop_after_delay(p.max_retry_s),
+            stop=stop_after_attempt(p.max_attempts)
+            | stop_after_delay(p.max_retry_s)
+            | self._asks_too_long,
             wait=self._wait,
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(lambda e: classify(e) is Failure.RETRY),
             reraise=True,
         )
+        worst = self.worst_cost(prompt)
         try:
             async for attempt in retrying:
                 with attempt:
-                    try:
-                        async with self.pool.slot(p.provider):
-                            start = time.perf_counter()
-                            resp = await self._client().chat.completions.create(
-                                model=p.model, messages=messages, **params
-                            )
-                            latency = time.perf_counter() - start
-                        return self._completion(key, resp, latency, len(faults) + 1, faults)
-                    except Exception as exc:
-                        if _fatal(exc):
-                            raise FatalLLMError(
-                                f"{p.alias} ({p.base_url}): {_reason(exc)}"
-                            ) from exc
-                        faults.append(_reason(exc))
-                        raise
-        except FatalLLMError:
+                    return await self._attempt(key, messages, params, worst, chars, faults)
+        except StopError:
             raise
-        except Exception:
-            n = len(faults)
-            error = f"gave up after {n} attempt{'s' * (n != 1)}: {faults[-1]}"
-            return Completion(key, model=p.model, attempts=n, faults=tuple(faults), error=error)
+        except Exception as exc:
+            return self._failed(key, exc, faults)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _completion(
-        self, key: str, resp: Any, latency: float, attempts: int, faults: list
+    async def _attempt(
+        self, key: str, messages: list, params: dict, worst: float, chars: int, faults: list
     ) -> Completion:
-        try:
-            choice = resp.choices[0]
-            message = choice.message
-        except (AttributeError, IndexError, TypeError) as exc:
-            raise BadResponse(f"malformed response: no choices ({exc})") from exc
-        extra = message.model_extra or {}
-        usage = resp.usage
-        inp = getattr(usage, "prompt_tokens", 0) or 0
-        out = getattr(usage, "completion_tokens", 0) or 0
-        details = getattr(usage, "prompt_tokens_details", None)
-        cached = getattr(details, "cached_tokens", 0) or 0
-        out_details = getattr(usage, "completion_tokens_details", None)
-        reasoning_tokens = getattr(out_details, "reasoning_tokens", 0) or 0
+        p, pool = self.profile, self.pool
+        async with pool.slot(p.provider):
+            pool.raise_if_stopped()
+            held = await pool.budget.reserve(worst, p.alias)
+            start = time.perf_counter()
+            try:
+                resp = await self._client().chat.completions.create(
+                    model=p.model, messages=messages, **params
+                )
+                done = self._completion(key, resp, time.perf_counter() - start, faults, chars)
+            except BaseException as exc:
+                unsure = isinstance(exc, openai.APITimeoutError | BadResponse)
+                await pool.budget.settle(held, 0.0, unsure=unsure)
+                if not isinstance(exc, StopError):
+                    faults.append(redact(detail(exc)))
+                raise
+            await pool.budget.settle(held, done.cost_usd, unsure=done.usage_error is not None)
+            return done
+
+    def _failed(self, key: str, exc: Exception, faults: list) -> Completion:
+        """A completion for a turn lost to a retry-class or turn-class failure, or a stop."""
+        p, n = self.profile, max(len(faults), 1)
+        kind = classify(exc)
+        last = faults[-1] if faults else redact(detail(exc))
+        if kind is Failure.STOP:
+            where = p.base_url_template or p.base_url
+            raise StopError(
+                redact(
+                    f"{p.alias} ({p.provider}, {where}): {last}. What to do: "
+                    f"{advice(exc, p.api_key_env)}"
+                )
+            ) from None
+        if kind is Failure.TURN:
+            return Completion(
+                key, model=p.model, attempts=n, faults=tuple(faults), error=last,
+                failure="provider_error", cost_usd=None,
+            )  # fmt: skip
+        error = f"gave up after {n} attempt{'s' * (n != 1)}: {last}"
+        asked = retry_after(exc)
+        if asked is not None and asked > p.max_retry_s:
+            error += (
+                f" (the server asked to wait {asked:g} s, beyond max_retry_s={p.max_retry_s:g})"
+            )
         return Completion(
+            key, model=p.model, attempts=n, faults=tuple(faults), error=error, failure="lost",
+            cost_usd=None,
+        )  # fmt: skip
+
+    def _completion(
+        self, key: str, resp: Any, latency: float, faults: list, prompt_chars: int
+    ) -> Completion:
+        """Read a 200 reply: a genuine reply, or a provider error / refusal inside it."""
+        if resp is None or isinstance(resp, str | bytes):
+            raise BadResponse(f"the 200 body is not a chat completion ({str(resp)[:80]!r})")
+        choices = _get(resp, "choices")
+        counts = read_usage(_get(resp, "usage"))
+        priced = (
+            self.profile.cost(counts.input, counts.cached or 0, counts.output)
+            if counts.error is None or (counts.input is not None and counts.output is not None)
+            else None
+        )
+        base = dict(
             key=key,
-            text=message.content,
-            reasoning=_text(extra.get("reasoning_content") or extra.get("reasoning")),
-            model=resp.model or self.profile.model,
-            finish_reason=choice.finish_reason,
-            input_tokens=inp,
-            cached_input_tokens=cached,
-            output_tokens=out,
-            reasoning_tokens=reasoning_tokens,
+            model=_get(resp, "model") or self.profile.model,
+            input_tokens=counts.input,
+            cached_input_tokens=counts.cached,
+            output_tokens=counts.output,
+            reasoning_tokens=counts.reasoning,
             latency_s=round(latency, 4),
-            cost_usd=self.profile.prices.cost(inp, cached, out),
-            attempts=attempts,
+            cost_usd=counts.provider_cost if counts.provider_cost is not None else priced,
+            provider_cost_usd=counts.provider_cost,
+            priced_cost_usd=priced,
+            usage_error=counts.error if choices else None,
+            attempts=len(faults) + 1,
+        )
+        if not choices:
+            if error := body_error(resp):
+                return self._turn_lost(base, faults, f"error in a 200 reply: {error}")
+            if _get(resp, "id") is None and _get(resp, "usage") is None:
+                raise BadResponse("empty reply body (no choices, no id, no usage)")
+            return self._turn_lost(base, faults, "a 200 reply with no choices")
+        choice = choices[0]
+        message = _get(choice, "message")
+        finish = _get(choice, "finish_reason")
+        base["finish_reason"] = finish
+        if finish == "error" or body_error(choice):
+            return self._turn_lost(base, faults, f"finish_reason=error: {body_error(choice)}")
+        try:
+            text, part_reasoning = message_text(_get(message, "content"))
+        except ProviderTurnError as exc:
+            return self._turn_lost(base, faults, str(exc))
+        refusal = _get(message, "refusal")
+        if refusal or finish == "content_filter":
+            said = refusal if isinstance(refusal, str) else text
+            reason = "refusal" if refusal else "finish_reason=content_filter"
+            return self._declined(base, faults, reason, said)
+        input_tokens = counts.input
+        if (
+            input_tokens is not None
+            and prompt_chars > 2000
+            and input_tokens * TRUNCATION_CHARS_PER_TOKEN < prompt_chars
+        ):
+            return self._turn_lost(
+                base,
+                faults,
+                f"the server read {input_tokens} prompt tokens of a {prompt_chars}-character "
+                "prompt: it truncated the prompt (Ollama does past num_ctx)",
+            )
+        reasoning = reasoning_text(message) or part_reasoning
+        return Completion(text=text, reasoning=redact(reasoning), faults=tuple(faults), **base)
+
+    @staticmethod
+    def _turn_lost(base: dict, faults: list, reason: str) -> Completion:
+        reason = redact(reason)
+        return Completion(**base, faults=(*faults, reason), error=reason, failure="provider_error")
+
+    @staticmethod
+    def _declined(base: dict, faults: list, reason: str, text: str | None) -> Completion:
+        return Completion(
+            **base,
             faults=tuple(faults),
+            error=f"the model declined ({reason})",
+            failure="refusal",
+            refusal=redact(text) or "",
         )
 
 
 class ClientPool:
-    """The clients of one grid: one per model, a concurrency limit per provider, one cache.
+    """The clients of one grid: one per model, a concurrency limit per provider, one cache,
+    one budget, and one stop switch.
 
-    Use as ``async with ClientPool(...) as pool``: clients and limits belong to the event
-    loop they were made in.
+    Use as ``async with ClientPool(...) as pool``: clients, limits and the budget belong to
+    the event loop they were made in.
     """
 
     def __init__(
@@ -308,6 +545,8 @@ class ClientPool:
         base_urls: dict[str, str] | None = None,
         concurrency: dict[str, int] | None = None,
         models_file: str | Path | None = None,
+        max_cost: float | None = None,
+        allow_unpriced: bool = False,
     ):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -316,10 +555,14 @@ class ClientPool:
         self.base_urls = dict(base_urls or {})
         self.concurrency = dict(concurrency or {})
         self.models_file = models_file
+        self.allow_unpriced = allow_unpriced
         self.usage = Usage()
+        self.budget = Budget(max_cost)
+        self.stopped: StopError | None = None
         self._clients: dict[str, ChatClient] = {}
         self._limits: dict[str, int] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
+        self._lost_streak: dict[str, int] = {}
 
     def profile(self, alias: str) -> ModelProfile:
         """The resolved profile, with this pool's base URL override for its provider."""
@@ -329,15 +572,64 @@ class ClientPool:
         return profile
 
     def client(self, alias: str) -> ChatClient:
-        """The (shared) client for a model; checks its key now unless replaying."""
+        """The (shared) client for a model. Unless replaying, checks now, before any call,
+        its key, its parameters and, under a cap, that its calls can be priced."""
         if alias not in self._clients:
             profile = self.profile(alias)
             if self.mode != "replay":
                 profile.api_key()
+                profile.check_params()
+                self._check_priced(profile)
             self._clients[alias] = ChatClient(profile, self)
             limit = self.concurrency.get(profile.provider, profile.concurrency)
             self._limits[profile.provider] = min(limit, self._limits.get(profile.provider, limit))
         return self._clients[alias]
+
+    def _check_priced(self, p: ModelProfile) -> None:
+        if self.budget.cap is None or self.allow_unpriced or p.cost(1, 0, 1) == 0:
+            return
+        if not p.priced:
+            raise StopError(
+                f"--max-cost is set but model {p.alias!r} ({p.provider}:{p.model}) has no "
+                "known price, so its spending could not be counted; add prices to its entry "
+                "in a models file (prices: {input: USD/M, cached_input: USD/M, output: USD/M}) "
+                "or pass --allow-unpriced to count it as $0. No call was made."
+            )
+        if p.output_cap() is None and p.context_window is None:
+            raise StopError(
+                f"--max-cost is set but model {p.alias!r} has no bound on a call's output "
+                "tokens, so no call's worst case is known; set params.max_tokens (or "
+                "max_completion_tokens), max_output_tokens or context_window in a models "
+                "file. No call was made."
+            )
+
+    def stop(self, exc: StopError) -> None:
+        """Make no further call (the first reason wins)."""
+        if self.stopped is None:
+            self.stopped = exc
+            self.budget.close()
+
+    def raise_if_stopped(self) -> None:
+        if self.stopped is not None:
+            raise StopError(f"stopped: {self.stopped}")
+
+    def watch(self, profile: ModelProfile, done: Completion) -> None:
+        """Stop everything after ``stop_after_lost_turns`` turns in a row lost on a provider:
+        an outage or a closed port would otherwise finish runs made of lost turns."""
+        if done.failure != "lost":
+            self._lost_streak[profile.provider] = 0
+            return
+        n = self._lost_streak.get(profile.provider, 0) + 1
+        self._lost_streak[profile.provider] = n
+        if n >= profile.stop_after_lost_turns:
+            where = profile.base_url_template or profile.base_url
+            raise StopError(
+                redact(
+                    f"{profile.alias} ({profile.provider}, {where}): {n} turns in a row lost "
+                    f"after retries, the last: {done.error}. What to do: check that the "
+                    "provider is up and reachable, then rerun the same command"
+                )
+            )
 
     @contextmanager
     def local_server(self, aliases: Iterable[str], **settings: Any) -> Iterator[Any]:

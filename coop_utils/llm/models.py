@@ -11,6 +11,7 @@ built, and a missing key is an error before any call is made.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from functools import cache
@@ -19,6 +20,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from .secrets import remember
 
 MODELS_FILE = Path(__file__).resolve().parent.parent / "models.yaml"
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -58,7 +61,22 @@ class ModelProfile(BaseModel):
     """Use a placeholder key when the variable is unset (e.g. a vLLM server without auth)."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Extra request parameters (temperature, reasoning_effort, max_tokens, ...); unset = provider default."""
-    prices: Prices = Prices()
+    prices: Prices | None = None
+    """USD per million tokens; unset = looked up in genai-prices' catalogue by
+    (`price_source` or provider, model id); a live model with no price is refused under a cap."""
+    price_source: str | None = None
+    """genai-prices provider id to look prices up under, when it differs from `provider`."""
+    context_window: int | None = Field(None, gt=0)
+    """Tokens the model can attend to (prompt + output); each prompt is measured against it
+    before it is sent. Unset = not checked."""
+    max_output_tokens: int | None = Field(None, gt=0)
+    """The model's own cap on output tokens, for the budget's worst case when `params` sets
+    none (else the context window left after the prompt is assumed)."""
+    num_ctx_from_window: bool = False
+    """Send `options.num_ctx` = `context_window` (Ollama, which otherwise truncates silently)."""
+    stop_after_lost_turns: int = Field(20, ge=1)
+    """Stop everything after this many turns in a row lost on this provider (an outage, a
+    closed port): the runs stay unfinished for a rerun instead of finishing empty."""
     concurrency: int = Field(8, ge=1)
     """Requests in flight at once for this provider (the smallest value among its profiles wins)."""
     timeout_s: float = Field(600.0, gt=0)
@@ -73,6 +91,8 @@ class ModelProfile(BaseModel):
     """True for scripted policies behind `coop serve`: results are never a model's behaviour."""
     send_seed: bool = False
     """Send each agent's integer seed in the request's `seed` field."""
+    base_url_template: str | None = Field(None, exclude=True)
+    """`base_url` before ${VAR} expansion: what a run records (an expansion may hold a token)."""
 
     def api_key(self) -> str:
         """The key from the environment; a clear error, naming the variable, when it is missing."""
@@ -80,6 +100,7 @@ class ModelProfile(BaseModel):
             return "not-needed"
         key = os.environ.get(self.api_key_env, "")
         if key:
+            remember(key)
             return key
         if self.api_key_optional:
             return "not-needed"
@@ -90,12 +111,96 @@ class ModelProfile(BaseModel):
         )
 
     def public(self) -> dict[str, Any]:
-        """What a run records about the model (no key, no key value)."""
-        return self.model_dump(include={"alias", "provider", "base_url", "model", "params"})
+        """What a run records about the model (no key, no key value, no expanded ${VAR})."""
+        out = self.model_dump(include={"alias", "provider", "base_url", "model", "params"})
+        if self.base_url_template is not None:
+            out["base_url"] = self.base_url_template
+        return out
+
+    @property
+    def reasoning_family(self) -> bool:
+        """OpenAI's o-series and gpt-5 models: `max_completion_tokens`, no temperature/top_p."""
+        return bool(_REASONING_FAMILY.match(self.model.rsplit("/", 1)[-1]))
+
+    def output_cap(self) -> int | None:
+        """The output tokens a request may produce, as the request itself caps them."""
+        for k in ("max_completion_tokens", "max_tokens"):
+            if isinstance(self.params.get(k), int):
+                return self.params[k]
+        return self.max_output_tokens
+
+    def check_params(self) -> None:
+        """Refuse, before any call, parameters that would fail every call (see PROVIDERS.md)."""
+        problems = []
+        for k in self.params:
+            if k not in _sdk_parameters():
+                problems.append(
+                    f"'{k}' is not an OpenAI chat parameter; provider-specific fields go under "
+                    f"extra_body (params: {{extra_body: {{{k}: ...}}}})"
+                )
+        if self.reasoning_family:
+            if "max_tokens" in self.params:
+                problems.append(
+                    f"{self.model} takes max_completion_tokens, not max_tokens (OpenAI "
+                    "reasoning models); rename the parameter"
+                )
+            for k in ("temperature", "top_p"):
+                if k in self.params and self.params[k] != 1:
+                    problems.append(f"{self.model} accepts no {k} but the default; remove it")
+        if problems:
+            raise ParamError(f"model {self.alias!r}: " + "; ".join(problems))
+
+    def cost(self, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> float | None:
+        """USD for one call's usage at this profile's prices (None when no price is known)."""
+        if self.prices is not None:
+            return self.prices.cost(input_tokens, cached_input_tokens, output_tokens)
+        source = self.price_source or self.provider
+        if not _catalogue_has(source, self.model):
+            return None
+        from genai_prices import Usage, calc_price
+
+        usage = Usage(
+            input_tokens=input_tokens,
+            cache_read_tokens=cached_input_tokens,
+            output_tokens=output_tokens,
+        )
+        return float(calc_price(usage, model_ref=self.model, provider_id=source).total_price)
+
+    @property
+    def priced(self) -> bool:
+        return self.cost(1, 0, 1) is not None
 
 
 class MissingKeyError(ValueError):
     pass
+
+
+class ParamError(ValueError):
+    """Request parameters that the provider would refuse on every call."""
+
+
+_REASONING_FAMILY = re.compile(r"^(?:o\d|gpt-5(?!-chat))", re.IGNORECASE)
+
+
+@cache
+def _sdk_parameters() -> frozenset[str]:
+    """Keyword arguments the installed SDK's ``chat.completions.create`` accepts."""
+    import openai
+
+    params = inspect.signature(openai.resources.chat.completions.AsyncCompletions.create)
+    return frozenset(params.parameters) - {"self", "messages", "model"}
+
+
+@cache
+def _catalogue_has(provider_id: str, model: str) -> bool:
+    """Whether genai-prices knows this model at this provider (no guessing across providers)."""
+    from genai_prices import Usage, calc_price
+
+    try:
+        calc_price(Usage(input_tokens=1, output_tokens=1), model_ref=model, provider_id=provider_id)
+    except LookupError:
+        return False
+    return True
 
 
 class UnknownModelError(ValueError):
@@ -103,9 +208,14 @@ class UnknownModelError(ValueError):
 
 
 def _expand(value: Any) -> Any:
-    if isinstance(value, str):
-        return _VAR.sub(lambda m: os.environ.get(m[1]) or (m[2] or ""), value)
-    return value
+    """${VAR} and ${VAR:-default} from the environment; values read are remembered as secrets."""
+
+    def one(m: re.Match) -> str:
+        found = os.environ.get(m[1])
+        remember(found)
+        return found or (m[2] or "")
+
+    return _VAR.sub(one, value) if isinstance(value, str) else value
 
 
 @cache
@@ -157,7 +267,10 @@ def resolve(alias: str, models_file: str | Path | None = None) -> ModelProfile:
     if provider not in providers:
         raise UnknownModelError(f"model {alias!r} names unknown provider {provider!r}")
     fields = {**providers[provider], **entry, "alias": alias}
-    return ModelProfile(**{k: _expand(v) for k, v in fields.items()})
+    expanded = {k: _expand(v) for k, v in fields.items()}
+    if expanded.get("base_url") != fields.get("base_url"):
+        expanded["base_url_template"] = fields["base_url"]
+    return ModelProfile(**expanded)
 
 
 def is_model_spec(spec: str, models_file: str | Path | None = None) -> bool:

@@ -719,8 +719,28 @@ def _split_settings(settings: Mapping[str, Any]) -> tuple[FaultSettings, bool, s
     return FaultSettings().updated(rest), reasoning, log_level
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, **settings: Any) -> None:
-    """Serve in the foreground until interrupted. ``settings``: fault fields, reasoning, log_level."""
+def exit_with_parent(pid: int, every_s: float = 0.2) -> None:
+    """End this process once ``pid``, the process that started it, is gone, however it
+    ended (SIGKILL included): its parent then changes. A grid's server never outlives it."""
+
+    def watch() -> None:
+        while os.getppid() == pid:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    parent_pid: int | None = None,
+    **settings: Any,
+) -> None:
+    """Serve in the foreground until interrupted (or until ``parent_pid`` is gone).
+    ``settings``: fault fields, reasoning, log_level."""
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)
     faults, reasoning, log_level = _split_settings(settings)
     sock = _bind(host, port)
     real_port = sock.getsockname()[1]
@@ -770,6 +790,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
+    parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # exit with it
     return parser
 
 
@@ -777,7 +798,14 @@ def serve_from_args(args: argparse.Namespace) -> None:
     """Run :func:`serve` with options parsed by :func:`add_serve_arguments`."""
     settings = {name: getattr(args, name) for name in _FLAGS}
     try:
-        serve(args.host, args.port, reasoning=args.reasoning, log_level=args.log_level, **settings)
+        serve(
+            args.host,
+            args.port,
+            getattr(args, "parent_pid", None),
+            reasoning=args.reasoning,
+            log_level=args.log_level,
+            **settings,
+        )
     except (ValueError, OSError) as exc:
         raise SystemExit(f"coop serve: {exc}") from exc
 
@@ -860,6 +888,7 @@ class LocalServer:
     def _command(self) -> list[str]:
         cmd = [sys.executable, "-m", "coop_utils.llm.server", "--host", self.host]
         cmd += ["--port", str(self.port), "--log-level", self.log_level]
+        cmd += ["--parent-pid", str(os.getpid())]  # dies with us, even on SIGKILL
         for name, (flag, _) in _FLAGS.items():
             cmd += [flag, str(getattr(self.faults, name))]
         return cmd + (["--reasoning"] if self.reasoning else [])

@@ -1,0 +1,172 @@
+"""What to do when a call fails: one table, four classes, one function that decides.
+
+Why a table: a provider answers "no" in many shapes (an HTTP status, an error code in the
+body, an error inside a 200 reply, a refusal), and each shape calls for one of only four
+responses. Getting the class wrong costs money or data: retrying an exhausted quota pays
+nothing but stalls the grid and then records a "finished" run of lost turns; blaming a
+provider's error on the model makes it look like an agent that chose not to help.
+
+==========  =====================================================  ==========================
+class       what it covers                                         what happens
+==========  =====================================================  ==========================
+retry       429 rate limit, 408/409/425, 5xx (529 overloaded),     tenacity retries (backoff,
+            timeouts, connection errors, an empty or non-JSON      Retry-After within
+            200 body                                               ``max_retry_s``); then the
+                                                                   turn is lost (``llm_error``)
+stop        401, 403 permission, 404 model, 402, 429               no further call by anyone;
+            ``insufficient_quota``, any other 4xx (an invalid      one line naming the model
+            parameter), a local error building the request, the    and what to do; runs in
+            budget, a prompt that cannot fit the context window    flight stay unfinished
+turn        400 ``context_length_exceeded``, 403 moderation, 413,  this turn is lost as a
+            ``finish_reason: "error"``, a 200 body with ``error``  ``provider_error`` event
+            and no choices, content that is not text, a prompt     (never a parse error)
+            the server truncated
+declined    ``message.refusal``, ``finish_reason:                  a ``refusal`` event with
+            "content_filter"``                                     the model's text
+==========  =====================================================  ==========================
+
+Only genuine replies are ever served from the cache as replies: a failure is recorded
+(so replay reproduces the run) but marked, and cache mode asks again.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+import openai
+
+
+class Failure(StrEnum):
+    RETRY = "retry"
+    STOP = "stop"
+    TURN = "turn"
+    DECLINED = "declined"
+
+
+class FatalLLMError(RuntimeError):
+    """A failure no retry can fix (authentication, unknown model, replay miss)."""
+
+
+class StopError(FatalLLMError):
+    """A stop-class failure: no further call is made by anyone in the pool, and the runs in
+    flight are left unfinished so that rerunning the same command redoes them."""
+
+
+class BadResponse(Exception):
+    """A 200 that is not a chat completion at all (empty or HTML body): worth retrying."""
+
+
+class ProviderTurnError(Exception):
+    """The provider failed this one turn (error inside a 200, moderation, context length)."""
+
+
+QUOTA_CODES = frozenset(
+    {
+        "insufficient_quota",
+        "credit_balance_exhausted",
+        "organization_spend_limit_exceeded",
+        "project_spend_limit_exceeded",
+        "organization_usage_limit_exceeded",
+        "billing_hard_limit_reached",
+    }
+)
+"""429 codes that mean "no money left", not "slow down" (OpenAI error codes)."""
+CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+
+
+def error_code(exc: BaseException) -> str:
+    """The provider's error code or type, lower-cased ('' when there is none)."""
+    parts = [getattr(exc, "code", None), getattr(exc, "type", None)]
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        parts += [body.get("code"), body.get("type")]
+    return " ".join(str(p).lower() for p in parts if p is not None)
+
+
+def _moderation(exc: BaseException) -> bool:
+    """OpenRouter's 403 for flagged input carries moderation metadata (or says so)."""
+    body = getattr(exc, "body", None)
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    if isinstance(meta, dict) and ("flagged_input" in meta or "reasons" in meta):
+        return True
+    text = str(getattr(exc, "message", "") or exc).lower()
+    return "moderation" in text or "flagged" in text
+
+
+def classify(exc: BaseException) -> Failure:
+    """The class of a failed attempt raised as an exception (see the module's table); the
+    ``declined`` class and errors inside a 200 reply are read from the reply itself."""
+    if isinstance(exc, ProviderTurnError):
+        return Failure.TURN
+    retry = (BadResponse, json.JSONDecodeError, openai.APIConnectionError)
+    if isinstance(exc, retry + (openai.APIResponseValidationError,)):
+        return Failure.RETRY  # a body that is not JSON (empty, HTML) or not a completion
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        return Failure.STOP  # a local error building the request: it would fail every call
+    code = error_code(exc)
+    if status == 429:
+        return Failure.STOP if any(c in code for c in QUOTA_CODES) else Failure.RETRY
+    if status in (408, 409, 425) or status >= 500:
+        return Failure.RETRY
+    message = str(getattr(exc, "message", "") or "").lower()
+    if status == 400 and (any(c in code for c in CONTEXT_CODES) or "context length" in message):
+        return Failure.TURN
+    if status == 413 or (status == 403 and _moderation(exc)):
+        return Failure.TURN
+    return Failure.STOP
+
+
+ADVICE = {
+    401: "check the key in {env} (it was refused)",
+    402: "add credit to the account (the provider says it cannot pay for this request)",
+    403: "the key has no access to this model; use another key or model",
+    404: "check the model id in the models file (the provider does not know it)",
+    400: "fix the request parameters in the models file (`params`)",
+    422: "fix the request parameters in the models file (`params`)",
+    429: "add credit or raise the spend limit (the quota is exhausted; retrying cannot help)",
+}
+
+
+def advice(exc: BaseException, api_key_env: str | None) -> str:
+    """What the user should do about a stop-class failure."""
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        if isinstance(exc, TypeError):
+            return (
+                "the SDK refused a request parameter: provider-specific fields go under "
+                "`params: {extra_body: {...}}` in the models file"
+            )
+        return "fix the models file"
+    text = ADVICE.get(status, "see the provider's message above")
+    return text.format(env=api_key_env or "the key variable")
+
+
+def detail(exc: BaseException) -> str:
+    """A short reason for a failed attempt, as logged (status, type, message)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection error"
+    status = getattr(exc, "status_code", None)
+    head = f"{status} {type(exc).__name__}" if status else type(exc).__name__
+    code = getattr(exc, "code", None)
+    head += f" ({code})" if code else ""
+    text = str(getattr(exc, "message", "") or exc)[:300]
+    return f"{head}: {text}" if text else head
+
+
+def body_error(obj: Any) -> str | None:
+    """The error message carried inside a 200 body or a choice (OpenRouter), if any."""
+    err = obj.get("error") if isinstance(obj, dict) else getattr(obj, "error", None)
+    if err is None:
+        extra = getattr(obj, "model_extra", None) or {}
+        err = extra.get("error")
+    if err is None:
+        return None
+    if isinstance(err, dict):
+        code = err.get("code")
+        return f"{code}: {err.get('message', '')}" if code is not None else str(err.get("message"))
+    return str(err)
