@@ -129,6 +129,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from .evaluate.command import add_arguments, main
+
+    p = sub.add_parser("evaluate", help="where a model sits among the paper's eight, on a budget")
+    add_arguments(p)
+    p.set_defaults(func=main)
+
+
 def _add_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list model aliases and whether their keys are set")
     p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
@@ -279,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_models(sub)
     _add_reproduce(sub)
+    _add_evaluate(sub)
     return parser
 
 
