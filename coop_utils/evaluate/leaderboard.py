@@ -174,7 +174,15 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ..plots import PAPER_BAR, PAPER_MARKER, _place_labels, _styled, _subplots, model_colors
+    from ..plots import (
+        PAPER_BAR,
+        PAPER_MARKER,
+        _place_labels,
+        _styled,
+        _subplots,
+        model_colors,
+        quadrant_axes,
+    )
 
     @_styled
     def draw():
@@ -183,31 +191,7 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
         fig, (ax, bars) = _subplots(
             1, 2, figsize=(14, 0.32 * len(t) + 4.5), gridspec_kw={"width_ratios": [1.1, 1]}
         )
-        ax.set_xlim(0, 112)
-        ax.set_ylim(0, 112)
-        ax.set_aspect("equal")
-        ax.axvline(DEFAULT_THRESHOLD, color="0.4", lw=1, ls=":")
-        ax.axhline(DEFAULT_THRESHOLD, color="0.4", lw=1, ls=":")
-        corners = []
-        for tx, ty, text, ha, va in (
-            (0.015, 0.985, "cooperation-limited", "left", "top"),
-            (0.985, 0.985, "cooperative & competent", "right", "top"),
-            (0.015, 0.015, "both limited", "left", "bottom"),
-            (0.985, 0.015, "competence-limited", "right", "bottom"),
-        ):
-            corners.append(
-                ax.text(
-                    tx,
-                    ty,
-                    text,
-                    transform=ax.transAxes,
-                    ha=ha,
-                    va=va,
-                    fontsize=9,
-                    color="0.35",
-                    style="italic",
-                )
-            )
+        corners = quadrant_axes(ax, DEFAULT_THRESHOLD, 112, hints=False)
         pts = t.dropna(subset=["cooperation", "competence"])
         for r in pts.itertuples():
             if r.kind == "paper":
@@ -265,35 +249,14 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
         bars.set_xlim(0, 112)
         bars.set_xlabel("baseline: % of optimal (perfect play = 100), mean ± 95% CI")
         bars.set_title("Baseline")
-        handles = [
-            Line2D(
-                [], [], mec="0.3", label="the paper's numbers (5 runs per cell)", **PAPER_MARKER
-            ),
-        ]
-        if (t["kind"] == "model").any():
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="o",
-                    ls="",
-                    color="0.5",
-                    mec="black",
-                    label="coop evaluate (± 95% t-CI)",
-                )
-            )
-        if (t["kind"] == "scripted").any():
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="s",
-                    ls="",
-                    color="0.5",
-                    mec="black",
-                    label="scripted agents: not model behaviour",
-                )
-            )
+        handles = [Line2D([], [], mec="0.3", label="the paper's numbers", **PAPER_MARKER)]
+        for kind, marker, label in (
+            ("model", "o", "coop evaluate (± 95% t-CI)"),
+            ("scripted", "s", "scripted agents: not model behaviour"),
+        ):
+            if (t["kind"] == kind).any():
+                mark = dict(marker=marker, ls="", color="0.5", mec="black", label=label)
+                handles.append(Line2D([], [], **mark))
         handles.append(Patch(label="paper bars hatched", **{**PAPER_BAR, "edgecolor": "0.3"}))
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
         protocols = sorted({str(p) for p in t.loc[t["kind"] != "paper", "protocol"]})

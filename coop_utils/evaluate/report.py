@@ -10,8 +10,7 @@ it is computed from the runs.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,31 +35,21 @@ def write_summary(ev: Evaluation) -> dict[str, Any]:
 
 
 def render(out: str | Path) -> tuple[Path, Path]:
-    """Execute the template for the evaluation in ``out``; write report.ipynb and .html."""
-    import papermill as pm
+    """Execute the template for the evaluation in ``out``; write report.ipynb and .html.
+
+    The template is copied to ``out/report.ipynb`` and executed there by the same runner as
+    ``coop reproduce`` (atomically; a failure keeps ``report.failed.ipynb``)."""
     from nbconvert import HTMLExporter
 
-    from ..reproduce import strip_volatile
+    from ..reproduce import NotebookFailed, run_notebook
 
     out = Path(out).resolve()
     notebook, html = out / "report.ipynb", out / "report.html"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".report.", suffix=".ipynb")
-    os.close(fd)
+    shutil.copyfile(TEMPLATE, notebook)
     try:
-        pm.execute_notebook(
-            str(TEMPLATE),
-            tmp,
-            parameters={"evaluation_dir": str(out)},
-            cwd=str(out),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-        strip_volatile(Path(tmp))
-        os.replace(tmp, notebook)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        run_notebook(notebook, {"evaluation_dir": str(out)})
+    except NotebookFailed as exc:
+        raise RuntimeError(f"the report failed: {exc}") from None
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
