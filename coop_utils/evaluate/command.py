@@ -183,9 +183,11 @@ def finish(ev, args: argparse.Namespace, log) -> int:
         path = args.leaderboard or leaderboard.DEFAULT_PATH
         leaderboard.upsert(leaderboard.evaluation_rows(summary, ev.spec.elo), path)
         log(f"leaderboard: {path} (figure {Path(path).with_suffix('.png')})")
-    if not args.no_report:
+    if not args.no_report and ev.folders():
         _, html = render(ev.out)
         log(f"report: {html}")
+    elif not args.no_report:
+        log("report: skipped, no run finished")
     for m in summary["models"].values():
         print(m["in_words"])
     print(

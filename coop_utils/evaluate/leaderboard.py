@@ -103,11 +103,11 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
 def evaluation_rows(summary: dict[str, Any], elo: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per model of an evaluation's ``summary.json``."""
     elo = elo or {}
+    known = load_elo().assign(key=lambda e: e["model"].map(canonical_model))
+    known = known.set_index("key")["elo"]
     rows = []
     for model, m in summary["models"].items():
         effects = m["interventions"]
-        known = load_elo().assign(key=lambda e: e["model"].map(canonical_model))
-        known = known.set_index("key")["elo"]
         rating = elo.get(model)
         if rating is None and not m["scripted"]:
             rating = known.get(canonical_model(model))

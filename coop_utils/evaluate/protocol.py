@@ -174,7 +174,7 @@ class _Player:
         for (n, conditions), models in groups.items():
             left = None if spec.max_cost is None else max(spec.max_cost - ev.spent_usd, 0.0)
             if left is not None and left <= 0:
-                stopped = f"budget: the ${spec.max_cost:,.2f} cap is spent"
+                stopped = f"budget: the ${spec.max_cost:,.2f} cap (--max-cost) is spent"
                 break
             grid = GridSpec(
                 name=f"evaluate batch {len(ev.batches) + 1}",
@@ -210,6 +210,12 @@ class _Player:
                 self.log(f"  failed {run_id}: {error.splitlines()[0]}")
             if result.stopped:
                 stopped = result.stopped
+                if is_budget_stop(stopped):  # in the evaluation's terms, not the batch's share
+                    stopped = (
+                        f"budget: ${ev.spent_usd:.4f} of the ${spec.max_cost:,.2f} cap "
+                        "(--max-cost) is spent; rerun the same command with a higher "
+                        "--max-cost to continue, nothing already paid for is paid again"
+                    )
                 break
         values = {c: self.values(c) for c in wanted}
         return Played(values, stopped)

@@ -106,8 +106,8 @@ def headline(summary: dict[str, Any], record: dict[str, Any]) -> str:
 
 def diagnosis_text(summary: dict[str, Any]) -> str:
     out = []
-    for model, m in summary["models"].items():
-        text = f"- **{model}**: {m['in_words']}"
+    for m in summary["models"].values():
+        text = f"- {m['in_words']}"
         for cond, e in m["interventions"].items():
             if e.get("runs") == 0:
                 text += f" {cond}: not run (stopped first)."
