@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +46,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-breakpad",
     "--window-size=1400,1000",
     "--remote-debugging-port=0",
 ]
@@ -127,6 +129,7 @@ class Browser:
             ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # close() ends the browser's helper processes with it
         )
         port_file = profile / "DevToolsActivePort"
         wait_for(port_file.exists, 30, "Chromium to start")
@@ -167,7 +170,7 @@ class Browser:
 
     def close(self) -> None:
         self.ws.close()
-        self.proc.terminate()
+        os.killpg(self.proc.pid, signal.SIGTERM)
         self.proc.wait(timeout=10)
 
 
