@@ -1,4 +1,5 @@
-"""The paper's experiments as grids, and the three ways a notebook can run them.
+"""The paper's experiments as grids, the three ways a notebook can run them, and where
+a notebook's runs, figures and tables go.
 
 Each function returns the :class:`GridSpec` of one experiment (SPEC §4–§6) for any list
 of models, so a notebook says *what* it runs in the paper's words and this module says
@@ -11,18 +12,44 @@ of models, so a notebook says *what* it runs in the paper's words and this modul
   recorded replies, with no server and no key.
 - ``live``: real models by alias (keys in the environment); replies are cached in the
   runs folder, so an interrupted grid resumes without paying twice.
+
+Runs are kept by configuration (``runs/<mode>/<config>/...``): a notebook run with other
+rounds or another code version makes new runs beside the old ones instead of failing.
+:func:`notebook_outputs` keeps the committed figures and tables (*published* outputs)
+apart from *exploration*: only ``coop reproduce`` at a notebook's published parameters
+(``notebooks/params/NN_name.yaml``), or an explicit ``publish=True``, writes
+``figures/`` and ``data/results/``; any other run writes under
+``runs/explore/<notebook>/<changed parameters>/``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import PAPER_MODELS  # noqa: F401  (re-exported: the paper's eight models)
-from .grid import CACHE_FILE, GridResult, GridSpec, is_scripted_spec, plan, run_grid
+import yaml
+
+from .config import (
+    PAPER_MODELS,  # noqa: F401  (re-exported: the paper's eight models)
+    EnvConfig,
+)
+from .grid import (
+    CACHE_FILE,
+    GridMismatchError,
+    GridResult,
+    GridSpec,
+    is_scripted_spec,
+    plan,
+    run_grid,
+    slug,
+)
 from .llm.models import resolve
+from .paths import ROOT, runs_root, shown
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
@@ -107,6 +134,26 @@ def check_mode(spec: GridSpec, mode: str) -> None:
             )
 
 
+def _slug(value: Any) -> str:
+    """A short folder-safe rendering of a parameter value (a hash when it would be long)."""
+    text = slug(value if isinstance(value, str) else json.dumps(value, separators=(",", ":")))
+    return text if len(text) <= 40 else hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def config_folder(env: Mapping[str, Any]) -> str:
+    """The folder holding runs of one environment configuration, e.g. ``rounds=10-3f2a9c1e``.
+
+    The readable part names what differs from :class:`EnvConfig`'s defaults; the hash covers
+    the whole resolved configuration, so a changed default in a new code version also gets
+    new runs instead of a mismatch with runs made before it.
+    """
+    config = EnvConfig(**env).model_dump(mode="json")
+    defaults = EnvConfig().model_dump(mode="json")
+    changed = [f"{k}={_slug(v)}" for k, v in sorted(config.items()) if v != defaults[k]]
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{','.join(changed) or 'default'}-{digest}"
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A finished experiment: its grid, the grid's result and the folder of each of its runs."""
@@ -127,27 +174,29 @@ class Experiment:
 def run_experiment(
     spec: GridSpec,
     mode: Mode = "offline",
-    runs_dir: str | Path = "runs",
-    recorded_dir: str | Path = "data/recorded",
+    runs_dir: str | Path | None = None,
+    recorded_dir: str | Path | None = None,
     recorded: str = "demo",
     progress: bool = False,
 ) -> Experiment:
     """Run (or resume) an experiment; load its runs with ``load.load_runs(exp.folders)``.
 
-    All experiments of a mode share one folder (``runs_dir/offline``, ``runs_dir/live``), so
-    a run needed by several experiments (the baseline cells, say) is made once. ``replay``
-    plays the recorded grid ``recorded_dir/<recorded>`` again from its recorded replies
-    (into ``runs_dir/replay-<recorded>``) and keeps the runs whose condition and setting
-    ``spec`` asks for; the recorded grid, not ``spec``, decides models, seeds and rounds.
+    Runs go to ``runs_dir/<mode>/<config>`` (``runs_dir`` defaults to the repository's
+    ``runs/``; ``<config>`` is :func:`config_folder`), so experiments of one mode and
+    configuration share their runs (the baseline cells, say, are made once) and a changed
+    parameter makes new runs. ``replay`` plays the recorded grid ``recorded_dir/<recorded>``
+    (default ``data/recorded/demo``) again from its recorded replies and keeps the runs
+    whose condition and setting ``spec`` asks for; the recorded grid, not ``spec``, decides
+    models, seeds and rounds.
     """
     check_mode(spec, mode)
-    runs_dir = Path(runs_dir)
+    runs_dir = Path(runs_dir) if runs_dir is not None else runs_root()
     if mode == "replay":
-        source = Path(recorded_dir) / recorded
+        source = Path(recorded_dir or ROOT / "data" / "recorded") / recorded
         if not (source / "grid.json").exists():
             raise FileNotFoundError(
                 f"no recorded grid at {source}: record one with "
-                f"`coop grid GRID.yaml --out {source} --mode live` or use mode='offline'"
+                f"`coop grid GRID.yaml --out {source} --cache-mode live` or use mode='offline'"
             )
         played = GridSpec(**json.loads((source / "grid.json").read_text()))
         caches = [p for p in (source / CACHE_FILE, source / f"{CACHE_FILE}.gz") if p.exists()]
@@ -155,11 +204,18 @@ def run_experiment(
             raise FileNotFoundError(f"{source} has a grid.json but no {CACHE_FILE}[.gz]")
         cache = caches[0]
         played = played.model_copy(update={"mode": "replay", "cache": str(cache)})
-        root = runs_dir / f"replay-{recorded}"
+        root = runs_dir / f"replay-{recorded}" / config_folder(played.env)
     else:
         played = spec.model_copy(update={"mode": "cache"})
-        root = runs_dir / mode
-    result = run_grid(played, root, progress=progress)
+        root = runs_dir / mode / config_folder(played.env)
+    try:
+        result = run_grid(played, root, progress=progress)
+    except GridMismatchError as exc:
+        raise GridMismatchError(
+            f"{exc} [from a notebook or coop reproduce, the runs folder is the runs_dir "
+            "parameter: pass a new one (e.g. --set runs_dir=runs/fresh), or clear the "
+            "runs with `coop clean --yes`]"
+        ) from None
     if result.failed:
         first = next(iter(result.failed.items()))
         raise RuntimeError(f"{len(result.failed)} run(s) failed, e.g. {first[0]}: {first[1]}")
@@ -169,3 +225,85 @@ def run_experiment(
         if r.condition in spec.conditions and r.setting in spec.settings
     ]
     return Experiment(played, result, root, wanted, mode)
+
+
+PUBLISH_ENV = "COOP_PUBLISH"
+"""Set to 1 by ``coop reproduce``: a notebook at its published parameters then publishes."""
+
+LOCATIONS = ("runs_dir", "recorded_dir", "figures_dir", "results_dir", "publish")
+"""Parameters that say where things go, not what is computed."""
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one notebook run reads and writes (see :func:`notebook_outputs`)."""
+
+    runs_dir: Path
+    recorded_dir: Path
+    figures: Path
+    results: Path
+    published: bool
+    changed: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f"figures to {shown(self.figures)}/, tables to {shown(self.results)}/"
+        if self.published:
+            return f"Published outputs: {where} (the committed ones)."
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.changed.items())
+        why = f"parameters changed ({changed})" if changed else "published parameters"
+        return (
+            f"Exploration ({why}): {where}. The committed figures/ and data/results/ are "
+            "written only by `coop reproduce` at the published parameters, or with publish=True."
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A parameter as YAML would load it (tuples become lists), for comparison."""
+    return json.loads(json.dumps(value))
+
+
+def published_parameters(notebook: str) -> dict[str, Any]:
+    """The parameters the committed outputs of ``notebook`` were made with."""
+    path = ROOT / "notebooks" / "params" / f"{notebook}.yaml"
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def notebook_outputs(
+    notebook: str, params: Mapping[str, Any], reproducing: bool | None = None
+) -> Outputs:
+    """Decide where a notebook's runs, figures and tables go, whatever the working folder.
+
+    ``params`` holds the notebook's parameters (a notebook passes ``globals()``); those
+    named in ``notebooks/params/<notebook>.yaml`` are compared with it. Figures and tables
+    are *published* (``figures/<mode>``, ``data/results/<mode>``) when ``publish`` is true,
+    or when it is ``None`` and ``coop reproduce`` runs the notebook at its published
+    parameters (``mode`` aside: it picks the subfolder). Otherwise they go to
+    ``<runs_dir>/explore/<notebook>/<changed parameters>/``, never over a committed file.
+    ``figures_dir`` / ``results_dir``, when given, are used as they are. ``reproducing``
+    says whether ``coop reproduce`` runs the notebook (default: read from the environment).
+    """
+    published = published_parameters(notebook)
+    mode = params.get("mode", "offline")
+    changed = {
+        k: params[k]
+        for k in published
+        if k not in (*LOCATIONS, "mode") and k in params and _plain(params[k]) != published[k]
+    }
+    runs_dir = Path(params.get("runs_dir") or runs_root()).resolve()
+    recorded_dir = Path(params.get("recorded_dir") or ROOT / "data" / "recorded").resolve()
+    if reproducing is None:
+        reproducing = os.environ.get(PUBLISH_ENV) == "1"
+    publish = params.get("publish")
+    if publish is None:
+        publish = reproducing and not changed
+    if publish:
+        figures, results = ROOT / "figures", ROOT / "data" / "results"
+    else:
+        name = ",".join(f"{k}={_slug(v)}" for k, v in sorted(changed.items())) or "default"
+        figures = results = runs_dir / "explore" / notebook / name
+        figures, results = figures / "figures", results / "results"
+    if params.get("figures_dir"):
+        figures = Path(params["figures_dir"]).resolve()
+    if params.get("results_dir"):
+        results = Path(params["results_dir"]).resolve()
+    return Outputs(runs_dir, recorded_dir, figures / mode, results / mode, bool(publish), changed)

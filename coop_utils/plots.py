@@ -38,6 +38,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import Bbox
 
 from .config import CONDITIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
+from .paths import atomic_path
 from .stats import canonical_model, capability_correlation, cell_summary, load_elo
 
 __all__ = [
@@ -1254,5 +1255,7 @@ def save(fig: Figure, name: str, folder: str | Path = "figures") -> list[Path]:
         meta = (
             {"Software": None} if p.suffix == ".png" else {"CreationDate": None, "Producer": None}
         )
-        fig.savefig(p, bbox_inches="tight", dpi=200 if p.suffix == ".png" else None, metadata=meta)
+        dpi = 200 if p.suffix == ".png" else None
+        with atomic_path(p) as tmp:  # a killed run never leaves half a figure
+            fig.savefig(tmp, format=p.suffix[1:], bbox_inches="tight", dpi=dpi, metadata=meta)
     return paths

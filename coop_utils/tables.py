@@ -18,6 +18,7 @@ import pandas as pd
 from .experiments import ABLATIONS
 from .metrics import cooperation_competence
 from .paper import load_paper, paper_value, side_by_side
+from .paths import atomic_path
 from .stats import cell_summary, holm_family, paired_difference, pct_change
 from .thoughts import run_level_table, thought_table
 
@@ -203,7 +204,8 @@ def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/result
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
-    table.to_csv(path, index=False, float_format="%.6g")
+    with atomic_path(path) as tmp:  # a killed run never leaves half a table
+        table.to_csv(tmp, index=False, float_format="%.6g")
     return path
 
 

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import yaml
 
-from coop_utils.reproduce import notebooks, parameters, strip_volatile
+from coop_utils.reproduce import notebooks, overrides, parameters, strip_volatile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = notebooks(ROOT)
@@ -50,8 +50,19 @@ def test_parameters_are_literals_and_match_the_yaml(path):
     cell = parameter_cell(path)
     assert yaml.safe_load((path.parent / "params" / f"{path.stem}.yaml").read_text()) == cell
     assert cell.get("mode") == "offline", "committed notebooks show the offline default"
-    for folder in ("runs_dir", "figures_dir", "results_dir"):
-        assert cell[folder].startswith("../"), "paths are relative to notebooks/"
+    for folder in ("runs_dir", "figures_dir", "results_dir", "publish"):
+        assert cell[folder] is None, "locations come from the package, not the working folder"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_setup_cell_finds_outputs_through_the_package(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells), (
+        "committed at the published parameters: nothing injected over the parameters cell"
+    )
+    assert f'ex.notebook_outputs("{path.stem}", globals())' in code[1]
+    assert not any("../" in source for source in code), "no path relative to notebooks/"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -85,6 +96,12 @@ def test_set_overrides_one_notebook_or_all(tmp_path):
     assert parameters(nb, ["no_such_key=1"]) == base, "unknown keys are not injected"
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parameters(nb, ["runs"])
+
+
+def test_only_overrides_are_injected():
+    nb = NOTEBOOKS[1]
+    assert overrides(nb, parameters(nb)) == {}
+    assert overrides(nb, parameters(nb, ["runs=3", "rounds=10"])) == {"rounds": 10}
 
 
 def test_strip_volatile_removes_timestamps_only(tmp_path):

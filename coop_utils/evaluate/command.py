@@ -91,7 +91,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="print the expected runs and the cost estimate; call nothing",
     )
     p.add_argument(
-        "--mode", choices=("live", "replay", "cache"), help="live | replay | cache (default cache)"
+        "--cache-mode",
+        dest="mode",
+        choices=("cache", "live", "replay"),
+        help="how recorded replies are used: cache = replay what is recorded, call for the "
+        "rest (default); live = always call and record; replay = recorded replies only",
     )
     p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
     p.add_argument(

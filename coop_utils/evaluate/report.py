@@ -38,7 +38,8 @@ def render(out: str | Path) -> tuple[Path, Path]:
     """Execute the template for the evaluation in ``out``; write report.ipynb and .html.
 
     The template is copied to ``out/report.ipynb`` and executed there by the same runner as
-    ``coop reproduce`` (atomically; a failure keeps ``report.failed.ipynb``)."""
+    ``coop reproduce`` (atomically; the kernel's log, and on failure ``report.failed.ipynb``,
+    stay in ``out``)."""
     from nbconvert import HTMLExporter
 
     from ..reproduce import NotebookFailed, run_notebook
@@ -47,7 +48,7 @@ def render(out: str | Path) -> tuple[Path, Path]:
     notebook, html = out / "report.ipynb", out / "report.html"
     shutil.copyfile(TEMPLATE, notebook)
     try:
-        run_notebook(notebook, {"evaluation_dir": str(out)})
+        run_notebook(notebook, {"evaluation_dir": str(out)}, logs=out)
     except NotebookFailed as exc:
         raise RuntimeError(f"the report failed: {exc}") from None
     exporter = HTMLExporter(

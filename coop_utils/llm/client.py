@@ -322,7 +322,7 @@ class ChatClient:
                 raise ReplayMiss(
                     f"replay: no recorded reply for model {self.profile.alias!r} "
                     f"({self.profile.model}), sample {sample!r}, request key {key[:16]}; "
-                    "record it with --mode live or cache first"
+                    "record it with --cache-mode live or cache first"
                 )
             return Completion.from_record(rec)
         if mode == "cache" and rec is not None and rec.get("error") is None:

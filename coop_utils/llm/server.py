@@ -788,7 +788,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
         "--reasoning", action="store_true", help="add a one-sentence reasoning_content to replies"
     )
     parser.add_argument(
-        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="how much the web server logs (default %(default)s)",
     )
     parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # exit with it
     return parser
