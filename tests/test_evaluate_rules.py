@@ -248,3 +248,19 @@ def test_paper_rows_are_the_papers_numbers():
     assert rows.loc["o3", "diagnosis"] == "cooperation-limited"
     assert rows.loc["gemini-2.5-flash", "diagnosis"] == "competence-limited"
     assert rows.loc["o3-mini", "baseline_pct_ci95"] == pytest.approx(100 * 17.3 / 204)
+
+
+def test_the_capability_plot_gets_elo_from_the_user_or_the_snapshot_else_unknown():
+    from coop_utils.evaluate.report import elo_table
+
+    models = {
+        "openai:gpt-4o": {"scripted": False},
+        "vllm:my-model": {"scripted": False},
+        "o3": {"scripted": False},
+        "local:withholder": {"scripted": True},
+    }
+    elo, unknown = elo_table({"models": models}, {"spec": {"elo": {"openai:gpt-4o": 1360}}})
+    assert unknown == ["vllm:my-model"], "no --elo and not in the snapshot: marked unknown"
+    scores = dict(zip(elo["model"], elo["elo"]))
+    assert scores["openai:gpt-4o"] == 1360 and scores["o3"] == 1434
+    assert "local:withholder" not in scores, "a scripted population never gets a score"
