@@ -124,6 +124,7 @@ def plan_model(
     est, top = estimate(spec), estimate(most)
     return {
         "model": model,
+        "scripted": scripted,
         "spread": spread,
         "runs_exact": n,
         "runs": runs,
@@ -150,6 +151,11 @@ def format_plan(p: dict[str, Any], rule: StopRule, max_cost: float | None) -> st
     wall = f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
     lines = [
         f"evaluation of {p['model']}: runs expected from the paper's own spread",
+        *(
+            ["  scripted: a scripted population, not a model; its results describe the machinery"]
+            if p["scripted"]
+            else []
+        ),
         f"  spread: sd {s.sd:.1f} points of optimal per run ({s.source}; "
         "assumed for every condition)",
         f"  runs per cell for a 95% half-width of ±{rule.target:g} points: "
