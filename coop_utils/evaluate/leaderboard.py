@@ -146,7 +146,8 @@ def read(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return paper_rows()
-    return pd.read_csv(path, dtype={"protocol": str, "uncertain": str}, keep_default_na=True)
+    text = ("model", "kind", "protocol", "setting", "diagnosis", "uncertain", "evaluated_on")
+    return pd.read_csv(path, dtype={c: str for c in (*text, "code_version", "source")})
 
 
 def upsert(rows: pd.DataFrame, path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
