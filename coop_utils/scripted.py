@@ -87,9 +87,13 @@ def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
     return actions, thoughts
 
 
-def perfect_reply_now(obs: Observation) -> list[Action]:
-    """A perfect holder's immediate answer to requests it received this round."""
-    return _answer(obs, open_requests(obs, since_round=obs.round))
+def perfect_reply_now(obs: Observation, requester: str | None = None) -> list[Action]:
+    """A perfect holder's immediate answer to the requests it received this round (from
+    ``requester`` only, when given)."""
+    requests = open_requests(obs, since_round=obs.round)
+    if requester is not None:
+        requests = [(who, p) for who, p in requests if who == requester]
+    return _answer(obs, requests)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class LLMAgent:
             reasoning = think.group(1).strip()
         turn = Turn.from_reply(
             text,
+            obs.parsing,
             calls=(done.call_event(),),
             attempts=done.attempts,
             reasoning=reasoning,
