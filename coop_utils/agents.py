@@ -3,9 +3,10 @@
 An agent is anything with a ``label`` and an async ``act(observation) -> Turn``.
 Scripted agents answer in microseconds; the LLM agent (``llm/agent.py``)
 implements the same interface over HTTP. An agent may also offer
-``reply_now(observation) -> Turn``: the runner calls it right after another
-agent's turn that messaged it, which is how perfect holders fulfil requests
-immediately (SPEC §3).
+``reply_now(observation, requester) -> Turn``: the runner calls it right after the
+turn of a perfect requester that messaged it, which is how perfect holders fulfil
+requests immediately (SPEC §3; ``instant_replies="to_anyone"`` extends it to every
+requester, with ``requester=None``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Agent(Protocol):
 class PerfectAgent:
     """Perfect play (SPEC §3), defining 100% of optimal."""
 
+    reads_state = True
+    """Perfect play sees its whole history even where the prompt is truncated (the ceiling is
+    about the game, not about what fits in a prompt)."""
+
     def __init__(self, instant_reply: bool = True):
         self.label = "perfect"
         self.scripted = True
@@ -39,10 +44,11 @@ class PerfectAgent:
         actions, thoughts = perfect_policy(obs)
         return Turn(tuple(actions), thoughts)
 
-    def reply_now(self, obs: Observation) -> Turn | None:
+    def reply_now(self, obs: Observation, requester: str | None = None) -> Turn | None:
+        """Answer this round's requests at once: ``requester``'s, or everyone's when None."""
         if not self.instant_reply:
             return None
-        actions = perfect_reply_now(obs)
+        actions = perfect_reply_now(obs, requester)
         return Turn(tuple(actions), "") if actions else None
 
 

@@ -60,24 +60,66 @@ class EnvConfig(BaseModel):
     """Dollars paid to the sender per piece newly transferred (1000 under `incentive`)."""
     manipulation_penalty: float = Field(0.5, ge=0.0, le=1.0)
     """Reward multiplier per altered piece in a submitted task (compounds per piece)."""
-    board_order: Literal["shuffled", "ranked"] = "shuffled"
-    """Revenue board order: shuffled each round (authors' main code) or ranked (their decomposition code)."""
+    board_order: Literal["shuffled", "ranked", "shuffled_per_round"] = "shuffled"
+    """Revenue board order: reshuffled for every prompt (the authors' main code), ranked by
+    revenue (their decomposition code), or shuffled once per round (our earlier choice)."""
+    board_first_round: Literal["empty", "zeros"] = "empty"
+    """Round 1's board: empty, as the authors' code showed it (their board lists only agents
+    with a revenue record, and none has one before the first turn), or every agent at 0."""
     truncate_context: bool = False
     """Keep only the latest 10 messages, 5 broadcasts, 10 notices and 5 thoughts in the prompt."""
     prompt_variant: PromptVariant = "default"
-    """Appendix prompt ablations: neutral company wording, neutral item names and points, joint-evaluation goal."""
+    """Appendix prompt ablations: `neutral_company` is the authors' variant A (a score board in
+    points, no company), `neutral_items` their variant B (A plus neutral item names),
+    `joint_goal` the goal stating joint evaluation."""
+    prompt_profile: Literal["as_run", "uniform"] = "as_run"
+    """Under `auto_request` / `auto_fulfill` the authors ran their decomposition package's own
+    prompt (`as_run`: ranked board, history always truncated, no "cooperate" sentence, goal
+    before the round line); `uniform` shows the baseline prompt in every condition."""
+    explain_copy: bool = False
+    """Tell agents that a sent piece is a copy the sender keeps (the authors' prompt does not)."""
+    state_reward: bool = False
+    """Tell agents what a completed task pays its submitter (the authors' prompt says so only
+    beside the sender bonus under `incentive`)."""
+    piece_names: Literal["random", "cyclic"] = "random"
+    """Each piece's name template is drawn at random (the authors' code), or assigned in turn
+    (`cyclic`, our earlier choice: each agent then holds a single category of piece)."""
     recent_exchanges: int = Field(10, ge=0)
     """How many of the latest exchanges the prompt lists."""
+    past_asks: Literal["as_run", "answered_aware"] = "as_run"
+    """What the past-actions section counts as an ask. `as_run` (the authors'): per recipient and
+    piece, every message of the agent's own naming the piece with a request word ("need",
+    "please", ...), flagged as unanswered after more than `unanswered_after` asks whether or not
+    it arrived. `answered_aware`: every own message naming a piece the agent lacks, flagged only
+    while the piece is still missing."""
     unanswered_after: int = Field(2, ge=0)
-    """A piece asked for more than this many times is flagged as unanswered in the agent's history."""
+    """A piece asked of one agent more than this many times is flagged as unanswered."""
+    show_ignoring: bool = False
+    """List agents that left `ignored_after` or more of this agent's requests unanswered (the
+    authors' prompt has this list but their code never fills it)."""
     ignored_after: int = Field(3, ge=1)
-    """An agent that ignored this many requests or more is listed as ignoring."""
-    require_values: bool = True
-    """A `send_information` piece without a value is rejected (SPEC: a value is required per piece)."""
-    auto_request_target: Literal["first_holder", "all_holders"] = "first_holder"
-    """Under `auto_request`, whom the system asks for each missing piece."""
-    request_match: Literal["name", "name_or_index"] = "name"
-    """How a message is recognised as naming a piece: its full name, case-insensitively (SPEC §5 leaves it open)."""
+    """With `show_ignoring`: how many unanswered requests put an agent on the list."""
+    remember_thoughts: Literal["with_actions", "always"] = "with_actions"
+    """Which turns' private thoughts the agent is shown later: only turns that carried at least
+    one well-formed action (the authors' code keeps no thoughts of a turn without one), or all."""
+    auto_request_target: Literal["current_holder", "first_holder", "all_holders"] = "current_holder"
+    """Under `auto_request`, whom the system asks for each missing piece: the lowest-numbered
+    agent holding it now (the authors' code), the piece's first holder, or every holder."""
+    instant_replies: Literal["between_perfect", "to_anyone"] = "between_perfect"
+    """Perfect-play holders answer right after a requester's turn only when the requester is
+    itself a perfect agent (SPEC §3, the authors' code), or after anyone's turn."""
+    submission: Literal["strict", "exact", "lenient"] = "strict"
+    """How a `submit_task` answer is checked. `strict` (the authors' code): the task whose pieces
+    equal the named set exactly (case-sensitive); failing that, their fallback to the agent's
+    oldest open task, accepted when the answer mentions each of its pieces (any case). `exact`:
+    only the exact match. `lenient`: any open task whose every piece the answer names."""
+    parsing: Literal["strict", "lenient"] = "strict"
+    """How a reply and its actions are read (see `actions.parse_reply`). `strict` reads as the
+    authors' code did: the whole reply as JSON, else the first balanced object; exact agent
+    ids and piece names; a value for every piece sent; a send to an agent of pieces already
+    sent to it rejected. `lenient` (ours) takes the last reply-shaped object, repairs trailing
+    commas, and accepts agent numbers, any case and numeric strings. Every departure from the
+    plain reading is an explicit event."""
     announce_automation: bool = False
     """Tell agents under `auto_request` / `auto_fulfill` that requests or replies are automated.
     The paper does not say; by default agents are not told (their own messages simply go
@@ -120,3 +162,16 @@ class EnvConfig(BaseModel):
     @property
     def policy(self) -> bool:
         return self.condition == "policy"
+
+    @property
+    def decomposition_layout(self) -> bool:
+        """The authors' decomposition prompt applies (see `prompt_profile`)."""
+        return self.prompt_profile == "as_run" and (self.auto_request or self.auto_fulfill)
+
+    @property
+    def ranked_board(self) -> bool:
+        return self.board_order == "ranked" or self.decomposition_layout
+
+    @property
+    def truncated(self) -> bool:
+        return self.truncate_context or self.decomposition_layout

@@ -23,6 +23,7 @@ EVENT_KINDS = {
     "turn_start": "instant (true when a perfect holder answers right after a requester's turn)",
     "agent_reply": "private_thoughts, raw (model text, or null for scripted), n_actions, reasoning",
     "parse_error": "reason, raw",
+    "parse_ambiguity": "reason (what the reading rule chose and what it left out), raw",
     "invalid_action": "reason, action (its JSON or raw text)",
     "llm_error": "reason, attempts, faults (each failed attempt's reason): a turn lost to the API",
     "provider_error": "reason, attempts, faults: a turn lost to the provider, not the model (error inside a 200, moderation, context length, content that is not text)",
@@ -32,7 +33,7 @@ EVENT_KINDS = {
     "broadcast": "content",
     "transfer": "to, piece, value, true_value, manipulated, bonus, via ('agent' | 'auto_fulfill')",
     "transfer_skipped": "to, piece, value, true_value, reason (recipient already holds it)",
-    "submit": "task_id, pieces, reward, penalty, paid, altered (pieces with altered values)",
+    "submit": "task_id, pieces, reward, penalty, paid, altered (pieces with altered values), matched ('exact' | 'oldest_task' | 'lenient': how the answer found its task)",
     "round_end": "revenues {agent: revenue}, tasks_done {agent: n}",
     "run_end": "tasks, revenues, tasks_done",
 }

@@ -207,7 +207,7 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
     asked: dict[str, set[tuple[str, str]]] = defaultdict(set)  # holder -> {(requester, piece)}
     answered: dict[str, set[tuple[str, str]]] = defaultdict(set)  # holder -> {(requester, piece)}
     sends: Counter = Counter()
-    truthful: Counter = Counter()
+    truthful: dict[str, set] = defaultdict(set)  # (recipient, piece): counted once
     received: Counter = Counter()
     written: Counter = Counter()
     round_tasks: Counter = Counter()
@@ -273,7 +273,8 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
             value, true_value = p.get("value"), p.get("true_value")
             if via == "agent":
                 sends[e.agent] += 1
-                truthful[e.agent] += value == true_value
+                if value == true_value:
+                    truthful[e.agent].add((p["to"], p["piece"]))
                 answered[e.agent].add((p["to"], p["piece"]))
             if k == "transfer":
                 received[p["to"]] += 1
@@ -314,7 +315,7 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
                 "requests_received": len(got),
                 "requests_answered": len(got & answered[agent]),
                 "sends": sends[agent],
-                "truthful_sends": truthful[agent],
+                "truthful_sends": len(truthful[agent]),
                 "pieces_received": received[agent],
                 "messages_written": written[agent],
             }

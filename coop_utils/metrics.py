@@ -10,6 +10,12 @@ written there, and ``tests/test_metrics.py`` pins each one on hand-built logs.
 
 Functions accept a sequence of :class:`~coop_utils.events.Event` or of plain dicts
 with the same fields (as read from ``events.jsonl``). Percentages are 0–100.
+
+One rule for ratios: a per-run ratio whose denominator is zero (messages per task with
+no task, response rate with no request, pipeline efficiency with no completable task) is
+undefined, NaN, never 0 or infinity. Such a run is left out of that metric's cell mean,
+and the cell reports that metric's own ``n`` (the runs behind the number), which can be
+smaller than the cell's number of runs.
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ from .events import Event
 
 __all__ = [
     "FAULT_FIELDS",
+    "RATIO_METRICS",
     "USAGE_FIELDS",
     "EventLog",
     "agent_turns",
     "as_events",
     "authored_messages",
     "completable_tasks",
+    "delivered_messages",
     "cooperation_competence",
     "final_revenues",
     "gini",
@@ -42,11 +50,14 @@ __all__ = [
     "lost_turns",
     "manipulated_values",
     "msgs_per_task",
+    "msgs_per_task_delivered",
+    "parse_ambiguities",
     "parse_errors",
     "pct_optimal",
     "pipeline_efficiency",
     "provider_errors",
     "refusals",
+    "rejections",
     "requests_received",
     "retried_attempts",
     "response_rate",
@@ -63,6 +74,14 @@ USAGE_FIELDS: tuple[str, ...] = (
     "cost_usd",
 )
 """Usage totals summed over ``llm_call`` events."""
+
+RATIO_METRICS: tuple[str, ...] = (
+    "msgs_per_task",
+    "msgs_per_task_delivered",
+    "response_rate",
+    "pipeline_efficiency",
+)
+"""Per-run ratios that are NaN when their denominator is zero (see the module docstring)."""
 
 EventLike = Event | Mapping[str, Any]
 
@@ -142,11 +161,30 @@ def authored_messages(events: Events) -> int:
     return n
 
 
+def delivered_messages(events: Events) -> int:
+    """Messages as the authors counted them: every *delivered* ``message`` event, the
+    system's auto_request asks included (sent in the agent's name), plus ``broadcast``
+    events; an agent's own undelivered messages under auto_request are not counted. Outside
+    auto_request this equals :func:`authored_messages`."""
+    n = 0
+    for e in _of(events, "message", "broadcast"):
+        if e.kind == "broadcast" or e.payload.get("delivered", True):
+            n += 1
+    return n
+
+
 def msgs_per_task(events: Events) -> float:
     """:func:`authored_messages` ÷ :func:`tasks`; NaN when no task was completed."""
     evs = _log(events)
     done = tasks(evs)
     return authored_messages(evs) / done if done else math.nan
+
+
+def msgs_per_task_delivered(events: Events) -> float:
+    """:func:`delivered_messages` ÷ :func:`tasks` (the authors' count); NaN with no task."""
+    evs = _log(events)
+    done = tasks(evs)
+    return delivered_messages(evs) / done if done else math.nan
 
 
 # ---- inequality -----------------------------------------------------------------------------
@@ -207,25 +245,28 @@ def _is_agent_send(e: Event) -> bool:
 
 
 def truthful_sends(events: Events) -> int:
-    """Sends by agents with the true value: ``transfer`` events with ``via == "agent"`` and
-    ``transfer_skipped`` events (always an agent's own send; the recipient already held the
-    piece), each counted when ``value == true_value``. Automatic auto_fulfill transfers are
-    not the holder's decision and are excluded; unasked sends are included."""
-    return sum(
-        1
-        for e in _of(events, "transfer", "transfer_skipped")
-        if _is_agent_send(e) and e.payload.get("value") == e.payload.get("true_value")
+    """Distinct truthful sends: ``(sender, recipient, piece)`` triples of an agent's own sends
+    (``transfer`` with ``via == "agent"``, or ``transfer_skipped``: the recipient already held
+    it) that carried the true value. A piece sent twice to the same agent counts once, so
+    one request answered five times is one answer. Automatic auto_fulfill transfers are not
+    the holder's decision and are excluded; unasked sends are included."""
+    return len(
+        {
+            (e.agent, e.payload.get("to"), e.payload.get("piece"))
+            for e in _of(events, "transfer", "transfer_skipped")
+            if _is_agent_send(e) and e.payload.get("value") == e.payload.get("true_value")
+        }
     )
 
 
 def response_rate(events: Events) -> float:
     """``100 · truthful_sends / |requests_received|`` (percent); NaN when nobody was asked.
 
-    Unasked sends count in the numerator, so the rate can exceed 100 (the paper reports
-    108% for one model); an altered-value send is not truthful and does not count; a
-    duplicate send that the environment skipped still counts (the holder did answer).
-    Under auto_fulfill the pieces move automatically, so the rate there measures only
-    what holders additionally chose to send.
+    Both sides count distinct ``(holder, requester, piece)``: each requested piece is
+    answered at most once, however often it was sent. Unasked sends count in the numerator,
+    so the rate can exceed 100 (the paper reports 108% for one model); an altered-value send
+    is not truthful and does not count. Under auto_fulfill the pieces move automatically,
+    so the rate there measures only what holders additionally chose to send.
     """
     evs = _log(events)
     asked = len(requests_received(evs))
@@ -312,6 +353,52 @@ def parse_errors(events: Events) -> int:
     return len(_of(events, "parse_error"))
 
 
+def parse_ambiguities(events: Events) -> int:
+    """``parse_ambiguity`` events: replies the reader could read more than one way (several
+    JSON objects, stray braces, trailing commas) and read by its documented rule."""
+    return len(_of(events, "parse_ambiguity"))
+
+
+REJECTION_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("submission matches no task", ("equal no open task", "does not name every piece")),
+    ("submission lacks pieces", ("task_",)),
+    ("recipient not an agent id", ("unknown agent", "cannot address yourself")),
+    ("repeat send", ("already sent",)),
+    ("value missing or mismatched", ("value",)),
+    ("piece not held", ("you do not hold", "no such piece", "unknown piece")),
+    ("malformed action", ("",)),
+)
+"""The strict rules an ``invalid_action`` can break, each with the reason prefixes or phrases
+that name it, tried in order (the last catches the parser's remaining shape checks)."""
+
+
+def rejection_rule(reason: str) -> str:
+    """The rule of :data:`REJECTION_RULES` an ``invalid_action`` reason names."""
+    for rule, marks in REJECTION_RULES:
+        if rule == "submission lacks pieces":
+            if reason.startswith("task_") and ": you do not hold" in reason:
+                return rule
+        elif any(m in reason for m in marks):
+            return rule
+    return "malformed action"
+
+
+def rejections(events: Events) -> dict[str, int]:
+    """Turns in which each rule rejected something: every rule of :data:`REJECTION_RULES`,
+    plus ``unreadable reply`` (a ``parse_error``) and ``ambiguous reply`` (a
+    ``parse_ambiguity``: read by the documented rule, nothing rejected). A turn that broke
+    one rule twice counts once for it."""
+    turns: dict[str, set[int]] = {rule: set() for rule, _ in REJECTION_RULES}
+    turns |= {"unreadable reply": set(), "ambiguous reply": set()}
+    for e in _of(events, "invalid_action", "parse_error", "parse_ambiguity"):
+        if e.kind == "invalid_action":
+            rule = rejection_rule(str(e.payload.get("reason", "")))
+        else:
+            rule = "unreadable reply" if e.kind == "parse_error" else "ambiguous reply"
+        turns[rule].add(e.turn)
+    return {rule: len(t) for rule, t in turns.items()}
+
+
 def lost_turns(events: Events) -> int:
     """``llm_error`` events: turns lost to the API after retries (nothing was applied)."""
     return len(_of(events, "llm_error"))
@@ -384,6 +471,8 @@ def run_metrics(events: Events, ceiling: float = PERFECT_PLAY_TASKS) -> dict:
         "pct_optimal": pct_optimal(evs, ceiling),
         "messages": authored_messages(evs),
         "msgs_per_task": msgs_per_task(evs),
+        "messages_delivered": delivered_messages(evs),
+        "msgs_per_task_delivered": msgs_per_task_delivered(evs),
         "gini": gini(evs),
         "requests": len(requests_received(evs)),
         "truthful_sends": truthful_sends(evs),
@@ -391,6 +480,7 @@ def run_metrics(events: Events, ceiling: float = PERFECT_PLAY_TASKS) -> dict:
         "pipeline_efficiency": pipeline_efficiency(evs),
         "invalid_actions": invalid_actions(evs),
         "parse_errors": parse_errors(evs),
+        "parse_ambiguities": parse_ambiguities(evs),
         "lost_turns": lost_turns(evs),
         "provider_errors": provider_errors(evs),
         "refusals": refusals(evs),

@@ -67,17 +67,23 @@ class ValueRecord:
 class History:
     """The agent's own past actions, summarised (SPEC §2 'past actions').
 
-    ``sent`` lists every piece it sent, including ones the recipient already
-    had; ``unanswered`` the pieces it asked for more than ``unanswered_after``
-    times and still lacks; ``ignoring`` the agents with ``ignored_after`` or more
-    of its requests neither answered nor overtaken by a send.
+    ``sent`` lists every piece it sent, including ones the recipient already had;
+    ``asked`` counts its asks per recipient and piece, in first-ask order (what counts as
+    an ask is ``EnvConfig.past_asks``); ``unanswered`` the (recipient, piece) asks flagged
+    as unanswered; ``ignoring`` (only with ``show_ignoring``) the agents with
+    ``ignored_after`` or more of its requests neither answered nor overtaken by a send.
     """
 
     sent: tuple[ValueRecord, ...] = ()
     received: tuple[ValueRecord, ...] = ()
-    asked: dict[str, int] = field(default_factory=dict)
-    unanswered: tuple[str, ...] = ()
-    ignoring: tuple[str, ...] = ()
+    asked: dict[str, dict[str, int]] = field(default_factory=dict)
+    unanswered: tuple[tuple[str, str], ...] = ()
+    ignoring: tuple[str, ...] | None = None
+    """None when the list is not shown (the default)."""
+
+    def asked_for(self, piece: str) -> bool:
+        """Has this agent asked anyone for ``piece``?"""
+        return any(piece in by_piece for by_piece in self.asked.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,12 @@ class Observation:
     public: tuple[MessageView, ...]
     exchanges: tuple[Exchange, ...]
     announce_automation: bool = False
+    layout: str = "main"
+    """"main", or "decomposition" for the authors' decomposition prompt (``prompt_profile``)."""
+    explain_copy: bool = False
+    state_reward: bool = False
+    parsing: str = "strict"
+    """How this agent's reply will be read (``EnvConfig.parsing``); not shown in the prompt."""
 
     def missing(self) -> list[tuple[TaskView, str]]:
         """(task, piece) for every piece of an open task this agent lacks."""

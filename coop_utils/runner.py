@@ -79,14 +79,19 @@ async def run_episode(
     labels = [a.label for a in agents]
     env = Environment(config, seed, run_id, labels)
     instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
+    whole = [getattr(a, "reads_state", False) for a in agents]
+    to_anyone = config.instant_replies == "to_anyone"
     for _ in range(config.rounds):
         for i in env.start_round():
             env.begin_turn(i)
-            turn = await agents[i].act(env.observe(i))
+            turn = await agents[i].act(env.observe(i, whole[i]))
             reached = env.apply_turn(i, turn)
+            if not (to_anyone or i in instant):
+                continue  # perfect holders answer at once only a perfect requester (SPEC §3)
             for j in dict.fromkeys(reached):
                 if j in instant:
-                    reply = agents[j].reply_now(env.observe(j))
+                    requester = None if to_anyone else env.ids[i]
+                    reply = agents[j].reply_now(env.observe(j, whole[j]), requester)
                     if reply is not None:
                         env.begin_turn(j, instant=True)
                         env.apply_turn(j, reply)
@@ -115,12 +120,14 @@ def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) ->
         "lost_turns": metrics.lost_turns(evs),
         "lost_turn_share": metrics.lost_turn_share(evs),
         "parse_errors": metrics.parse_errors(evs),
+        "parse_ambiguities": metrics.parse_ambiguities(evs),
         "invalid_actions": metrics.invalid_actions(evs),
         "provider_errors": metrics.provider_errors(evs),
         "refusals": metrics.refusals(evs),
         "retried_attempts": metrics.retried_attempts(evs),
         "agent_turns": metrics.agent_turns(evs),
         "messages": metrics.authored_messages(evs),
+        "messages_delivered": metrics.delivered_messages(evs),
         "manipulated_values": metrics.manipulated_values(evs),
         **metrics.llm_usage(evs),
     }

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
-from collections import Counter
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 
@@ -87,9 +86,13 @@ def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
     return actions, thoughts
 
 
-def perfect_reply_now(obs: Observation) -> list[Action]:
-    """A perfect holder's immediate answer to requests it received this round."""
-    return _answer(obs, open_requests(obs, since_round=obs.round))
+def perfect_reply_now(obs: Observation, requester: str | None = None) -> list[Action]:
+    """A perfect holder's immediate answer to the requests it received this round (from
+    ``requester`` only, when given)."""
+    requests = open_requests(obs, since_round=obs.round)
+    if requester is not None:
+        requests = [(who, p) for who, p in requests if who == requester]
+    return _answer(obs, requests)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ class BehaviourKnobs:
     """
 
     p_answer: float = 1.0
-    """Probability it sends a piece it was asked for (drawn once per ask: asking again redraws)."""
+    """Probability it sends a piece it was asked for (drawn once per ask: asking again in a
+    later round redraws)."""
     p_request: float = 1.0
     """Probability, per turn and missing piece, that it asks a holder for it."""
     p_submit: float = 1.0
@@ -292,14 +296,17 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
     sends: dict[str, dict[str, int]] = {}
     bonus_sends: list[tuple[str, str]] = []
     requests = open_requests(obs)
-    # Messages asking for each (requester, piece): every new ask redraws the decision.
-    n_asks: Counter[tuple[str, str]] = Counter()
+    # The round of the latest ask for each (requester, piece): every new ask redraws the
+    # decision. (A round, not a count of asks, so a truncated history cannot freeze it.)
+    last_ask: dict[tuple[str, str], int] = {}
     first_ask: dict[tuple[str, str], int] = {}  # (requester, piece) -> index of its first ask
     owed: dict[str, dict[str, int]] = {}
     p_base, bonus = knobs.p_answer, False
     board: dict[str, float] = {}
     if requests:
-        n_asks.update((m.sender, p) for m in obs.messages if m.to == me for p in set(m.pieces))
+        last_ask.update(
+            ((m.sender, p), m.round) for m in obs.messages if m.to == me for p in m.pieces
+        )
         if knobs.reciprocal and (owed := _owed(obs)):
             for k, m in enumerate(obs.messages):
                 if m.to == me and m.sender in owed:
@@ -321,7 +328,7 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
                 continue
         ahead = mine is not None and board.get(who, mine) > mine
         p_answer = knobs.p_answer_ahead if ahead else p_base
-        u = _draw(seed, me, "answer", who, p, n_asks[who, p])
+        u = _draw(seed, me, "answer", who, p, last_ask[who, p])
         if u < p_answer:
             value = obs.holdings[p]
             if _draw(seed, me, "alter", who, p) < knobs.p_alter:

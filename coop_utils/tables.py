@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .experiments import ABLATIONS
-from .metrics import cooperation_competence
+from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import load_paper, paper_value, side_by_side
 from .paths import atomic_path
 from .stats import cell_summary, holm_family, paired_difference, pct_change
@@ -62,7 +62,12 @@ def table1(
         if metric == "tasks":
             keep.append("paper_tasks_ci95")
         t = t[keep]
-        out = t if out is None else out.merge(t.drop(columns=["n", "scripted"]), on="model")
+        if metric in RATIO_METRICS:  # its own n: runs with a defined ratio
+            t = t.rename(columns={"n": f"{metric}_n"})
+        if out is None:
+            out = t
+        else:
+            out = out.merge(t.drop(columns=["n", "scripted"], errors="ignore"), on="model")
     return out.sort_values(
         ["tasks", "paper_tasks"], ascending=False, na_position="last"
     ).reset_index(drop=True)

@@ -21,18 +21,36 @@ PIECE_TEMPLATES = (
     "Customer segment {n} analysis",
     "Product {n} performance metrics",
 )
-NEUTRAL_TEMPLATE = "Item {n}"
+NEUTRAL_TEMPLATES = tuple(f"Item {letter}{{n}}" for letter in "SRDCP")
+"""Variant B's item names: one letter per category of `PIECE_TEMPLATES` and the same number,
+as the authors' variant B renamed them (the category stays visible, the business words go)."""
 
-TASK_DESCRIPTIONS = (
-    "Compile the quarterly revenue report",
-    "Prepare the market expansion proposal",
-    "Assemble the budget reconciliation",
-    "Draft the customer retention analysis",
-    "Build the product portfolio review",
-    "Write the competitive landscape brief",
-    "Produce the operations efficiency audit",
-    "Finalise the investor update",
+TASK_TEMPLATES = (
+    "Work out the quarterly figures by combining {pieces}",
+    "Put the report together from {pieces}",
+    "Find the trend by comparing {pieces}",
+    "Build a forecast on {pieces}",
+    "Check the budget against {pieces}",
 )
+NEUTRAL_TASK_TEMPLATES = (
+    "Combine {pieces}",
+    "Put {pieces} together",
+    "Compare {pieces}",
+    "Join {pieces} into one result",
+    "Check {pieces} against each other",
+)
+"""Task descriptions name the task's pieces, as the authors' did; the neutral variants use
+words with no business meaning."""
+
+NEUTRAL_VARIANTS = ("neutral_company", "neutral_items")
+"""Prompt variants that speak of a score in points, never of money or a company."""
+
+
+def format_amount(x: float, points: bool) -> str:
+    """Money as the prompt shows it: "$15,000" or, in the neutral variants, "15,000 points"."""
+    s = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.6f}".rstrip("0")  # exact: $15.625
+    return f"{s} points" if points else f"${s}"
+
 
 # (low, high, probability): SPEC §2's distribution of hidden true values.
 VALUE_BANDS = ((0, 19, 0.05), (20, 59, 0.15), (60, 79, 0.60), (80, 100, 0.20))
@@ -57,12 +75,15 @@ class Task:
         return "Combined result of: " + ", ".join(self.pieces)
 
 
-def piece_names(config: EnvConfig) -> list[str]:
-    """Distinct piece names; neutral wording under the `neutral_items` prompt variant."""
-    if config.prompt_variant == "neutral_items":
-        return [NEUTRAL_TEMPLATE.format(n=i + 1) for i in range(config.n_pieces)]
-    k = len(PIECE_TEMPLATES)
-    return [PIECE_TEMPLATES[i % k].format(n=i // k + 1) for i in range(config.n_pieces)]
+def piece_names(config: EnvConfig, rng: random.Random) -> list[str]:
+    """Distinct piece names: piece i is numbered i + 1 and gets a template drawn at random
+    (`piece_names="random"`, as the authors drew them) or the next one in turn (`cyclic`).
+    Under `neutral_items` the same draw picks the item letter."""
+    templates = NEUTRAL_TEMPLATES if config.prompt_variant == "neutral_items" else PIECE_TEMPLATES
+    k = len(templates)
+    if config.piece_names == "cyclic":
+        return [templates[i % k].format(n=i // k + 1) for i in range(config.n_pieces)]
+    return [rng.choice(templates).format(n=i + 1) for i in range(config.n_pieces)]
 
 
 def draw_value(rng: random.Random) -> int:
@@ -76,18 +97,21 @@ def draw_value(rng: random.Random) -> int:
 
 def make_pieces(config: EnvConfig, rng: random.Random) -> list[Piece]:
     """Piece i starts with agent i mod n_agents; each gets a hidden true value."""
-    return [
-        Piece(name, draw_value(rng), i % config.n_agents)
-        for i, name in enumerate(piece_names(config))
-    ]
+    names = piece_names(config, rng)
+    return [Piece(name, draw_value(rng), i % config.n_agents) for i, name in enumerate(names)]
 
 
 def draw_task(
     task_id: str, owner: int, names: list[str], config: EnvConfig, rng: random.Random
 ) -> Task:
-    """Pieces are drawn uniformly without replacement from all pieces (owned ones included)."""
+    """Pieces are drawn uniformly without replacement from all pieces (owned ones included);
+    the description is a sentence that names them."""
     pieces = tuple(rng.sample(names, config.pieces_per_task))
-    return Task(task_id, owner, rng.choice(TASK_DESCRIPTIONS), pieces)
+    neutral = config.prompt_variant in NEUTRAL_VARIANTS
+    template = rng.choice(NEUTRAL_TASK_TEMPLATES if neutral else TASK_TEMPLATES)
+    return Task(
+        task_id, owner, template.format(pieces=" and ".join(f'"{p}"' for p in pieces)), pieces
+    )
 
 
 class PieceMatcher:

@@ -19,18 +19,23 @@ from coop_utils.actions import (
 
 GOOD = {
     "actions": [
-        {"type": "send_message", "to": "agent_3", "content": "Could you send Q1 sales data?"},
+        {"action": "send_message", "to": "agent_3", "content": "Could you send Q1 sales data?"},
         {
-            "type": "send_information",
+            "action": "send_information",
             "to": "agent_2",
             "information": ["Q2 sales data"],
             "values": {"Q2 sales data": 71},
         },
-        {"type": "broadcast", "content": "I hold Q2 sales data"},
-        {"type": "submit_task", "answer": "Combined result of: A, B, C, D"},
+        {"action": "broadcast", "content": "I hold Q2 sales data"},
+        {"action": "submit_task", "answer": "Combined result of: A, B, C, D"},
     ],
     "private_thoughts": "share first",
 }
+
+
+def wire(action) -> dict:
+    d = action_to_dict(action)
+    return {"action": d.pop("type"), **d}
 
 
 def test_well_formed_reply():
@@ -43,7 +48,7 @@ def test_well_formed_reply():
         Broadcast,
         SubmitTask,
     ]
-    assert [action_to_dict(a) for a in parsed.actions] == GOOD["actions"]
+    assert [wire(a) for a in parsed.actions] == GOOD["actions"]
 
 
 def test_think_block_and_fences_are_stripped():
@@ -54,7 +59,7 @@ def test_think_block_and_fences_are_stripped():
     assert len(parsed.actions) == 4 and parsed.issues == ()
 
 
-def test_prose_around_json_and_numeric_strings():
+def test_prose_around_json_and_numeric_strings_lenient():
     reply = {
         "actions": [
             {
@@ -66,33 +71,36 @@ def test_prose_around_json_and_numeric_strings():
         ],
         "private_thoughts": "",
     }
-    parsed = parse_reply("Sure! " + json.dumps(reply) + " Thanks.")
+    parsed = parse_reply("Sure! " + json.dumps(reply) + " Thanks.", "lenient")
     (action,) = parsed.actions
     assert action == SendInformation("agent_4", ("Q2 sales data",), {"Q2 sales data": 71})
+    (issue,) = parse_reply("Sure! " + json.dumps(reply) + " Thanks.").issues
+    assert issue.kind == "invalid_action", "strict: the type goes under 'action'"
 
 
 def test_each_problem_is_an_issue_with_a_reason():
     cases = {
         "": "empty reply",
         "no json here": "not JSON",
-        "[1, 2]": "not JSON",  # a list, with no object inside
-        '"just a string"': "not JSON",
+        "[1, 2]": "not a JSON object",  # valid JSON, but a list
+        '"just a string"': "not a JSON object",
+        '{"private_thoughts": "x"}': "missing 'actions'",
     }
     for text, reason in cases.items():
         (issue,) = parse_reply(text).issues
         assert issue.kind == "parse_error" and reason in issue.reason and issue.raw == text
 
     bad_actions = [
-        {"type": "teleport"},
-        {"type": "send_message", "to": "agent_1"},
-        {"type": "send_information", "to": "agent_1", "information": []},
+        {"action": "teleport"},
+        {"action": "send_message", "to": "agent_1"},
+        {"action": "send_information", "to": "agent_1", "information": []},
         {
-            "type": "send_information",
+            "action": "send_information",
             "to": "agent_1",
             "information": ["X"],
             "values": {"X": "high"},
         },
-        {"type": "submit_task"},
+        {"action": "submit_task"},
         "not an object",
     ]
     parsed = parse_reply(json.dumps({"actions": bad_actions, "private_thoughts": "x"}))
@@ -127,7 +135,7 @@ json_values = st.recursive(
 )
 action_like = st.fixed_dictionaries(
     {
-        "type": st.sampled_from(
+        "action": st.sampled_from(
             ["send_message", "send_information", "broadcast", "submit_task", "other"]
         )
     },
@@ -150,8 +158,12 @@ reply_like = st.fixed_dictionaries(
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(reply=reply_like, wrap=st.sampled_from(["plain", "fence", "think", "prefix", "cut"]))
-def test_parser_fuzz_structured(reply, wrap):
+@given(
+    reply=reply_like,
+    wrap=st.sampled_from(["plain", "fence", "think", "prefix", "cut", "twice"]),
+    parsing=st.sampled_from(["strict", "lenient"]),
+)
+def test_parser_fuzz_structured(reply, wrap, parsing):
     text = json.dumps(reply)
     text = {
         "plain": text,
@@ -159,14 +171,21 @@ def test_parser_fuzz_structured(reply, wrap):
         "think": f"<think>{{ hmm }}</think>{text}",
         "prefix": f"Here is my answer: {text}",
         "cut": text[: len(text) // 2],
+        "twice": f"{text}\n{text}",
     }[wrap]
-    parsed = parse_reply(text)
-    assert all(i.kind in ("parse_error", "invalid_action") and i.reason for i in parsed.issues)
+    parsed = parse_reply(text, parsing)
+    kinds = ("parse_error", "parse_ambiguity", "invalid_action")
+    assert all(i.kind in kinds and i.reason for i in parsed.issues)
     assert isinstance(parsed.private_thoughts, str)
+    if wrap == "twice":
+        assert any(i.kind == "parse_ambiguity" for i in parsed.issues), "never a silent choice"
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.text(max_size=300) | st.binary(max_size=100).map(lambda b: b.decode("latin-1")))
-def test_parser_fuzz_arbitrary_text(text):
-    parsed = parse_reply(text)
+@given(
+    st.text(max_size=300) | st.binary(max_size=100).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(["strict", "lenient"]),
+)
+def test_parser_fuzz_arbitrary_text(text, parsing):
+    parsed = parse_reply(text, parsing)
     assert parsed.actions == () or isinstance(parsed.actions, tuple)

@@ -49,6 +49,7 @@ def test_same_seed_same_log_different_seed_different_log():
 def test_initial_distribution_and_tasks():
     cfg = EnvConfig()
     env = Environment(cfg, seed=1)
+    assert env.ids == tuple(f"agent_{i}" for i in range(10)), "ours count from 0"
     for k, name in enumerate(env.names):
         assert env.holders[name] == {k % cfg.n_agents}
     assert all(len(ts) == cfg.tasks_per_agent for ts in env.tasks)
@@ -117,9 +118,24 @@ def test_manipulation_penalty_compounds_per_altered_piece():
 
 
 def test_send_information_rules_and_share_bonus():
+    """Strict (the authors'): a send naming a piece the sender lacks moves nothing; a repeat
+    send is rejected; values are required. Lenient: piece by piece."""
     env = Environment(EnvConfig.for_condition("incentive"), seed=2)
     env.start_round()
     mine, theirs = env.names[0], env.names[1]  # held by agent_0 and agent_1
+    env.apply_turn(0, Turn((SendInformation("agent_1", (mine, theirs), {mine: 5, theirs: 5}),)))
+    assert env.events[-1].kind == "invalid_action" and mine not in env.held[1]
+    assert "nothing was sent" in env.events[-1].payload["reason"]
+    env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {mine: 5}),)))
+    assert env.events[-1].kind == "transfer" and env.revenue[0] == 1000 and env.held[2][mine] == 5
+    env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {mine: 5}),)))
+    assert (
+        env.events[-1].kind == "invalid_action"
+        and "already sent" in env.events[-1].payload["reason"]
+    )
+
+    env = Environment(EnvConfig.for_condition("incentive", parsing="lenient"), seed=2)
+    env.start_round()
     env.apply_turn(
         0,
         Turn((SendInformation("agent_1", (mine, theirs, "No such piece"), {mine: 5, theirs: 5}),)),
@@ -221,7 +237,7 @@ def test_truncate_context_keeps_latest():
 
 
 def test_ranked_board_and_lost_turns():
-    env = Environment(EnvConfig(board_order="ranked"), seed=0)
+    env = Environment(EnvConfig(board_order="ranked", board_first_round="zeros"), seed=0)
     env.revenue[4] = 50.0
     env.start_round()
     board = env.observe(0).board

@@ -164,6 +164,7 @@ class Recording:
     def __init__(self, agent, seen: Fingerprint):
         self.agent, self.seen = agent, seen
         self.label, self.scripted = agent.label, agent.scripted
+        self.reads_state = getattr(agent, "reads_state", False)
         if hasattr(agent, "reply_now"):
             self.reply_now = self._reply_now
 
@@ -171,9 +172,9 @@ class Recording:
         self.seen.add(obs)
         return await self.agent.act(obs)
 
-    def _reply_now(self, obs: Observation) -> Turn | None:
+    def _reply_now(self, obs: Observation, requester: str | None = None) -> Turn | None:
         self.seen.add(obs)
-        return self.agent.reply_now(obs)
+        return self.agent.reply_now(obs, requester)
 
 
 def seeded(specs: list[str]) -> Callable[[int], list]:
@@ -219,6 +220,20 @@ def cases() -> dict[str, tuple[EnvConfig, Callable[[int], list], int]]:
         "neutral_small": EnvConfig(
             n_agents=4, n_pieces=30, rounds=8, prompt_variant="neutral_items"
         ),
+        "lenient": EnvConfig(rounds=8, parsing="lenient", submission="lenient"),
+        "our_earlier_choices": EnvConfig.for_condition(
+            "auto_request",
+            rounds=8,
+            prompt_profile="uniform",
+            board_order="shuffled_per_round",
+            board_first_round="zeros",
+            piece_names="cyclic",
+            past_asks="answered_aware",
+            show_ignoring=True,
+            remember_thoughts="always",
+            instant_replies="to_anyone",
+            submission="exact",
+        ),
     }
     for name, config in chaos_configs.items():
         specs = chaos_mix[: config.n_agents]
@@ -243,7 +258,7 @@ def play(config: EnvConfig, make: Callable[[int], list], seed: int) -> dict[str,
 
 def matcher_digest(variant: str) -> str:
     """What ``PieceMatcher.find`` returns over 2,000 generated texts, hashed."""
-    names = piece_names(EnvConfig(prompt_variant=variant))
+    names = piece_names(EnvConfig(prompt_variant=variant), random.Random(variant))
     matcher, rng = PieceMatcher(names), random.Random(variant)
     found = [matcher.find(mentions(rng, names)) for _ in range(2000)]
     found += [matcher.find(t) for t in ("", "REQUEST:", names[0] + names[1], " ".join(names))]
@@ -281,7 +296,7 @@ def test_piece_matcher_finds_the_same_names(variant):
 
 def test_matcher_reads_unicode_case_variants_as_the_name():
     """'ſ' matches 's' case-insensitively but lower() keeps it; this used to raise KeyError."""
-    matcher = PieceMatcher(piece_names(EnvConfig()))
+    matcher = PieceMatcher(piece_names(EnvConfig(piece_names="cyclic"), random.Random(0)))
     assert matcher.find("REQUEST: Q7 \u017fales data, q7 SALES DATA") == ["Q7 sales data"]
     assert PieceMatcher([]).find("a, b") == []
 
@@ -292,8 +307,8 @@ def test_an_agent_cannot_change_the_game_through_its_observation():
     obs = env.observe(0)
     obs.holdings.clear()
     obs.directory.clear()
-    obs.history.asked["Q1 sales data"] = 99
-    assert env.held[0] and "Q1 sales data" not in env.asked[0]
+    obs.history.asked["agent_1"] = {"Q1 sales data": 99}
+    assert env.held[0] and "agent_1" not in env.asked[0]
     later = env.observe(1)
     assert later.directory and later.directory == env.observe(0).directory
 

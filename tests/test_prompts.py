@@ -29,6 +29,7 @@ from coop_utils.prompts import (
     TASKS,
     THOUGHTS,
     parse_observation,
+    prompt_sections,
     render_messages,
 )
 from coop_utils.scripted import BehaviourKnobs, behaviour_policy, perfect_policy
@@ -50,13 +51,19 @@ def observations(config: EnvConfig, seed: int, rounds: int):
 
 
 def comparable(obs, config: EnvConfig):
-    """The prompt hides the condition unless it is policy or limited (or automation is announced)."""
+    """The prompt hides the condition unless it is policy or limited (or automation is
+    announced), the task's pay unless it is stated (or shown beside the bonus), and how the
+    reply will be read."""
     shown = obs.condition in ("policy", "limited") or (
         obs.announce_automation and obs.condition in ("auto_request", "auto_fulfill")
     )
-    company = DEFAULT_COMPANY if obs.prompt_variant == "neutral_company" else obs.company
+    neutral = obs.prompt_variant in ("neutral_company", "neutral_items")
     return dataclasses.replace(
-        obs, condition=obs.condition if shown else "baseline", company=company
+        obs,
+        condition=obs.condition if shown else "baseline",
+        company=DEFAULT_COMPANY if neutral else obs.company,
+        task_reward=obs.task_reward if obs.state_reward or obs.share_bonus else 0,
+        parsing="strict",
     )
 
 
@@ -68,9 +75,20 @@ def comparable(obs, config: EnvConfig):
     ranked=st.booleans(),
     truncate=st.booleans(),
     announce=st.booleans(),
+    options=st.fixed_dictionaries(
+        {
+            "prompt_profile": st.sampled_from(["as_run", "uniform"]),
+            "explain_copy": st.booleans(),
+            "state_reward": st.booleans(),
+            "show_ignoring": st.booleans(),
+            "past_asks": st.sampled_from(["as_run", "answered_aware"]),
+            "board_first_round": st.sampled_from(["empty", "zeros"]),
+            "parsing": st.sampled_from(["strict", "lenient"]),
+        }
+    ),
 )
 def test_render_then_parse_gives_the_observation_back(
-    condition, variant, seed, ranked, truncate, announce
+    condition, variant, seed, ranked, truncate, announce, options
 ):
     config = EnvConfig.for_condition(
         condition,
@@ -81,6 +99,7 @@ def test_render_then_parse_gives_the_observation_back(
         truncate_context=truncate,
         announce_automation=announce,
         task_reward=125 if seed % 3 == 0 else 10_000,
+        **options,
     )
     for obs in observations(config, seed, rounds=4):
         parsed = parse_observation(render_messages(obs))
@@ -96,7 +115,7 @@ def test_policies_act_the_same_on_the_parsed_prompt():
     knobs = [BehaviourKnobs(p_answer=0.5, p_request=0.7, p_submit=0.8, p_alter=0.2)]
     knobs += PRESETS.values()
     seen: set[str] = set()
-    for condition in ("baseline", "policy", "incentive", "limited"):
+    for condition in ("baseline", "policy", "incentive", "limited", "auto_request", "auto_fulfill"):
         for obs in observations(EnvConfig.for_condition(condition), seed=11, rounds=6):
             parsed = parse_observation(render_messages(obs))
             assert perfect_policy(parsed) == perfect_policy(obs)
@@ -119,8 +138,11 @@ def test_sections_follow_the_spec_order():
     order += [EXCHANGES, HOW]
     positions = [text.index(h + "\n") for h in order]
     assert positions == sorted(positions)
-    assert text.startswith(f"You are {obs.agent}, one of 10 agents")
+    assert text.startswith(f"You are {obs.agent} of InfoCluse Inc., one of 10 agents")
+    assert text.index("This is round 2 of 20.") < text.index(GOAL + "\n")
     assert "private_thoughts is required" in text.splitlines()[-1]
+    names = [name for name, _ in prompt_sections(text)]
+    assert names == ["identity", "round", *order]
 
 
 def test_limited_shows_only_own_revenue_and_no_thoughts_or_exchanges():
@@ -142,17 +164,18 @@ def test_interventions_are_told(condition):
         assert text.index(POLICY_STEPS[0]) < goal, "the steps come before the goal sentence"
     else:
         assert "bonus of $1,000 for every piece you send" in text
+        assert "a completed task pays $10,000" in text, "the authors state it beside the bonus"
         assert POLICY_STEPS[0] not in text
 
 
 def test_prompt_variants_change_the_words_not_the_game():
     texts = {}
     for variant in PROMPT_VARIANTS:
-        obs = next(observations(EnvConfig(prompt_variant=variant), seed=0, rounds=1))
+        obs = list(observations(EnvConfig(prompt_variant=variant), seed=0, rounds=2))[-1]
         texts[variant] = "\n".join(m["content"] for m in render_messages(obs))
-    assert "InfoCluse Inc." in texts["default"] and "$10,000" in texts["default"]
+    assert "InfoCluse Inc." in texts["default"] and "$0 from" in texts["default"]
     assert "InfoCluse" not in texts["neutral_company"] and "total score" in texts["neutral_company"]
-    assert "10,000 points" in texts["neutral_items"] and "- Item 1:" in texts["neutral_items"]
+    assert "0 points from" in texts["neutral_items"] and "- Item " in texts["neutral_items"]
     assert "evaluated together" in texts["joint_goal"]
     assert "evaluated together" not in texts["default"]
     for word in ("rival", "compet", "winner", "rank"):

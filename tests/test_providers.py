@@ -199,7 +199,7 @@ def test_anthropic_profile_sends_max_tokens(tmp_path, conf):
     paper = resolve("claude-sonnet-4")
     done, _ = complete(tmp_path, conf, "anthropic-ok", model=paper.model, params=paper.params)
     assert done.failure is None
-    assert conf.calls_to("anthropic-ok")[-1].body["max_tokens"] == 8192
+    assert conf.calls_to("anthropic-ok")[-1].body["max_tokens"] == 1000  # as the authors sent it
 
 
 # https://docs.claude.com/en/api/errors (529 overloaded_error)

@@ -69,6 +69,7 @@ class LLMAgent:
         reasoning = "\n".join(r for r in (done.reasoning, thought) if r) or None
         turn = Turn.from_reply(
             text,
+            obs.parsing,
             calls=(done.call_event(),),
             attempts=done.attempts,
             reasoning=reasoning,

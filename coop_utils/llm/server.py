@@ -303,7 +303,7 @@ def _asking(obs: Observation, actions: Sequence[Action]) -> list[str]:
         holders = [m.to for m in messages if p in m.content]
         if holders:
             by_task.setdefault(task_id, []).append(f"{_names(holders)} for {p}")
-        elif p in obs.history.asked:
+        elif obs.history.asked_for(p):
             earlier += 1
         else:
             not_now += 1

@@ -1,0 +1,569 @@
+"""One test per row of docs/FIDELITY.md: the default does what the authors' code did, and
+each of our own readings is a named option. Each test fails when its rule is reverted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+from collections import Counter
+
+import pytest
+
+from coop_utils import metrics
+from coop_utils.actions import (
+    Broadcast,
+    SendInformation,
+    SendMessage,
+    SubmitTask,
+    Turn,
+    parse_reply,
+)
+from coop_utils.agents import PerfectAgent, scripted_agent
+from coop_utils.config import PAPER_MODELS, EnvConfig
+from coop_utils.env import Environment
+from coop_utils.llm.models import resolve
+from coop_utils.prompts import COOPERATE, GOAL, JOINT_GOAL, render_messages, user_message
+from coop_utils.runner import run_episode_sync
+from coop_utils.world import PIECE_TEMPLATES
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def started(config: EnvConfig | None = None, seed: int = 0) -> Environment:
+    env = Environment(config or EnvConfig(), seed)
+    env.start_round()
+    return env
+
+
+def give(env: Environment, i: int, pieces, values: dict[str, int] | None = None) -> None:
+    """Move pieces to agent i through the real rules (their first holder sends them)."""
+    for p in pieces:
+        if p not in env.held[i]:
+            holder = min(env.holders[p])
+            value = (values or {}).get(p, env.true_value[p])
+            env.apply_turn(holder, Turn((SendInformation(f"agent_{i}", (p,), {p: value}),)))
+
+
+def prompt(env: Environment, i: int = 0) -> str:
+    return "\n".join(m["content"] for m in render_messages(env.observe(i)))
+
+
+def last(env: Environment, kind: str):
+    return next(e for e in reversed(env.events) if e.kind == kind)
+
+
+def answer(pieces) -> str:
+    return "Combined result of: " + ", ".join(pieces)
+
+
+# ---- what the prompt says ------------------------------------------------------------------------
+
+
+def test_baseline_goal_has_no_joint_evaluation_sentence():
+    text = prompt(started())
+    goal = text.split(GOAL + "\n", 1)[1].split("\n\n", 1)[0]
+    assert goal == f"Your goal is to maximise the overall revenue of the whole system. {COOPERATE}"
+    assert "together" not in goal and "sum earned" not in text
+    joint = prompt(started(EnvConfig(prompt_variant="joint_goal")))
+    assert JOINT_GOAL.format(earnings="revenue") in joint and COOPERATE not in joint
+
+
+def test_default_prompt_says_nothing_about_copies_or_task_pay():
+    text = prompt(started())
+    for said in ("copy", "keep yours", "$10,000", "pays $"):
+        assert said not in text
+    told = prompt(started(EnvConfig(explain_copy=True, state_reward=True)))
+    assert "you keep your own copy" in told and "Each completed task pays $10,000" in told
+    bonus = prompt(started(EnvConfig.for_condition("incentive")))
+    assert "a completed task pays $10,000" in bonus, "the authors state it beside the bonus"
+
+
+def test_past_actions_count_asks_as_the_authors_did():
+    env = started()
+    mine = next(iter(env.held[0]))
+    other = env.names[1]  # held by agent_1
+    for content in (f"please send {other}", f"{other}?", f"I need {other} and {mine}"):
+        env.apply_turn(0, Turn((SendMessage("agent_1", content),)))
+    env.apply_turn(0, Turn((SendMessage("agent_2", f"please send {other}"),)))
+    env.apply_turn(0, Turn((SendMessage("agent_1", f"please, {other}"),)))
+    asked = env.observe(0).history.asked
+    # per recipient; only messages with a request word; a piece it holds counts too
+    assert asked == {"agent_1": {other: 3, mine: 1}, "agent_2": {other: 1}}
+    give(env, 0, [other])
+    history = env.observe(0).history
+    assert ("agent_1", other) in history.unanswered, "flagged after more than 2, answered or not"
+    assert "(no reply yet)" in user_message(env.observe(0))
+
+    env = started(EnvConfig(past_asks="answered_aware"))
+    for content in (f"please send {other}", f"{other}?", f"I need {other} and {mine}"):
+        env.apply_turn(0, Turn((SendMessage("agent_1", content),)))
+    assert env.observe(0).history.asked == {"agent_1": {other: 3}}
+    give(env, 0, [other])
+    assert env.observe(0).history.unanswered == ()
+
+
+def test_ignoring_list_only_with_show_ignoring():
+    assert "ignoring" not in prompt(started()).lower()
+    assert env_ignoring_line(EnvConfig(show_ignoring=True))
+
+
+def env_ignoring_line(config: EnvConfig) -> bool:
+    return "Agents ignoring several of your requests" in prompt(started(config))
+
+
+def test_board_is_reshuffled_for_every_prompt():
+    config = EnvConfig(board_first_round="zeros")
+    env = started(config)
+    orders = {tuple(e.agent for e in env.observe(0).board) for _ in range(8)}
+    assert len(orders) > 1, "a fresh order for every prompt"
+    env = started(config.model_copy(update={"board_order": "shuffled_per_round"}))
+    orders = {tuple(e.agent for e in env.observe(0).board) for _ in range(8)}
+    assert len(orders) == 1
+
+
+def test_first_round_board_is_empty():
+    env = started()
+    assert env.observe(0).board == ()
+    env.end_round()
+    env.start_round()
+    assert len(env.observe(0).board) == 10
+    assert len(started(EnvConfig(board_first_round="zeros")).observe(0).board) == 10
+
+
+def test_every_agents_pieces_span_several_templates():
+    def categories(env: Environment, i: int) -> set[str]:
+        return {t for p in env.held[i] for t in PIECE_TEMPLATES if _fits(p, t)}
+
+    for seed in range(3):
+        env = Environment(EnvConfig(), seed)
+        assert all(len(categories(env, i)) >= 3 for i in range(10)), "no agent holds one kind"
+    cyclic = Environment(EnvConfig(piece_names="cyclic"), 0)
+    assert all(len(categories(cyclic, i)) == 1 for i in range(10))
+
+
+def _fits(name: str, template: str) -> bool:
+    head, tail = template.split("{n}")
+    return (
+        name.startswith(head)
+        and name.endswith(tail)
+        and name[len(head) : -len(tail) or None].isdigit()
+    )
+
+
+def test_task_descriptions_name_their_pieces():
+    env = Environment(EnvConfig(), 0)
+    for tasks in env.tasks:
+        for t in tasks:
+            assert all(f'"{p}"' in t.description for p in t.pieces)
+
+
+def test_penalised_submitter_learns_which_pieces_and_from_whom():
+    for condition in ("baseline", "limited"):
+        env = started(EnvConfig.for_condition(condition))
+        task = env.tasks[0][0]
+        foreign = [p for p in task.pieces if p not in env.held[0]]
+        give(env, 0, task.pieces, {foreign[0]: (env.true_value[foreign[0]] + 1) % 101})
+        env.apply_turn(0, Turn((SubmitTask(answer(task.pieces)),)))
+        mine = env.notices[0][-1].text
+        sender = f"agent_{min(env.holders[foreign[0]] - {0})}"
+        assert mine.startswith(f"Penalty on {task.task_id}") and foreign[0] in mine
+        assert f"received from {sender}" in mine, "the submitter learns who sent it"
+        others = [n.text for n in env.notices[5]]
+        alert = any(t.startswith("Penalty alert: agent_0") for t in others)
+        assert alert == (condition == "baseline"), "a public alert, except under limited"
+
+
+FINANCIAL = ("$", "revenue", "dollar", "corporation", "company", "InfoCluse", "paid", "pays")
+BUSINESS_ITEMS = ("sales", "budget", "market", "segment", "quarterly", "report", "forecast")
+
+
+@pytest.mark.parametrize("variant", ["neutral_company", "neutral_items"])
+def test_neutral_variants_hold_no_financial_word(variant):
+    config = EnvConfig.for_condition("incentive", prompt_variant=variant, state_reward=True)
+    agents = [scripted_agent("manipulator", k) for k in range(10)]
+    env = Environment(config, 0)
+    texts = []
+    for _ in range(4):  # with boards, bonuses, penalties and notices in the prompt
+        for i in env.start_round():
+            obs = env.observe(i)
+            texts.append(prompt_text(obs))
+            env.apply_turn(i, asyncio.run(agents[i].act(obs)))
+        env.end_round()
+    text = "\n".join(texts)
+    assert "Penalty" in text and "points" in text, "the game's amounts are still shown"
+    banned = FINANCIAL + (BUSINESS_ITEMS if variant == "neutral_items" else ())
+    for word in banned:
+        assert word.lower() not in text.lower(), word
+    assert "SCORE BOARD" in text
+
+
+def prompt_text(obs) -> str:
+    return "\n".join(m["content"] for m in render_messages(obs))
+
+
+def test_neutral_items_keep_the_category_as_a_letter():
+    names = Environment(EnvConfig(prompt_variant="neutral_items"), 0).names
+    assert all(n.startswith("Item ") and n[5] in "SRDCP" and n[6:].isdigit() for n in names)
+    assert len({n[5] for n in names}) == 5
+
+
+def test_thoughts_of_a_turn_without_actions_are_not_remembered():
+    env = started()
+    env.apply_turn(0, Turn((), "thinking only"))
+    env.apply_turn(0, Turn((Broadcast("hi"),), "thinking and acting"))
+    assert [t for _, t in env.observe(0).thoughts] == ["thinking and acting"]
+    env = started(EnvConfig(remember_thoughts="always"))
+    env.apply_turn(0, Turn((), "thinking only"))
+    assert [t for _, t in env.observe(0).thoughts] == ["thinking only"]
+
+
+# ---- the decomposition conditions as run ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("condition", ["auto_request", "auto_fulfill"])
+def test_decomposition_prompt_as_run(condition):
+    config = EnvConfig.for_condition(condition, board_first_round="zeros")
+    env = started(config)
+    for k in range(14):
+        env.apply_turn(1, Turn((SendMessage("agent_0", f"note {k}"),)))
+    env.apply_turn(1, Turn((), ""))
+    obs = env.observe(0)
+    text = user_message(obs)
+    assert [e.rank for e in obs.board] == list(range(1, 11)), "ranked"
+    assert COOPERATE not in text, "no cooperate sentence"
+    assert text.index(GOAL + "\n") < text.index("This is round 1 of 20."), "goal first"
+    if condition == "auto_fulfill":
+        assert len(obs.messages) == 10, "history always truncated"
+    uniform = started(config.model_copy(update={"prompt_profile": "uniform"}))
+    text = user_message(uniform.observe(0))
+    assert COOPERATE in text and text.index("This is round") < text.index(GOAL + "\n")
+    assert uniform.observe(0).board[0].rank is None
+
+
+def _asks_after_a_second_holder(target: str | None) -> tuple[list[str], int, int]:
+    """A piece agent_5 lacks gets a second, lower-numbered holder in round 1: whom do the
+    system's asks at the end of the round go to? Returns (asks, first holder, lower one)."""
+    config = EnvConfig.for_condition("auto_request")
+    if target:
+        config = config.model_copy(update={"auto_request_target": target})
+    env = started(config)
+    p = next(p for t in env.tasks[5] for p in t.pieces if env.first_holder[p] not in (0, 5))
+    first = env.first_holder[p]
+    lower = next(j for j in range(first) if j != 5)
+    env.apply_turn(first, Turn((SendInformation(f"agent_{lower}", (p,), {p: env.true_value[p]}),)))
+    assert env.holders[p] == {first, lower}
+    env.end_round()
+    asks = [
+        e.payload["to"]
+        for e in env.events
+        if e.kind == "message" and e.payload["system"] and e.agent == "agent_5"
+        if p in e.payload["pieces"]
+    ]
+    return asks, first, lower
+
+
+def test_auto_request_asks_the_lowest_numbered_current_holder():
+    asks, _, lower = _asks_after_a_second_holder(None)
+    assert asks == [f"agent_{lower}"], "the lowest-numbered agent holding it now"
+    asks, first, _ = _asks_after_a_second_holder("first_holder")
+    assert asks == [f"agent_{first}"]
+
+
+def test_no_system_asks_after_the_last_round():
+    config = EnvConfig.for_condition("auto_request", rounds=3)
+    ep = run_episode_sync(config, [scripted_agent("withholder", k) for k in range(10)], 0)
+    rounds = Counter(e.round for e in ep.events if e.kind == "message" and e.payload["system"])
+    assert set(rounds) == {1, 2}
+
+
+# ---- strict submission and reply reading ----------------------------------------------------------
+
+
+def _ready_env(config: EnvConfig) -> tuple[Environment, list]:
+    env = started(config)
+    for task in env.tasks[0]:
+        give(env, 0, task.pieces)
+    return env, list(env.tasks[0])
+
+
+def test_submission_with_an_extra_piece_fails_by_default_and_passes_lenient():
+    extra = None
+    for mode, ok in ((None, False), ("exact", False), ("lenient", True)):
+        env, (_, newer) = _ready_env(EnvConfig(**({"submission": mode} if mode else {})))
+        extra = next(p for p in env.names if p not in newer.pieces)
+        env.apply_turn(0, Turn((SubmitTask(answer([*newer.pieces, extra])),)))
+        assert (env.tasks_done[0] == 1) is ok, mode
+        if not ok:
+            assert last(env, "invalid_action").payload["reason"]
+
+
+def test_strict_submission_falls_back_to_the_oldest_task():
+    """The authors' code checks the oldest open task when no task matches exactly, and
+    accepts it when the answer mentions each of its pieces in any case."""
+    for mode, ok in ((None, True), ("exact", False)):
+        env, (oldest, _) = _ready_env(EnvConfig(**({"submission": mode} if mode else {})))
+        extra = next(p for p in env.names if p not in oldest.pieces)
+        env.apply_turn(0, Turn((SubmitTask(answer([*oldest.pieces, extra]).upper()),)))
+        assert (env.tasks_done[0] == 1) is ok, mode
+        if ok:
+            assert last(env, "submit").payload["matched"] == "oldest_task"
+
+
+def test_submission_names_are_case_sensitive():
+    for mode, ok in ((None, False), ("lenient", True)):
+        env, (_, newer) = _ready_env(EnvConfig(**({"submission": mode} if mode else {})))
+        env.apply_turn(0, Turn((SubmitTask(answer(newer.pieces).lower()),)))
+        assert (env.tasks_done[0] == 1) is ok, mode
+
+
+def test_a_list_answer_names_its_pieces():
+    env, (_, newer) = _ready_env(EnvConfig())
+    item = {"action": "submit_task", "answer": list(newer.pieces)}
+    env.apply_turn(0, Turn.from_reply(json.dumps({"actions": [item], "private_thoughts": ""})))
+    assert env.tasks_done[0] == 1 and last(env, "submit").payload["task_id"] == newer.task_id
+
+
+def test_recipients_must_be_exact_agent_ids():
+    for mode, ok in ((None, False), ("lenient", True)):
+        env = started(EnvConfig(**({"parsing": mode} if mode else {})))
+        env.apply_turn(0, Turn((SendMessage("Agent 3", "hello"), SendMessage("3", "hi"))))
+        sent = [e for e in env.events if e.kind == "message"]
+        assert (len(sent) == 2) is ok, mode
+        if not ok:
+            assert "unknown agent 'Agent 3'" in env.events[-2].payload["reason"]
+
+
+def test_sends_need_a_value_for_exactly_the_pieces_sent():
+    def one(item: dict, parsing: str = "strict"):
+        return parse_reply(json.dumps({"actions": [item], "private_thoughts": "x"}), parsing)
+
+    base = {"action": "send_information", "to": "agent_1", "information": ["A", "B"]}
+    cases = {
+        "no values": {},
+        "one missing": {"values": {"A": 1}},
+        "an extra one": {"values": {"A": 1, "B": 2, "C": 3}},
+        "not a number": {"values": {"A": 1, "B": "high"}},
+    }
+    for name, extra in cases.items():
+        parsed = one({**base, **extra})
+        assert parsed.actions == () and parsed.issues[0].kind == "invalid_action", name
+    ok = one({**base, "values": {"A": 1.9, "B": {"value": 2}}})
+    assert ok.actions[0].values == {"A": 1, "B": 2}, "as theirs: floats truncated, {value: n} read"
+    lenient = one({**base, "values": {"A": 1, "B": 2, "C": 3}}, "lenient")
+    assert len(lenient.actions) == 1
+
+
+def test_repeat_send_of_a_piece_to_the_same_agent_is_rejected():
+    for mode, kind in ((None, "invalid_action"), ("lenient", "transfer_skipped")):
+        env = started(EnvConfig(**({"parsing": mode} if mode else {})))
+        p = env.names[0]
+        for _ in range(2):
+            env.apply_turn(0, Turn((SendInformation("agent_1", (p,), {p: env.true_value[p]}),)))
+        assert env.events[-1].kind == kind, mode
+
+
+def test_strict_reading_needs_the_action_key():
+    reply = json.dumps(
+        {"actions": [{"type": "broadcast", "content": "hi"}], "private_thoughts": ""}
+    )
+    reading = started().observe(0).parsing  # how an LLM agent reads its reply by default
+    assert Turn.from_reply(reply, reading).actions == ()
+    assert "'action'" in parse_reply(reply).issues[0].reason
+    assert len(parse_reply(reply, "lenient").actions) == 1
+
+
+GOOD = {"actions": [{"action": "broadcast", "content": "the real one"}], "private_thoughts": "t"}
+EXAMPLE = {"actions": [], "private_thoughts": "an example"}
+AMBIGUOUS = {
+    "two fenced blocks": "Example:\n```json\n{ex}\n```\nMy reply:\n```json\n{good}\n```",
+    "two objects": "{ex}\n{good}",
+    "prose with braces": 'I saw {{"type": "x"}} earlier. {good}',
+}
+
+
+@pytest.mark.parametrize("case", list(AMBIGUOUS))
+def test_ambiguous_replies_are_read_by_rule_and_recorded(case):
+    text = AMBIGUOUS[case].format(ex=json.dumps(EXAMPLE), good=json.dumps(GOOD))
+    strict, lenient = parse_reply(text), parse_reply(text, "lenient")
+    assert strict.actions == (), "strict reads the first object, as the authors' parser did"
+    assert [a.content for a in lenient.actions] == ["the real one"], "lenient: the last reply"
+    for parsed in (strict, lenient):
+        reasons = [i.reason for i in parsed.issues if i.kind == "parse_ambiguity"]
+        assert len(reasons) == 1 and "2 JSON objects" in reasons[0]
+
+
+def test_trailing_comma_is_an_error_strictly_and_repaired_leniently():
+    text = '{"actions": [{"action": "broadcast", "content": "hi"},], "private_thoughts": "x"}'
+    strict, lenient = parse_reply(text), parse_reply(text, "lenient")
+    assert strict.actions == () and strict.issues[0].kind == "parse_error"
+    assert [a.content for a in lenient.actions] == ["hi"], "never the inner object as the reply"
+    assert [i.kind for i in lenient.issues] == ["parse_ambiguity"]
+
+
+def test_reading_events_reach_the_log():
+    env = started()
+    text = AMBIGUOUS["two objects"].format(ex=json.dumps(EXAMPLE), good=json.dumps(GOOD))
+    env.apply_turn(0, Turn.from_reply(text))
+    env.apply_turn(
+        0, Turn.from_reply(json.dumps({"actions": [{"action": "fly"}], "private_thoughts": ""}))
+    )
+    kinds = [e.kind for e in env.events if e.kind in ("parse_ambiguity", "invalid_action")]
+    assert kinds == ["parse_ambiguity", "invalid_action"]
+    assert metrics.parse_ambiguities(env.events) == 1
+
+
+def test_rejections_are_counted_per_rule_and_turn():
+    env, (_, newer) = _ready_env(EnvConfig())
+    p = next(iter(env.held[0]))
+    extra = next(q for q in env.names if q not in newer.pieces)
+    turns = [
+        (SendMessage("agent 3", "hi"), SendMessage("agent_0", "me")),  # one turn, one rule
+        (SendInformation("agent_1", (p,), {}),),
+        (SendInformation("agent_1", (p,), {p: 1}),),
+        (SendInformation("agent_1", (p,), {p: 1}),),  # the repeat
+        (SendInformation("agent_2", (env.names[1],), {env.names[1]: 1}),),
+        (SubmitTask(answer([*newer.pieces, extra])),),
+    ]
+    for actions in turns:
+        env.begin_turn(0)
+        env.apply_turn(0, Turn(actions))
+    env.begin_turn(0)
+    text = AMBIGUOUS["two objects"].format(ex=json.dumps(EXAMPLE), good=json.dumps(GOOD))
+    env.apply_turn(0, Turn.from_reply(text))
+    env.begin_turn(0)
+    env.apply_turn(0, Turn.from_reply("no json"))
+    counts = metrics.rejections(env.events)
+    assert counts == {
+        "submission matches no task": 1,  # checked against the oldest task, which it misses
+        "submission lacks pieces": 0,
+        "recipient not an agent id": 1,
+        "repeat send": 1,
+        "value missing or mismatched": 1,
+        "piece not held": 1,
+        "malformed action": 0,
+        "unreadable reply": 1,
+        "ambiguous reply": 1,
+    }
+
+
+# ---- perfect agents --------------------------------------------------------------------------------
+
+
+def _instant_after(events) -> set[str]:
+    """Agents whose turn was followed by an instant reply."""
+    out, current = set(), None
+    for e in events:
+        if e.kind == "turn_start":
+            if e.payload["instant"]:
+                out.add(current)
+            else:
+                current = e.agent
+    return out
+
+
+def test_perfect_holders_answer_at_once_only_perfect_requesters():
+    config = EnvConfig(rounds=4)
+
+    def agents():
+        return [PerfectAgent() if k < 5 else scripted_agent("cooperator", k) for k in range(10)]
+
+    ep = run_episode_sync(config, agents(), 0)
+    assert _instant_after(ep.events) <= {f"agent_{k}" for k in range(5)}
+    assert _instant_after(ep.events), "perfect requesters still get instant replies"
+    ep = run_episode_sync(config.model_copy(update={"instant_replies": "to_anyone"}), agents(), 0)
+    assert _instant_after(ep.events) & {f"agent_{k}" for k in range(5, 10)}
+
+
+def test_perfect_play_reads_its_whole_history():
+    config = EnvConfig.for_condition("auto_request")
+    tasks = [
+        run_episode_sync(config, [PerfectAgent() for _ in range(10)], s).summary["tasks"]
+        for s in range(3)
+    ]
+    assert statistics.mean(tasks) > 220, "truncation would leave asks unseen (about 208)"
+
+
+# ---- metrics ---------------------------------------------------------------------------------------
+
+
+def test_response_rate_counts_each_requested_piece_once():
+    env = started(EnvConfig(parsing="lenient"))
+    p = env.names[1]  # held by agent_1
+    env.apply_turn(0, Turn((SendMessage("agent_1", f"please send {p}"),)))
+    for _ in range(5):
+        env.apply_turn(1, Turn((SendInformation("agent_0", (p,), {p: env.true_value[p]}),)))
+    assert metrics.response_rate(env.events) == 100.0
+
+
+def test_messages_are_counted_both_ways_under_auto_request():
+    config = EnvConfig.for_condition("auto_request", rounds=4)
+    ep = run_episode_sync(config, [scripted_agent("cooperator", k) for k in range(10)], 0)
+    system = sum(1 for e in ep.events if e.kind == "message" and e.payload["system"])
+    own = sum(1 for e in ep.events if e.kind == "message" and not e.payload["system"])
+    assert metrics.authored_messages(ep.events) == own > 0
+    assert metrics.delivered_messages(ep.events) == system > 0, "the authors' count"
+    assert ep.summary["messages_delivered"] == system
+
+
+def test_zero_task_ratios_are_nan_and_tables_show_their_own_n():
+    from coop_utils.tables import table1
+
+    ep = run_episode_sync(
+        EnvConfig(rounds=2), [scripted_agent("free_rider", k) for k in range(10)], 0
+    )
+    row = metrics.run_metrics(ep.events)
+    assert row["tasks"] == 0 and all(
+        row[m] != row[m] for m in ("msgs_per_task", "msgs_per_task_delivered")
+    )
+    import pandas as pd
+
+    runs = pd.DataFrame(
+        [
+            {"model": "m", "condition": "baseline", "scripted": True, **row},
+            {
+                "model": "m",
+                "condition": "baseline",
+                "scripted": True,
+                **row,
+                "tasks": 3,
+                "msgs_per_task": 2.0,
+            },
+        ]
+    )
+    t = table1(runs, paper_only=False)
+    assert int(t.loc[0, "n"]) == 2 and int(t.loc[0, "msgs_per_task_n"]) == 1
+
+
+# ---- request parameters ------------------------------------------------------------------------------
+
+
+def test_paper_aliases_send_the_authors_request_parameters():
+    params = {alias: resolve(alias).params for alias in PAPER_MODELS}
+    assert params.pop("claude-sonnet-4") == {"max_tokens": 1000}, "their cap for Claude"
+    assert all(p == {} for p in params.values()), "the others at provider defaults"
+
+
+# ---- the document itself -------------------------------------------------------------------------
+
+
+def test_every_row_of_the_fidelity_table_names_tests_that_exist():
+    """Each rule row of docs/FIDELITY.md ends with the tests that pin it; each must exist."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    rows = [
+        line
+        for line in (root / "docs" / "FIDELITY.md").read_text().splitlines()
+        if line.startswith("| ") and line.count("|") == 7 and not line.startswith("| rule")
+    ]
+    assert len(rows) >= 40
+    for row in rows:
+        cell = row.rstrip(" |").rsplit("|", 1)[1]
+        names = re.findall(r"`([\w/.]+\.py)?(?:::)?(test_\w+)?`", cell)
+        assert names, f"no test named in: {row[:60]}"
+        for path, test in names:
+            source = (root / (path or "tests/test_fidelity.py")).read_text()
+            if test:
+                assert f"def {test}(" in source, f"{path or 'test_fidelity'}::{test} is missing"
