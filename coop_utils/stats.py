@@ -14,6 +14,12 @@ Conventions
   within a run are not independent and are never treated as replicates.
 - Intervals are two-sided 95% Student-t intervals unless a function says otherwise;
   ``ci95`` columns hold the half-width (mean ± ci95), ``lo``/``hi`` the bounds.
+- Cells hold few runs (the paper used 5; the offline default 3), so every interval and
+  test uses small-sample quantiles: Student t with the degrees of freedom of the runs (or
+  clusters of runs) that inform it, never the normal. With 3–5 runs an interval is wide
+  and its coverage rests on roughly normal run-to-run variation; read it as such.
+- Proportions (precision, recall, shares of counted things) get Wilson intervals
+  (:func:`wilson`), which stay inside [0, 1] and behave at 0 and n.
 - A ``scripted`` column, when present in the input, is carried into every
   summary (True if any run of the cell is scripted), so figures and tables can
   label scripted results as such.
@@ -33,6 +39,7 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
+from statsmodels.stats.proportion import proportion_confint
 
 from .paths import ROOT, repo_file
 
@@ -43,6 +50,7 @@ __all__ = [
     "ELO_PATH",
     "canonical_model",
     "capability_correlation",
+    "cell_rates",
     "cell_summary",
     "count_model",
     "holm",
@@ -50,8 +58,10 @@ __all__ = [
     "load_elo",
     "paired_difference",
     "pct_change",
+    "rate_ratios",
     "runs_needed",
     "t_interval",
+    "wilson",
 ]
 
 
@@ -73,6 +83,16 @@ def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float
     sd = float(x.std(ddof=1))
     half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
     return mean, half, n
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval (lo, hi) for a proportion of ``k`` out of ``n`` (statsmodels);
+    NaN for ``n == 0``. Unlike the normal interval it stays inside [0, 1] and is not
+    degenerate at ``k = 0`` or ``k = n``."""
+    if n == 0:
+        return math.nan, math.nan
+    lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
+    return float(lo), float(hi)
 
 
 def _match(frame: pd.DataFrame, keys: list[str], key: tuple) -> pd.Series:
@@ -155,6 +175,22 @@ def _paired_stats(d: np.ndarray, confidence: float) -> dict[str, float]:
     )
 
 
+def _by_pair(
+    runs: pd.DataFrame, metric: str, a: str, b: str, keys: list[str], pair_on: str, cond: str
+) -> pd.DataFrame:
+    """Mean of ``metric`` per (cell, ``pair_on``) with one column per condition ``a``, ``b``."""
+    sub = runs[runs[cond].isin([a, b])]
+    return sub.groupby([*keys, pair_on, cond])[metric].mean().unstack(cond).reindex(columns=[a, b])
+
+
+def _groups(frame: pd.DataFrame, keys: list[str], level: bool = False):
+    """(key tuple, rows) per cell; the whole frame as one cell when there are no keys."""
+    if not keys:
+        return [((), frame)]
+    grouped = frame.groupby(level=keys, sort=True) if level else frame.groupby(keys, sort=True)
+    return [(k if isinstance(k, tuple) else (k,), g) for k, g in grouped]
+
+
 def paired_difference(
     runs: pd.DataFrame,
     metric: str,
@@ -175,16 +211,9 @@ def paired_difference(
     """
     keys = _as_list(by)
     sub = runs[runs[condition_col].isin([a, b])]
-    wide = (
-        sub.groupby([*keys, pair_on, condition_col])[metric]
-        .mean()
-        .unstack(condition_col)
-        .reindex(columns=[a, b])
-    )
+    wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col)
     rows = []
-    groups = wide.groupby(level=keys, sort=True) if keys else [((), wide)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
+    for key, g in _groups(wide, keys, level=True):
         both = g.dropna()
         d = (both[b] - both[a]).to_numpy(dtype=float)
         n = d.size
@@ -206,6 +235,17 @@ def paired_difference(
     return pd.DataFrame(rows)
 
 
+def _log_ratio_interval(
+    ma: float, mb: float, se: float, dof: float, confidence: float
+) -> tuple[float, float]:
+    """Bounds (%) of ``100 · (mb/ma − 1)`` from a t interval on ``log(mb/ma)`` with ``se``."""
+    if not (ma > 0 and mb > 0 and dof >= 1 and se >= 0):
+        return math.nan, math.nan
+    q = float(sps.t.ppf(0.5 + confidence / 2, dof))
+    log_ratio = math.log(mb / ma)
+    return 100 * (math.exp(log_ratio - q * se) - 1), 100 * (math.exp(log_ratio + q * se) - 1)
+
+
 def pct_change(
     runs: pd.DataFrame,
     a: str,
@@ -214,122 +254,286 @@ def pct_change(
     by: str | Sequence[str] | None = "model",
     condition_col: str = "condition",
     confidence: float = 0.95,
+    pair_on: str | None = "seed",
 ) -> pd.DataFrame:
     """Percentage change of the cell mean from condition ``a`` to ``b`` (the paper's Table 3).
 
-    ``pct_change = 100 · (mean_b − mean_a) / mean_a``. The interval is an
-    approximate delta-method interval on the log ratio of two independent means,
-    ``se² = se_a²/mean_a² + se_b²/mean_b²``, with t quantiles on the smaller cell's
-    degrees of freedom; it is undefined when either mean is 0 or a cell has < 2
-    runs. For a model-based alternative use :func:`count_model`'s rate ratios.
+    ``pct_change = 100 · (mean_b − mean_a) / mean_a``; the interval is a delta-method t
+    interval on ``log(mean_b / mean_a)``, so it never crosses −100%.
+
+    - **Paired** (``paired`` True) when ``pair_on`` seeds were run under both conditions:
+      only those seeds enter (several runs of a seed are averaged first), and
+      ``se² = var(b_i/mean_b − a_i/mean_a) / n`` over the pairs with ``n − 1`` degrees of
+      freedom. Shared luck cancels, as in :func:`paired_difference`, whose p-value belongs
+      beside this interval. Identical pairs give a zero-width interval.
+    - **Unpaired** otherwise: ``se² = se_a²/mean_a² + se_b²/mean_b²`` over all runs, with
+      the smaller cell's degrees of freedom (the conservative end of Welch's).
+
+    Undefined (NaN) when either mean is 0 or there are fewer than 2 runs or pairs.
     """
     keys = _as_list(by)
-    cells = cell_summary(runs[runs[condition_col].isin([a, b])], metric, [*keys, condition_col])
+    sub = runs[runs[condition_col].isin([a, b])]
+    paired = pair_on is not None and pair_on in runs.columns
+    wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col) if paired else None
     rows = []
-    groups = cells.groupby(keys, sort=True) if keys else [((), cells)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        ga, gb = g[g[condition_col] == a], g[g[condition_col] == b]
+    for key, g in _groups(sub, keys):
         row = dict(zip(keys, key))
         row.update(metric=metric, a=a, b=b)
-        if ga.empty or gb.empty:
-            row.update(mean_a=math.nan, mean_b=math.nan, n_a=0, n_b=0)
-            row.update(pct_change=math.nan, lo=math.nan, hi=math.nan)
-            rows.append(row)
-            continue
-        if "scripted" in g.columns:
-            row["scripted"] = bool(g["scripted"].astype(bool).any())
-        ra, rb = ga.iloc[0], gb.iloc[0]
-        ma, mb = float(ra["mean"]), float(rb["mean"])
-        row.update(mean_a=ma, mean_b=mb, n_a=int(ra["n"]), n_b=int(rb["n"]))
+        both = wide.loc[key].dropna() if paired and keys else (wide.dropna() if paired else None)
+        if both is not None and len(both):
+            xa, xb = both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
+            n_a = n_b = xa.size
+            ma, mb = float(xa.mean()), float(xb.mean())
+            se = math.nan
+            if n_a >= 2 and ma > 0 and mb > 0:
+                se = float(np.std(xb / mb - xa / ma, ddof=1) / math.sqrt(n_a))
+            lo, hi = _log_ratio_interval(ma, mb, se, n_a - 1, confidence)
+            row["paired"] = True
+        else:
+            va = pd.to_numeric(g.loc[g[condition_col] == a, metric]).dropna().to_numpy(float)
+            vb = pd.to_numeric(g.loc[g[condition_col] == b, metric]).dropna().to_numpy(float)
+            n_a, n_b = va.size, vb.size
+            ma = float(va.mean()) if n_a else math.nan
+            mb = float(vb.mean()) if n_b else math.nan
+            lo = hi = math.nan
+            if n_a >= 2 and n_b >= 2 and ma > 0 and mb > 0:
+                var = va.var(ddof=1) / n_a / ma**2 + vb.var(ddof=1) / n_b / mb**2
+                lo, hi = _log_ratio_interval(ma, mb, math.sqrt(var), min(n_a, n_b) - 1, confidence)
+            row["paired"] = False
+        row.update(mean_a=ma, mean_b=mb, n_a=n_a, n_b=n_b)
         row["pct_change"] = 100 * (mb - ma) / ma if ma else math.nan
-        lo = hi = math.nan
-        if ma > 0 and mb > 0 and ra["n"] >= 2 and rb["n"] >= 2:
-            se = math.sqrt((ra["se"] / ma) ** 2 + (rb["se"] / mb) ** 2)
-            dof = min(ra["n"], rb["n"]) - 1
-            q = sps.t.ppf(0.5 + confidence / 2, dof)
-            log_ratio = math.log(mb / ma)
-            lo = 100 * (math.exp(log_ratio - q * se) - 1)
-            hi = 100 * (math.exp(log_ratio + q * se) - 1)
         row.update(lo=lo, hi=hi)
+        flag = _scripted_flag(g)
+        if flag is not None:
+            row["scripted"] = flag
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _term_support(exog: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    """(terms × runs) mask: which runs inform each coefficient, from the rows of ``pinv(X)``.
+
+    In a model of cells (categorical factors) a coefficient is a contrast of a few cells
+    and only their runs enter it; everywhere else every run does."""
+    a = np.abs(np.linalg.pinv(exog))
+    return a > tol * a.max(axis=1, keepdims=True)
+
+
+def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataFrame:
+    """Coefficients of a fitted count model with small-sample cluster-robust inference.
+
+    Per term ``j``: ``G_j`` = clusters among the runs that inform it, the sandwich
+    variance with statsmodels' CR1 factor ``G_j/(G_j − 1) · (N − 1)/(N − K)``, and Student t
+    with ``df_j`` = (fewest clusters in one of the cells it contrasts) − 1, the conservative
+    end of Welch's approximation (a term with no replicated cells gets ``G_j − 1``). With
+    ``groups`` None: model-based errors with the residual degrees of freedom."""
+    names = list(res.params.index)
+    exog = np.asarray(res.model.exog, dtype=float)
+    n_obs, k = exog.shape[0], len(names)
+    mean_terms = [i for i, t in enumerate(names) if t != "alpha"]
+    support = _term_support(exog)
+    rows = []
+    for j in mean_terms:
+        est = float(res.params.iloc[j])
+        if groups is None:
+            var, dof, g_j = float(res.cov_params().iloc[j, j]), float(n_obs - k), math.nan
+        else:
+            informs = support[mean_terms.index(j)]
+            g_j = len(np.unique(groups[informs]))
+            cells = pd.DataFrame(exog[informs]).assign(g=groups[informs])
+            per_cell = cells.groupby(list(range(exog.shape[1])))["g"].nunique()
+            replicated = per_cell.min() >= 2
+            dof = float(per_cell.min() - 1 if replicated else g_j - 1)
+            var = math.nan
+            if g_j >= 2 and dof >= 1 and n_obs > k:
+                factor = g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
+                var = factor * float(res.cov_params().iloc[j, j])
+        se = math.sqrt(var) if var >= 0 else math.nan
+        stat = est / se if se > 0 else math.nan
+        q = float(sps.t.ppf(0.5 + confidence / 2, dof)) if dof >= 1 else math.nan
+        rows.append(
+            dict(
+                term=names[j],
+                estimate=est,
+                se=se,
+                df=dof,
+                t=stat,
+                p=float(2 * sps.t.sf(abs(stat), dof)) if dof >= 1 else math.nan,
+                rate_ratio=math.exp(est),
+                rr_lo=math.exp(est - q * se),
+                rr_hi=math.exp(est + q * se),
+                n_clusters=g_j,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _fit_counts(model, family: str, groups: np.ndarray | None):
+    """Fit a statsmodels count model; with ``groups``, the *uncorrected* cluster sandwich
+    (the small-sample correction is applied per term by :func:`_small_sample`)."""
+    kw: dict = {}
+    if groups is not None:
+        kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups, "use_correction": False}}
+    if family == "poisson":
+        return model.fit(**kw)
+    return model.fit(disp=0, maxiter=500, **kw)
+
+
+def _cluster_ids(data: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
+    if cluster is None:
+        return None
+    if cluster not in data.columns:
+        raise KeyError(f"cluster column {cluster!r} is not in the runs frame")
+    return pd.factorize(data[cluster])[0]
 
 
 def count_model(
     runs: pd.DataFrame,
     formula: str = "tasks ~ C(model) * C(condition)",
     family: str = "poisson",
-    cluster: str | None = "run_id",
+    cluster: str | None = "seed",
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Fit a count regression of tasks and return its coefficients with rate ratios.
 
-    ``family="poisson"`` fits a Poisson GLM (log link); ``family="negbin"`` fits a
-    negative binomial (NB2) model whose dispersion ``alpha`` is estimated by
-    maximum likelihood (``statsmodels`` ``NegativeBinomial``), reported in
-    ``attrs["alpha"]`` and dropped from the coefficient rows.
+    ``family="poisson"`` fits a Poisson GLM (log link; with robust errors it needs only the
+    mean to be right, not the Poisson variance); ``family="negbin"`` an NB2 model whose
+    dispersion ``alpha`` is estimated by maximum likelihood (``attrs["alpha"]``).
 
-    Standard errors are cluster-robust (sandwich) with ``cluster``:
-    - ``"run_id"`` (default): each run is its own cluster, i.e. heteroskedasticity-
-      robust errors. This keeps a Poisson fit honest when runs are over-dispersed
-      (they are: a group's tasks are far from Poisson).
-    - ``"seed"``: runs sharing a seed (the same deal of pieces and tasks under
-      different conditions or models) form one cluster. Use it when the design
-      reuses seeds across cells; with few seeds (the paper used 5) the correction
-      is coarse, so report both.
-    - ``None``: model-based errors.
+    Errors are cluster-robust with ``cluster``, honest at 3–5 runs per cell:
+    - ``"seed"`` (default): runs sharing a seed (the same deal of pieces and tasks under
+      another condition or population) form one cluster, so a contrast between cells run
+      on the same seeds is a paired comparison.
+    - ``"run_id"``: every run its own cluster (for designs whose seeds share nothing).
+    - ``None``: model-based errors (too narrow when runs are over-dispersed, as they are).
+    Small samples: see :func:`_small_sample` (CR1 with the clusters that inform each term,
+    Student t with that term's degrees of freedom). For a model of cells, a rate's interval
+    is then never narrower than the run-level t-interval on the same runs.
 
-    Columns: ``term, estimate, se, z, p, rate_ratio, rr_lo, rr_hi``. ``attrs``
-    records family, cov_type, n_obs, n_clusters and (NB) alpha. A cell with zero
-    tasks in every run has no finite log-rate; its estimate will be huge and
-    meaningless, so inspect ``se`` before reading such a row.
+    Columns: ``term, estimate, se, df, t, p, rate_ratio, rr_lo, rr_hi, n_clusters`` and
+    ``scripted`` when the input has it. ``attrs`` records family, formula, cov_type,
+    cluster, n_obs and (NB) alpha. A cell with zero tasks in every run has no finite
+    log-rate: its estimate is huge and meaningless, so inspect ``se`` before reading it.
     """
-    data = runs.copy()
     if family not in ("poisson", "negbin"):
         raise ValueError("family must be 'poisson' or 'negbin'")
-    fit_kw: dict = {}
-    n_clusters = None
-    if cluster is not None:
-        groups = pd.factorize(data[cluster])[0]
-        n_clusters = int(groups.max() + 1)
-        fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+    data = runs.dropna(subset=[formula.split("~")[0].strip()]).reset_index(drop=True)
     if family == "poisson":
-        res = smf.glm(formula, data=data, family=sm.families.Poisson()).fit(**fit_kw)
-        params, bse = res.params, res.bse
-        z, p = res.tvalues, res.pvalues
-        alpha = None
+        model = smf.glm(formula, data=data, family=sm.families.Poisson())
     else:
-        res = smf.negativebinomial(formula, data=data, loglike_method="nb2").fit(
-            disp=0, maxiter=500, **fit_kw
-        )
-        alpha = float(res.params["alpha"])
-        keep = res.params.index != "alpha"
-        params, bse = res.params[keep], res.bse[keep]
-        z, p = res.tvalues[keep], res.pvalues[keep]
-    q = sps.norm.ppf(0.5 + confidence / 2)
-    out = pd.DataFrame(
-        {
-            "term": params.index,
-            "estimate": params.to_numpy(),
-            "se": bse.to_numpy(),
-            "z": z.to_numpy(),
-            "p": p.to_numpy(),
-        }
-    )
-    out["rate_ratio"] = np.exp(out["estimate"])
-    out["rr_lo"] = np.exp(out["estimate"] - q * out["se"])
-    out["rr_hi"] = np.exp(out["estimate"] + q * out["se"])
+        model = smf.negativebinomial(formula, data=data, loglike_method="nb2")
+    groups = _cluster_ids(data, cluster)
+    res = _fit_counts(model, family, groups)
+    out = _small_sample(res, groups, confidence)
+    flag = _scripted_flag(data)
+    if flag is not None:
+        out["scripted"] = flag
     out.attrs.update(
         family=family,
         formula=formula,
-        cov_type="cluster" if cluster else "nonrobust",
+        cov_type="cluster (CR1, t with per-term df)" if cluster else "nonrobust",
         cluster=cluster,
         n_obs=int(res.nobs),
-        n_clusters=n_clusters,
-        alpha=alpha,
+        alpha=float(res.params["alpha"]) if family == "negbin" else None,
     )
     return out
+
+
+def _cell_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
+    return runs[keys].astype(str).agg(" | ".join, axis=1)
+
+
+def cell_rates(
+    runs: pd.DataFrame,
+    metric: str = "tasks",
+    by: str | Sequence[str] = "model",
+    cluster: str | None = "seed",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Each cell's rate from a Poisson model of cells, beside its run-level t-interval.
+
+    One coefficient per cell (no intercept), so ``rate`` is the cell mean and
+    ``rate_lo, rate_hi`` its count-model interval (cluster-robust, small-sample t; see
+    :func:`count_model`); ``t_lo, t_hi`` are the plain Student-t interval on the same runs.
+    With one run per (cell, cluster) the rate interval is never narrower than the t one.
+    Columns: ``*by, metric, n, rate, rate_lo, rate_hi, df, t_lo, t_hi`` (+ ``scripted``).
+    """
+    keys = _as_list(by)
+    data = runs.dropna(subset=[metric]).reset_index(drop=True)
+    labels = _cell_labels(data, keys)
+    exog = pd.get_dummies(labels, dtype=float)
+    groups = _cluster_ids(data, cluster)
+    model = sm.GLM(data[metric].astype(float), exog, family=sm.families.Poisson())
+    fit = _small_sample(_fit_counts(model, "poisson", groups), groups, confidence)
+    fit = fit.set_index("term")
+    cells = cell_summary(data, metric, keys)
+    cells.index = _cell_labels(cells, keys)
+    out = cells[[*keys, "metric", "n"]].copy()
+    out["rate"] = fit["rate_ratio"]
+    out["rate_lo"], out["rate_hi"], out["df"] = fit["rr_lo"], fit["rr_hi"], fit["df"]
+    out["t_lo"], out["t_hi"] = cells["lo"], cells["hi"]
+    if "scripted" in cells.columns:
+        out["scripted"] = cells["scripted"]
+    return out.reset_index(drop=True)
+
+
+def rate_ratios(
+    runs: pd.DataFrame,
+    metric: str = "tasks",
+    by: str | Sequence[str] = "model",
+    reference: str | None = None,
+    cluster: str | None = "seed",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Every cell's rate relative to a reference cell, beside Welch's test on the same runs.
+
+    Fits a Poisson model of cells with the reference as intercept (cluster-robust,
+    small-sample t; see :func:`count_model`). ``p`` tests rate ratio = 1; ``p_welch`` is
+    Welch's unequal-variance t-test of the two cells' run values, for comparison (it
+    ignores pairing by seed; with ``cluster="seed"`` the model's test is paired).
+    ``reference`` is a cell label (``" | "``-joined values of ``by``; default the first
+    cell in sorted order). Columns: ``*by, reference, n, n_reference, rate,
+    reference_rate, rate_ratio, rr_lo, rr_hi, df, p, p_welch`` (+ ``scripted``).
+    """
+    keys = _as_list(by)
+    data = runs.dropna(subset=[metric]).reset_index(drop=True)
+    labels = _cell_labels(data, keys)
+    cells = sorted(labels.unique())
+    reference = cells[0] if reference is None else reference
+    if reference not in cells:
+        raise ValueError(f"reference {reference!r} is not a cell; cells are {cells}")
+    others = [c for c in cells if c != reference]
+    exog = pd.get_dummies(labels, dtype=float).reindex(columns=others)
+    exog.insert(0, reference, 1.0)
+    groups = _cluster_ids(data, cluster)
+    model = sm.GLM(data[metric].astype(float), exog, family=sm.families.Poisson())
+    fit = _small_sample(_fit_counts(model, "poisson", groups), groups, confidence)
+    fit = fit.set_index("term")
+    ref_vals = data.loc[labels == reference, metric].to_numpy(float)
+    rows = []
+    for cell in others:
+        vals = data.loc[labels == cell, metric].to_numpy(float)
+        first = data[labels == cell].iloc[0]
+        row = {k: first[k] for k in keys}
+        welch = (
+            sps.ttest_ind(vals, ref_vals, equal_var=False)
+            if min(len(vals), len(ref_vals)) > 1
+            else None
+        )
+        row.update(
+            reference=reference,
+            n=len(vals),
+            n_reference=len(ref_vals),
+            rate=float(vals.mean()),
+            reference_rate=float(ref_vals.mean()),
+            **fit.loc[cell, ["rate_ratio", "rr_lo", "rr_hi", "df", "p"]].to_dict(),
+            p_welch=float(welch.pvalue) if welch is not None else math.nan,
+        )
+        flag = _scripted_flag(data[labels.isin([cell, reference])])
+        if flag is not None:
+            row["scripted"] = flag
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def holm(pvalues: Sequence[float] | pd.Series, alpha: float = 0.05) -> pd.DataFrame:

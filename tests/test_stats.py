@@ -5,17 +5,31 @@ reference table and the Elo table."""
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from coop_utils import paper, stats
 from coop_utils.config import PAPER_MODELS
+from coop_utils.paths import ROOT
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "paper_results.csv"
+
+def shared_file(name: str) -> Path:
+    """A file of ``../shared`` beside the clone. Missing in CI (``CI=true``, where the
+    clone always has it beside) is a failure; missing elsewhere is a visible skip."""
+    path = ROOT.parent / "shared" / name
+    if not path.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{path} is missing: CI runs with ../shared beside the clone")
+        pytest.skip(f"{path} not found: put ../shared beside the clone to check the copy")
+    return path
 
 
 # ---- intervals and cells -------------------------------------------------------------------
@@ -30,6 +44,21 @@ def test_t_interval_matches_scipy():
     _, half99, _ = stats.t_interval(x, confidence=0.99)
     assert half99 > half
     assert math.isnan(stats.t_interval([3.0])[1]) and stats.t_interval([])[2] == 0
+
+
+def test_wilson_by_hand():
+    # The held-out recall of hard defection in the issue: 10 of 16, Wilson 0.39-0.82.
+    k, n, z = 10, 16, sps.norm.ppf(0.975)
+    phat = k / n
+    centre = (phat + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2))
+    lo, hi = stats.wilson(k, n)
+    assert (lo, hi) == pytest.approx((centre - half, centre + half))
+    assert round(lo, 2) == 0.39 and round(hi, 2) == 0.82
+    assert stats.wilson(0, 5)[0] == 0.0 and 0 < stats.wilson(0, 5)[1] < 1
+    assert stats.wilson(5, 5)[1] == pytest.approx(1.0) and stats.wilson(5, 5)[0] < 1
+    assert stats.wilson(10, 16, 0.99)[0] < lo
+    assert all(math.isnan(x) for x in stats.wilson(0, 0))
 
 
 def test_cell_summary_per_cell_drops_missing_values_and_carries_scripted():
@@ -89,13 +118,44 @@ def test_paired_difference_without_variability_has_a_zero_width_interval():
 
 def test_pct_change_by_hand():
     runs = _paired_runs()
+    base = np.array([30.0, 35.0, 28.0, 40.0, 33.0])
+    pol = np.array([55.0, 61.0, 50.0, 70.0, 52.0])
+    q = sps.t.ppf(0.975, 4)
+    # Paired (default): seeds 0-4 only; delta method on the log ratio over the pairs.
     out = stats.pct_change(runs, "baseline", "policy").iloc[0]
-    ma = np.mean([30.0, 35.0, 28.0, 40.0, 33.0])
-    mb = np.mean([55.0, 61.0, 50.0, 70.0, 52.0, 80.0])
+    ma, mb = base.mean(), pol.mean()
+    se = np.std(pol / mb - base / ma, ddof=1) / math.sqrt(5)
+    assert out["paired"] and out["n_a"] == out["n_b"] == 5
+    assert (out["mean_a"], out["mean_b"]) == pytest.approx((ma, mb))
     assert out["pct_change"] == pytest.approx(100 * (mb - ma) / ma)
-    assert out["lo"] < out["pct_change"] < out["hi"]
+    expected = [100 * (math.exp(math.log(mb / ma) + s * q * se) - 1) for s in (-1, 1)]
+    assert [out["lo"], out["hi"]] == pytest.approx(expected)
+    # Unpaired: every run, se from each cell, t on the smaller cell's degrees of freedom.
+    un = stats.pct_change(runs, "baseline", "policy", pair_on=None).iloc[0]
+    pol6 = np.append(pol, 80.0)
+    ma, mb = base.mean(), pol6.mean()
+    se = math.sqrt(base.var(ddof=1) / 5 / ma**2 + pol6.var(ddof=1) / 6 / mb**2)
+    expected = [100 * (math.exp(math.log(mb / ma) + s * q * se) - 1) for s in (-1, 1)]
+    assert not un["paired"] and (un["n_a"], un["n_b"]) == (5, 6)
+    assert un["pct_change"] == pytest.approx(100 * (mb - ma) / ma)
+    assert [un["lo"], un["hi"]] == pytest.approx(expected)
+    assert stats.pct_change(runs, "baseline", "policy", confidence=0.99).iloc[0]["lo"] < out["lo"]
     zero = runs.assign(tasks=np.where(runs.condition == "baseline", 0.0, runs.tasks))
-    assert math.isnan(stats.pct_change(zero, "baseline", "policy").iloc[0]["pct_change"])
+    z = stats.pct_change(zero, "baseline", "policy").iloc[0]
+    assert math.isnan(z["pct_change"]) and math.isnan(z["lo"]) and math.isnan(z["hi"])
+
+
+def test_pct_change_of_identical_pairs_is_exactly_zero_and_falls_back_unpaired():
+    same = pd.DataFrame(
+        [dict(model="m", condition=c, seed=s, tasks=10.0 + s) for c in "ab" for s in (0, 1, 2)]
+    )
+    out = stats.pct_change(same, "a", "b").iloc[0]
+    assert (out["pct_change"], out["lo"], out["hi"]) == (0.0, 0.0, 0.0)
+    disjoint = same.assign(seed=np.where(same.condition == "a", same.seed, same.seed + 10))
+    un = stats.pct_change(disjoint, "a", "b").iloc[0]
+    assert not un["paired"] and un["lo"] < 0 < un["hi"]
+    one = stats.pct_change(same[same.seed == 0], "a", "b").iloc[0]
+    assert one["n_a"] == 1 and math.isnan(one["lo"])
 
 
 def test_holm_against_a_hand_computation():
@@ -115,27 +175,122 @@ def test_holm_family_adjusts_within_each_family():
     assert stats.holm_family(comps)["p_holm"].tolist() == pytest.approx([0.06, 0.08, 0.08])
 
 
-def test_poisson_glm_recovers_a_known_rate_ratio():
+def _sandwich(y: np.ndarray, exog: np.ndarray, mu: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The plain cluster sandwich of a Poisson GLM, by hand: B⁻¹ M B⁻¹."""
+    bread = np.linalg.inv(exog.T @ (exog * mu[:, None]))
+    scores = exog * (y - mu)[:, None]
+    meat = sum(np.outer(s, s) for s in (scores[groups == g].sum(0) for g in np.unique(groups)))
+    return bread @ meat @ bread
+
+
+def test_poisson_glm_recovers_a_known_rate_ratio_with_robust_errors():
     rng = np.random.default_rng(12345)
     n = 400
+    # Over-dispersed counts (negative binomial, variance ≫ mean): model-based Poisson
+    # errors are far too small there, the robust ones are not.
+    counts = [rng.negative_binomial(2, 2 / (2 + m), n) for m in (20.0, 30.0)]
     runs = pd.DataFrame(
         {
             "run_id": [f"r{i}" for i in range(2 * n)],
             "model": "m",
             "condition": ["baseline"] * n + ["policy"] * n,
-            "tasks": np.concatenate([rng.poisson(20.0, n), rng.poisson(30.0, n)]),
+            "tasks": np.concatenate(counts),
         }
     )
-    fit = stats.count_model(runs, "tasks ~ C(condition)").set_index("term")
+    fit = stats.count_model(runs, "tasks ~ C(condition)", cluster="run_id").set_index("term")
     rr = fit.loc["C(condition)[T.policy]"]
-    assert rr["rate_ratio"] == pytest.approx(1.5, abs=0.04)
+    assert rr["rate_ratio"] == pytest.approx(counts[1].mean() / counts[0].mean())
     assert rr["rr_lo"] < 1.5 < rr["rr_hi"]
-    assert fit.loc["Intercept", "rate_ratio"] == pytest.approx(20.0, rel=0.04)
-    assert fit.attrs["cov_type"] == "cluster" and fit.attrs["n_obs"] == 2 * n
-    nb = stats.count_model(runs, "tasks ~ C(condition)", family="negbin").set_index("term")
-    assert nb.loc["C(condition)[T.policy]", "rate_ratio"] == pytest.approx(1.5, abs=0.04)
+    assert fit.loc["Intercept", "rate_ratio"] == pytest.approx(counts[0].mean())
+    # The errors are the hand-computed sandwich with CR1 and the per-term t of the code.
+    exog = np.column_stack([np.ones(2 * n), np.repeat([0.0, 1.0], n)])
+    mu = np.repeat([c.mean() for c in counts], 1 * n)
+    raw = _sandwich(runs.tasks.to_numpy(float), exog, mu, np.arange(2 * n))
+    for j, term in enumerate(["Intercept", "C(condition)[T.policy]"]):
+        g = n if term == "Intercept" else 2 * n
+        factor = g / (g - 1) * (2 * n - 1) / (2 * n - 2)
+        assert fit.loc[term, "se"] == pytest.approx(math.sqrt(factor * raw[j, j]), rel=1e-6)
+        assert fit.loc[term, "n_clusters"] == g and fit.loc[term, "df"] == n - 1
+        t = fit.loc[term, "estimate"] / fit.loc[term, "se"]
+        assert fit.loc[term, "p"] == pytest.approx(2 * sps.t.sf(abs(t), n - 1))
+    naive = stats.count_model(runs, "tasks ~ C(condition)", cluster=None).set_index("term")
+    assert naive.loc["Intercept", "se"] < 0.5 * fit.loc["Intercept", "se"]
+    assert naive.loc["Intercept", "df"] == 2 * n - 2 and math.isnan(naive["n_clusters"].iloc[0])
+    assert fit.attrs["cluster"] == "run_id" and fit.attrs["n_obs"] == 2 * n
+    nb = stats.count_model(runs, "tasks ~ C(condition)", "negbin", "run_id").set_index("term")
+    assert nb.loc["C(condition)[T.policy]", "rate_ratio"] == pytest.approx(1.5, abs=0.1)
+    assert 0.3 < nb.attrs["alpha"] < 0.8  # the simulated dispersion is 1/2
+    assert "alpha" not in nb.index
     with pytest.raises(ValueError):
         stats.count_model(runs, family="gaussian")
+    with pytest.raises(KeyError, match="seed"):
+        stats.count_model(runs, "tasks ~ C(condition)")
+
+
+def _design(n_cells: int, n_seeds: int, rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for c in range(n_cells):
+        rate = rng.uniform(2, 200)
+        for s in range(n_seeds):
+            rows.append(
+                dict(model=f"m{c}", seed=s, run_id=f"m{c}.{s}", tasks=rng.poisson(rate) + s)
+            )
+    return pd.DataFrame(rows).assign(scripted=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 4), st.integers(2, 6), st.sampled_from(["seed", "run_id"]), st.integers(0, 99)
+)
+def test_a_rate_interval_is_never_narrower_than_the_run_level_t_interval(cells, seeds, cl, seed):
+    runs = _design(cells, seeds, np.random.default_rng(seed))
+    rates = stats.cell_rates(runs, cluster=cl)
+    cells_t = stats.cell_summary(runs, "tasks", "model")
+    assert rates["model"].tolist() == cells_t["model"].tolist()
+    assert rates["rate"].to_numpy() == pytest.approx(cells_t["mean"].to_numpy())
+    assert (rates["df"] == seeds - 1).all()
+    varied = cells_t["sd"] > 0
+    width = (rates["rate_hi"] - rates["rate_lo"])[varied]
+    assert (width >= (cells_t["hi"] - cells_t["lo"])[varied] * (1 - 1e-9)).all()
+    assert (rates[["t_lo", "t_hi"]].to_numpy() == cells_t[["lo", "hi"]].to_numpy()).all()
+
+
+def test_cell_rates_and_rate_ratios_on_shared_seeds():
+    runs = pd.DataFrame(
+        [
+            dict(model=m, seed=s, run_id=f"{m}{s}", tasks=t, scripted=m == "w")
+            for m, ts in (("c", [164, 162, 161]), ("w", [19, 15, 18]), ("r", [136, 136, 130]))
+            for s, t in enumerate(ts)
+        ]
+    )
+    rates = stats.cell_rates(runs).set_index("model")
+    assert rates.loc["c", "rate"] == pytest.approx(162.3333333)
+    assert rates.loc["w", "scripted"] and not rates.loc["c", "scripted"]
+    ratios = stats.rate_ratios(runs, reference="c").set_index("model")
+    assert set(ratios.index) == {"w", "r"} and (ratios["reference"] == "c").all()
+    w = ratios.loc["w"]
+    assert w["rate_ratio"] == pytest.approx((52 / 3) / (487 / 3))
+    assert (w["n"], w["n_reference"], w["df"]) == (3, 3, 2)
+    assert w["rate"] == pytest.approx(52 / 3) and w["reference_rate"] == pytest.approx(487 / 3)
+    welch = sps.ttest_ind([19, 15, 18], [164, 162, 161], equal_var=False)
+    assert w["p_welch"] == pytest.approx(welch.pvalue)
+    # Clustered by seed the contrast is paired: its p is the model's t on 2 df, far from
+    # the normal-quantile p of 5.6e-227 that run-level clusters with z gave before.
+    assert 1e-4 < w["p"] < 0.05 and w["scripted"]
+    assert not ratios.loc["r", "scripted"]
+    fit = stats.count_model(runs, "tasks ~ C(model, Treatment('c'))").set_index("term")
+    assert fit.loc["C(model, Treatment('c'))[T.w]", "p"] == pytest.approx(w["p"])
+    assert fit.loc["C(model, Treatment('c'))[T.w]", "rr_lo"] == pytest.approx(w["rr_lo"])
+    assert fit["scripted"].all()
+    by_run = stats.rate_ratios(runs, reference="c", cluster="run_id").set_index("model")
+    assert by_run.loc["w", "df"] == 2 and by_run.loc["w", "p"] != pytest.approx(w["p"])
+    assert stats.rate_ratios(runs).iloc[0]["reference"] == "c"  # first in sorted order
+    with pytest.raises(ValueError, match="cells are"):
+        stats.rate_ratios(runs, reference="nope")
+    with warnings.catch_warnings():  # one run per cell: statsmodels warns, we return NaN
+        warnings.simplefilter("ignore")
+        one = stats.rate_ratios(runs[runs.seed == 0], reference="c", cluster="run_id")
+    assert one["p"].isna().all() and one["p_welch"].isna().all()
 
 
 # ---- capability ----------------------------------------------------------------------------
@@ -204,15 +359,30 @@ def test_runs_needed_matches_textbook_and_noncentral_t():
 
 
 def test_paper_table_is_a_verbatim_copy_of_the_shared_one():
-    assert paper.PAPER_PATH.exists()
-    if SHARED.exists():
-        assert paper.PAPER_PATH.read_bytes() == SHARED.read_bytes()
+    assert paper.PAPER_PATH.read_bytes() == shared_file("paper_results.csv").read_bytes()
+
+
+def test_paper_values_are_read_by_canonical_name():
     p = paper.load_paper()
     assert list(p.columns[:6]) == ["model", "condition", "metric", "value", "ci95", "source"]
     assert paper.paper_value("o3", "baseline", "tasks", p) == 34.4
+    assert paper.paper_value("gpt-5-mini", "baseline", "tasks", p) == 78.7
     assert paper.paper_value("google/gemini-2.5-pro", "auto_request", "pct_optimal", p) == 99.1
     assert paper.paper_value("perfect", "baseline", "tasks", p) == 204.0
     assert math.isnan(paper.paper_value("o3", "policy", "tasks", p))
+
+
+def test_paper_diagnoses_are_the_papers_words_or_say_they_are_missing():
+    d = paper.load_diagnoses()
+    assert sorted(d["model"]) == sorted(PAPER_MODELS) and d["model"].is_unique
+    words = d[d["paper_diagnosis"] != ""]
+    assert (words["source"] != "").all(), "every transcribed diagnosis names its source"
+    assert (d.loc[d["paper_diagnosis"] == "", "source"] == "not transcribed").all()
+    assert d["verbatim"].dtype == bool
+    r1 = paper.diagnosis("DeepSeek-R1-0528", d)
+    assert r1["paper_diagnosis"] == "moderate on both" and not r1["verbatim"]
+    assert paper.diagnosis("deepseek-r1", d, scripted=True) is None
+    assert paper.diagnosis("withholder", d) is None
 
 
 def test_side_by_side_joins_by_canonical_name_and_never_for_scripted_populations():
