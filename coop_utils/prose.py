@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -27,11 +27,13 @@ __all__ = [
     "Markdown",
     "README_BEGIN",
     "README_END",
+    "allowed_numbers",
     "interval",
     "md",
     "names",
     "num",
     "p_value",
+    "readme_block",
     "readme_numbers",
     "typed_numbers",
     "update_readme",
@@ -68,8 +70,11 @@ def names(items: Iterable[str], none: str = "none", code: bool = True) -> str:
 
 
 def num(x: float, digits: int = 1) -> str:
-    """A number to ``digits`` decimals, ``–`` for NaN."""
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    """A number to ``digits`` decimals, ``–`` for NaN; never "-0.00" (floating-point noise
+    around zero must not change the prose from one machine to the next)."""
+    if x is None or math.isnan(x):
+        return "–"
+    return f"{round(x, digits) + 0.0:.{digits}f}"
 
 
 def interval(lo: float, hi: float, digits: int = 1) -> str:
@@ -97,6 +102,48 @@ _NUMBER = re.compile(r"(?<![\w.\-/])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(k)?(?![\w
 def _matches(token: str, value: float, allowed: Iterable[float]) -> bool:
     decimals = len(token.split(".")[1]) if "." in token else 0
     return any(round(a, decimals) == value for a in allowed if a is not None)
+
+
+METHOD_NUMBERS = (0, 1, 100, 95, 80, 50, 0.05, 1000)
+"""Numbers prose may state about method: bounds and percentages of definitions, the 95%
+confidence, 80% power at α = 0.05, the 50% quadrant threshold, per 1,000 words."""
+
+PAPER_DESIGN = (5,)
+"""The paper's runs per cell (SPEC §5), which its transcription does not hold as a value."""
+
+
+def allowed_numbers(paper: pd.DataFrame | None = None) -> set[float]:
+    """What Markdown prose may state as a number: the paper's reported values (values,
+    half-widths and numbers in its source notes), the environment's SPEC §2 parameters and
+    the ablations' settings, the paper's design and :data:`METHOD_NUMBERS`. Anything else
+    in prose is one of our results typed by hand."""
+    from .config import PAPER_MODELS, EnvConfig
+    from .experiments import ABLATIONS
+    from .paper import load_paper
+
+    paper = load_paper() if paper is None else paper
+    found = set(paper["value"].dropna()) | set(paper["ci95"].dropna())
+    for note in paper["source"].dropna():
+        found |= {float(x) for x in re.findall(r"\d+(?:\.\d+)?", note)}
+    spec = EnvConfig()
+    found |= {
+        float(getattr(spec, name))
+        for name in (
+            "n_agents",
+            "rounds",
+            "n_pieces",
+            "tasks_per_agent",
+            "pieces_per_task",
+            "task_reward",
+            "manipulation_penalty",
+        )
+    }
+    found.add(spec.n_pieces / spec.n_agents)  # pieces each agent starts with
+    found.add(float(EnvConfig.for_condition("incentive").share_bonus))
+    found |= {
+        float(v) for env in ABLATIONS.values() for v in env.values() if not isinstance(v, str)
+    }
+    return found | {float(len(PAPER_MODELS)), *map(float, PAPER_DESIGN + METHOD_NUMBERS)}
 
 
 def typed_numbers(markdown: str, allowed: Iterable[float]) -> list[str]:
@@ -148,8 +195,7 @@ def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") 
     r30 = _row(ablations, model="perfect", setting="rounds_30")
     ceilings = read("decomposition_ceilings").set_index("condition")
     auto = ceilings.loc["auto_request"]
-    recovery = read("validity_recovery")
-    cross_talk = _row(recovery, rate="cooperation", knob="p_answer")["cross_talk"]
+    cross_talk = read("validity_recovery").groupby("rate")["cross_talk"].first()
     power = read("runs_needed_from_paper_spread")
     elo = _row(read("fig3_capability_correlation_paper_points"), method="pearson")
     need = power["runs_for_10pct"]
@@ -165,8 +211,9 @@ def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") 
         f"(p = {elo['p']:.2f}).",
         f"- Detecting a 10% change in tasks with 80% power needs {need.min()}–{need.max()} "
         "runs per cell, depending on the model (from the paper's own spread).",
-        f"- The cooperation rate leaks the submit probability: cross-talk {cross_talk:.2f} "
-        "(0 would be a clean measure).",
+        f"- Cross-talk of the decomposition (weight of the knobs a rate should ignore; 0 is a "
+        f"clean measure): cooperation rate {cross_talk['cooperation']:.2f}, competence rate "
+        f"{cross_talk['competence']:.2f}.",
     ]
     return "\n".join(lines)
 
@@ -191,11 +238,11 @@ def readme_block(readme: str | Path = ROOT / "README.md") -> str:
     return text[text.index(README_BEGIN) + len(README_BEGIN) : text.index(README_END)].strip()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main() -> int:
     changed = update_readme()
     print("README.md: numbers block " + ("rewritten" if changed else "already current"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

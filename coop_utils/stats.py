@@ -92,7 +92,8 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     if n == 0:
         return math.nan, math.nan
     lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
-    return float(lo), float(hi)
+    phat = k / n  # inside the interval in exact arithmetic; keep it so in floating point
+    return min(float(lo), phat), max(float(hi), phat)
 
 
 def _match(frame: pd.DataFrame, keys: list[str], key: tuple) -> pd.Series:

@@ -247,10 +247,13 @@ P_COLUMNS = ("p", "p_holm", "p_other", "p_welch")
 
 def show(table: pd.DataFrame, digits: int = 1) -> str:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
-    figures (what notebooks print)."""
+    figures (what notebooks print). Rounded zeros print as 0, never -0 (floating-point noise
+    around zero must not change a checked output from one machine to the next)."""
     out = table.round(digits)
     for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]
         out[col] = table[col].round(3)
+    floats = out.select_dtypes("float").columns
+    out[floats] = out[floats] + 0.0
     for col in P_COLUMNS:
         if col in table:
             out[col] = table[col].map(lambda v: "–" if pd.isna(v) else f"{v:.2g}")

@@ -478,10 +478,17 @@ def classifier_scores(examples: pd.DataFrame, text_col: str = "text") -> pd.Data
 
 def by_agent(thoughts: pd.DataFrame) -> pd.DataFrame:
     """Thoughts grouped by who thought them: ``model`` becomes the agent's own label, and
-    for an agent in a mixed run ``"<label> in <population>"``, so the two presets of a mix
-    are told apart and never pooled with the same preset's homogeneous runs."""
-    mixed = thoughts["label"] != thoughts["model"]
-    own = np.where(mixed, thoughts["label"] + " in " + thoughts["model"], thoughts["label"])
+    for an agent of a mixed run ``"<label> with <the rest of the mix>"`` (``"withholder
+    with 5*reciprocator"``), so the two presets of a mix are told apart and never pooled
+    with the same preset's homogeneous runs."""
+
+    def name(label: str, population: str) -> str:
+        if label == population:
+            return label
+        rest = [p for p in population.split(",") if p.split("*", 1)[-1] != label]
+        return f"{label} with {','.join(rest) or population}"
+
+    own = [name(lab, pop) for lab, pop in zip(thoughts["label"], thoughts["model"])]
     return thoughts.assign(model=own)
 
 

@@ -105,6 +105,7 @@ def test_table5_thoughts_and_ablations(grid, tmp_path):
     fig = plots.ablation_effects(ab)
     assert "scripted" in fig.get_suptitle()
     assert "0.0017" in T.show(pd.DataFrame({"p": [0.00171], "gini": [0.01234]}), 1)
+    assert "-" not in T.show(pd.DataFrame({"beta": [-8.3e-17], "gini": [-1e-17]}), 3)
 
 
 def test_validity_recovers_known_knobs(tmp_path):

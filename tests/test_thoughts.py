@@ -88,10 +88,20 @@ def test_classifier_scores_are_counts_with_wilson_intervals(examples):
 
 def test_by_agent_keeps_the_presets_of_a_mix_apart():
     t = pd.DataFrame(
-        {"model": ["w", "5*r,5*w", "5*r,5*w"], "label": ["w", "w", "r"], "text": ["a", "b", "c"]}
+        {
+            "model": ["w", "5*r,5*w", "5*r,5*w", "9*w,1*c", "2*w"],
+            "label": ["w", "w", "r", "c", "w"],
+            "text": ["a", "b", "c", "d", "e"],
+        }
     )
-    assert th.by_agent(t)["model"].tolist() == ["w", "w in 5*r,5*w", "r in 5*r,5*w"]
-    assert th.by_agent(t)["label"].tolist() == ["w", "w", "r"]
+    assert th.by_agent(t)["model"].tolist() == [
+        "w",
+        "w with 5*r",
+        "r with 5*w",
+        "c with 9*w",
+        "w with 2*w",
+    ]
+    assert th.by_agent(t)["label"].tolist() == t["label"].tolist()
 
 
 @pytest.mark.parametrize("cls", th.CLASSES)
