@@ -96,18 +96,21 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     return min(float(lo), phat), max(float(hi), phat)
 
 
-def _match(frame: pd.DataFrame, keys: list[str], key: tuple) -> pd.Series:
-    """Rows of ``frame`` whose ``keys`` columns equal ``key``."""
-    mask = pd.Series(True, index=frame.index)
-    for k, v in zip(keys, key):
-        mask &= frame[k].eq(v) if pd.notna(v) else frame[k].isna()
-    return mask
-
-
 def _scripted_flag(frame: pd.DataFrame) -> bool | None:
     if "scripted" not in frame.columns or frame.empty:
         return None
-    return bool(frame["scripted"].fillna(False).astype(bool).any())
+    return bool(frame["scripted"].eq(True).any())  # missing (NaN, None) is not scripted
+
+
+def _cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
+    """(key tuple, rows) per cell in sorted order, NaN keys kept; one cell without keys."""
+    return list(frame.groupby(keys, sort=True, dropna=False)) if keys else [((), frame)]
+
+
+def _with_flag(row: dict, frame: pd.DataFrame) -> dict:
+    """``row`` with the ``scripted`` flag of ``frame`` when the frame has one."""
+    flag = _scripted_flag(frame)
+    return row if flag is None else {**row, "scripted": flag}
 
 
 def cell_summary(
@@ -127,53 +130,35 @@ def cell_summary(
     if metric not in runs.columns:
         raise KeyError(f"metric {metric!r} is not a column of the runs frame")
     rows = []
-    groups = runs.groupby(keys, sort=True, dropna=False) if keys else [((), runs)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        vals = pd.to_numeric(g[metric], errors="coerce").dropna().to_numpy(dtype=float)
+    for key, g in _cells(runs, keys):
+        vals = pd.to_numeric(g[metric], errors="coerce").dropna()
         mean, half, n = t_interval(vals, confidence)
-        sd = float(vals.std(ddof=1)) if n >= 2 else math.nan
+        sd = float(vals.std())  # NaN below two values
         row = dict(zip(keys, key))
-        row.update(
-            metric=metric,
-            n=n,
-            mean=mean,
-            sd=sd,
-            se=sd / math.sqrt(n) if n >= 2 else math.nan,
-            ci95=half,
-            lo=mean - half,
-            hi=mean + half,
-        )
-        flag = _scripted_flag(g)
-        if flag is not None:
-            row["scripted"] = flag
-        rows.append(row)
+        row.update(metric=metric, n=n, mean=mean, sd=sd, se=sd / math.sqrt(n) if n else sd)
+        row.update(ci95=half, lo=mean - half, hi=mean + half)
+        rows.append(_with_flag(row, g))
     return pd.DataFrame(rows)
 
 
+PAIRED_COLUMNS = ("diff", "sd_diff", "ci95", "lo", "hi", "t", "p")
+"""What :func:`paired_difference` reports about the differences, beside counts and means."""
+
+
 def _paired_stats(d: np.ndarray, confidence: float) -> dict[str, float]:
-    """Mean difference, its t-interval and the paired t-test (one-sample t on ``d``)."""
-    n = d.size
-    nan = math.nan
-    if n == 0:
-        return dict(diff=nan, sd_diff=nan, ci95=nan, lo=nan, hi=nan, t=nan, p=nan)
-    mean = float(d.mean())
-    if n < 2:
-        return dict(diff=mean, sd_diff=nan, ci95=nan, lo=nan, hi=nan, t=nan, p=nan)
-    sd = float(d.std(ddof=1))
-    if sd == 0:  # every pair moved by the same amount: no sampling variability to test
-        return dict(diff=mean, sd_diff=0.0, ci95=0.0, lo=mean, hi=mean, t=nan, p=nan)
-    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
-    test = sps.ttest_1samp(d, 0.0)
-    return dict(
-        diff=mean,
-        sd_diff=sd,
-        ci95=half,
-        lo=mean - half,
-        hi=mean + half,
-        t=float(test.statistic),
-        p=float(test.pvalue),
-    )
+    """Mean difference, its t-interval and the paired t-test (one-sample t on ``d``); NaN
+    where undefined. Identical differences (sd 0) have a zero-width interval and no test."""
+    out = dict.fromkeys(PAIRED_COLUMNS, math.nan)
+    if d.size:
+        out["diff"] = float(d.mean())
+    if d.size >= 2:
+        sd = float(d.std(ddof=1))
+        half = float(sps.t.ppf(0.5 + confidence / 2, d.size - 1) * sd / math.sqrt(d.size))
+        out.update(sd_diff=sd, ci95=half, lo=out["diff"] - half, hi=out["diff"] + half)
+        if sd > 0:
+            test = sps.ttest_1samp(d, 0.0)
+            out.update(t=float(test.statistic), p=float(test.pvalue))
+    return out
 
 
 def _by_pair(
@@ -184,12 +169,14 @@ def _by_pair(
     return sub.groupby([*keys, pair_on, cond])[metric].mean().unstack(cond).reindex(columns=[a, b])
 
 
-def _groups(frame: pd.DataFrame, keys: list[str], level: bool = False):
-    """(key tuple, rows) per cell; the whole frame as one cell when there are no keys."""
+def _pairs(wide: pd.DataFrame, keys: list[str], key: tuple) -> pd.DataFrame:
+    """The seeds of one cell run under both conditions (rows of :func:`_by_pair`)."""
     if not keys:
-        return [((), frame)]
-    grouped = frame.groupby(level=keys, sort=True) if level else frame.groupby(keys, sort=True)
-    return [(k if isinstance(k, tuple) else (k,), g) for k, g in grouped]
+        return wide.dropna()
+    try:
+        return wide.loc[key].dropna()
+    except KeyError:  # a cell whose runs have no seed or no value: nothing to pair
+        return wide.iloc[:0]
 
 
 def paired_difference(
@@ -214,25 +201,14 @@ def paired_difference(
     sub = runs[runs[condition_col].isin([a, b])]
     wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col)
     rows = []
-    for key, g in _groups(wide, keys, level=True):
-        both = g.dropna()
-        d = (both[b] - both[a]).to_numpy(dtype=float)
-        n = d.size
+    for key, g in _cells(sub, keys):
+        both = _pairs(wide, keys, key)
+        n = len(both)
         row = dict(zip(keys, key))
-        row.update(
-            metric=metric,
-            a=a,
-            b=b,
-            n_pairs=n,
-            unpaired=int(len(g) - n),
-            mean_a=float(both[a].mean()) if n else math.nan,
-            mean_b=float(both[b].mean()) if n else math.nan,
-        )
-        row.update(_paired_stats(d, confidence))
-        flag = _scripted_flag(sub[_match(sub, keys, key)])
-        if flag is not None:
-            row["scripted"] = flag
-        rows.append(row)
+        row.update(metric=metric, a=a, b=b, n_pairs=n, unpaired=g[pair_on].nunique() - n)
+        row.update(mean_a=both[a].mean(), mean_b=both[b].mean())
+        row.update(_paired_stats((both[b] - both[a]).to_numpy(), confidence))
+        rows.append(_with_flag(row, g))
     return pd.DataFrame(rows)
 
 
@@ -240,8 +216,6 @@ def _log_ratio_interval(
     ma: float, mb: float, se: float, dof: float, confidence: float
 ) -> tuple[float, float]:
     """Bounds (%) of ``100 · (mb/ma − 1)`` from a t interval on ``log(mb/ma)`` with ``se``."""
-    if not (ma > 0 and mb > 0 and dof >= 1 and se >= 0):
-        return math.nan, math.nan
     q = float(sps.t.ppf(0.5 + confidence / 2, dof))
     log_ratio = math.log(mb / ma)
     return 100 * (math.exp(log_ratio - q * se) - 1), 100 * (math.exp(log_ratio + q * se) - 1)
@@ -277,47 +251,37 @@ def pct_change(
     paired = pair_on is not None and pair_on in runs.columns
     wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col) if paired else None
     rows = []
-    for key, g in _groups(sub, keys):
-        row = dict(zip(keys, key))
-        row.update(metric=metric, a=a, b=b)
-        both = wide.loc[key].dropna() if paired and keys else (wide.dropna() if paired else None)
-        if both is not None and len(both):
-            xa, xb = both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
-            n_a = n_b = xa.size
-            ma, mb = float(xa.mean()), float(xb.mean())
-            se = math.nan
-            if n_a >= 2 and ma > 0 and mb > 0:
-                se = float(np.std(xb / mb - xa / ma, ddof=1) / math.sqrt(n_a))
-            lo, hi = _log_ratio_interval(ma, mb, se, n_a - 1, confidence)
-            row["paired"] = True
+    for key, g in _cells(sub, keys):
+        both = _pairs(wide, keys, key) if paired else ()
+        if len(both):
+            xa, xb = both[a].to_numpy(), both[b].to_numpy()
         else:
-            va = pd.to_numeric(g.loc[g[condition_col] == a, metric]).dropna().to_numpy(float)
-            vb = pd.to_numeric(g.loc[g[condition_col] == b, metric]).dropna().to_numpy(float)
-            n_a, n_b = va.size, vb.size
-            ma = float(va.mean()) if n_a else math.nan
-            mb = float(vb.mean()) if n_b else math.nan
-            lo = hi = math.nan
-            if n_a >= 2 and n_b >= 2 and ma > 0 and mb > 0:
-                var = va.var(ddof=1) / n_a / ma**2 + vb.var(ddof=1) / n_b / mb**2
-                lo, hi = _log_ratio_interval(ma, mb, math.sqrt(var), min(n_a, n_b) - 1, confidence)
-            row["paired"] = False
-        row.update(mean_a=ma, mean_b=mb, n_a=n_a, n_b=n_b)
-        row["pct_change"] = 100 * (mb - ma) / ma if ma else math.nan
+            xa = pd.to_numeric(g.loc[g[condition_col] == a, metric]).dropna().to_numpy()
+            xb = pd.to_numeric(g.loc[g[condition_col] == b, metric]).dropna().to_numpy()
+        ma, mb = (x.mean() if x.size else math.nan for x in (xa, xb))
+        row = dict(zip(keys, key))
+        row.update(metric=metric, a=a, b=b, paired=bool(len(both)), n_a=xa.size, n_b=xb.size)
+        row.update(mean_a=ma, mean_b=mb, pct_change=100 * (mb - ma) / ma if ma else math.nan)
+        lo = hi = math.nan
+        if min(xa.size, xb.size) >= 2 and ma > 0 and mb > 0:
+            if len(both):
+                se = np.std(xb / mb - xa / ma, ddof=1) / math.sqrt(xa.size)
+            else:
+                se = math.sqrt(xa.var(ddof=1) / xa.size / ma**2 + xb.var(ddof=1) / xb.size / mb**2)
+            dof = min(xa.size, xb.size) - 1
+            lo, hi = _log_ratio_interval(ma, mb, se, dof, confidence)
         row.update(lo=lo, hi=hi)
-        flag = _scripted_flag(g)
-        if flag is not None:
-            row["scripted"] = flag
-        rows.append(row)
+        rows.append(_with_flag(row, g))
     return pd.DataFrame(rows)
 
 
-def _term_support(exog: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+def _term_support(exog: np.ndarray) -> np.ndarray:
     """(terms × runs) mask: which runs inform each coefficient, from the rows of ``pinv(X)``.
 
     In a model of cells (categorical factors) a coefficient is a contrast of a few cells
-    and only their runs enter it; everywhere else every run does."""
-    a = np.abs(np.linalg.pinv(exog))
-    return a > tol * a.max(axis=1, keepdims=True)
+    and only their runs enter it (the other entries of its row are zero up to rounding);
+    with continuous covariates every run does."""
+    return np.round(np.linalg.pinv(exog), 9) != 0
 
 
 def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataFrame:
@@ -326,40 +290,42 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
     Per term ``j``: ``G_j`` = clusters among the runs that inform it, the sandwich
     variance with statsmodels' CR1 factor ``G_j/(G_j − 1) · (N − 1)/(N − K)``, and Student t
     with ``df_j`` = (fewest clusters in one of the cells it contrasts) − 1, the conservative
-    end of Welch's approximation (a term with no replicated cells gets ``G_j − 1``). With
+    end of Welch's approximation: a cell of one run gives no degrees of freedom (NaN
+    intervals). A term of unreplicated rows (continuous covariates) gets ``G_j − 1``. With
     ``groups`` None: model-based errors with the residual degrees of freedom."""
-    names = list(res.params.index)
-    exog = np.asarray(res.model.exog, dtype=float)
-    n_obs, k = exog.shape[0], len(names)
-    mean_terms = [i for i, t in enumerate(names) if t != "alpha"]
+    names = [t for t in res.params.index if t != "alpha"]
+    exog = np.asarray(res.model.exog)
+    n_obs, k = exog.shape[0], len(res.params)
     support = _term_support(exog)
+    cov = res.cov_params()
     rows = []
-    for j in mean_terms:
-        est = float(res.params.iloc[j])
+    for j, term in enumerate(names):
+        est = float(res.params[term])
+        var = float(cov.loc[term, term])
         if groups is None:
-            var, dof, g_j = float(res.cov_params().iloc[j, j]), float(n_obs - k), math.nan
+            dof, g_j = float(n_obs - k), math.nan
         else:
-            informs = support[mean_terms.index(j)]
+            informs = support[j]
             g_j = len(np.unique(groups[informs]))
             cells = pd.DataFrame(exog[informs]).assign(g=groups[informs])
             per_cell = cells.groupby(list(range(exog.shape[1])))["g"].nunique()
-            replicated = per_cell.min() >= 2
+            replicated = len(per_cell) < informs.sum()
             dof = float(per_cell.min() - 1 if replicated else g_j - 1)
-            var = math.nan
-            if g_j >= 2 and dof >= 1 and n_obs > k:
-                factor = g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
-                var = factor * float(res.cov_params().iloc[j, j])
-        se = math.sqrt(var) if var >= 0 else math.nan
+            if dof >= 1 and n_obs > k:
+                var *= g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
+            else:
+                var = math.nan
+        se = math.sqrt(var)
         stat = est / se if se > 0 else math.nan
-        q = float(sps.t.ppf(0.5 + confidence / 2, dof)) if dof >= 1 else math.nan
+        q = float(sps.t.ppf(0.5 + confidence / 2, dof))
         rows.append(
             dict(
-                term=names[j],
+                term=term,
                 estimate=est,
                 se=se,
                 df=dof,
                 t=stat,
-                p=float(2 * sps.t.sf(abs(stat), dof)) if dof >= 1 else math.nan,
+                p=float(2 * sps.t.sf(abs(stat), dof)),
                 rate_ratio=math.exp(est),
                 rr_lo=math.exp(est - q * se),
                 rr_hi=math.exp(est + q * se),
@@ -369,15 +335,13 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _fit_counts(model, family: str, groups: np.ndarray | None):
-    """Fit a statsmodels count model; with ``groups``, the *uncorrected* cluster sandwich
-    (the small-sample correction is applied per term by :func:`_small_sample`)."""
-    kw: dict = {}
-    if groups is not None:
-        kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups, "use_correction": False}}
-    if family == "poisson":
-        return model.fit(**kw)
-    return model.fit(disp=0, maxiter=500, **kw)
+def _fit(model, groups: np.ndarray | None):
+    """Fit a statsmodels count model quietly; with ``groups``, the *uncorrected* cluster
+    sandwich (:func:`_small_sample` applies the small-sample correction per term)."""
+    if groups is None:
+        return model.fit(disp=False)
+    cov = {"groups": groups, "use_correction": False}
+    return model.fit(disp=False, cov_type="cluster", cov_kwds=cov)
 
 
 def _cluster_ids(data: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
@@ -417,14 +381,14 @@ def count_model(
     log-rate: its estimate is huge and meaningless, so inspect ``se`` before reading it.
     """
     if family not in ("poisson", "negbin"):
-        raise ValueError("family must be 'poisson' or 'negbin'")
-    data = runs.dropna(subset=[formula.split("~")[0].strip()]).reset_index(drop=True)
+        raise ValueError(f"family must be 'poisson' or 'negbin', not {family!r}")
     if family == "poisson":
-        model = smf.glm(formula, data=data, family=sm.families.Poisson())
+        model = smf.glm(formula, data=runs, family=sm.families.Poisson())
     else:
-        model = smf.negativebinomial(formula, data=data, loglike_method="nb2")
+        model = smf.negativebinomial(formula, data=runs)  # NB2 (statsmodels' default)
+    data = runs.loc[model.data.row_labels]  # the runs the formula kept (no missing values)
     groups = _cluster_ids(data, cluster)
-    res = _fit_counts(model, family, groups)
+    res = _fit(model, groups)
     out = _small_sample(res, groups, confidence)
     flag = _scripted_flag(data)
     if flag is not None:
@@ -444,6 +408,19 @@ def _cell_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
     return runs[keys].astype(str).agg(" | ".join, axis=1)
 
 
+def _cell_fit(
+    data: pd.DataFrame, metric: str, exog: pd.DataFrame, cluster: str | None, confidence: float
+) -> pd.DataFrame:
+    """A Poisson model of ``metric`` on indicator columns ``exog``, one row per column."""
+    groups = _cluster_ids(data, cluster)
+    model = sm.GLM(data[metric], exog, family=sm.families.Poisson())
+    return _small_sample(_fit(model, groups), groups, confidence).set_index("term")
+
+
+_RATE_COLUMNS = {"rate": "rate_ratio", "rate_lo": "rr_lo", "rate_hi": "rr_hi", "df": "df"}
+"""A cell's rate, its interval and degrees of freedom, from a coefficient without intercept."""
+
+
 def cell_rates(
     runs: pd.DataFrame,
     metric: str = "tasks",
@@ -460,22 +437,16 @@ def cell_rates(
     Columns: ``*by, metric, n, rate, rate_lo, rate_hi, df, t_lo, t_hi`` (+ ``scripted``).
     """
     keys = _as_list(by)
-    data = runs.dropna(subset=[metric]).reset_index(drop=True)
+    data = runs.dropna(subset=[metric])
     labels = _cell_labels(data, keys)
-    exog = pd.get_dummies(labels, dtype=float)
-    groups = _cluster_ids(data, cluster)
-    model = sm.GLM(data[metric].astype(float), exog, family=sm.families.Poisson())
-    fit = _small_sample(_fit_counts(model, "poisson", groups), groups, confidence)
-    fit = fit.set_index("term")
+    fit = _cell_fit(data, metric, pd.get_dummies(labels, dtype=float), cluster, confidence)
     cells = cell_summary(data, metric, keys)
-    cells.index = _cell_labels(cells, keys)
-    out = cells[[*keys, "metric", "n"]].copy()
-    out["rate"] = fit["rate_ratio"]
-    out["rate_lo"], out["rate_hi"], out["df"] = fit["rr_lo"], fit["rr_hi"], fit["df"]
-    out["t_lo"], out["t_hi"] = cells["lo"], cells["hi"]
-    if "scripted" in cells.columns:
-        out["scripted"] = cells["scripted"]
-    return out.reset_index(drop=True)
+    fit = fit.loc[_cell_labels(cells, keys)]
+    out = cells[[*keys, "metric", "n"]].assign(
+        **{ours: fit[theirs].to_numpy() for ours, theirs in _RATE_COLUMNS.items()}
+    )
+    out = out.assign(t_lo=cells["lo"], t_hi=cells["hi"])
+    return out.assign(scripted=cells["scripted"]) if "scripted" in cells else out
 
 
 def rate_ratios(
@@ -497,43 +468,28 @@ def rate_ratios(
     reference_rate, rate_ratio, rr_lo, rr_hi, df, p, p_welch`` (+ ``scripted``).
     """
     keys = _as_list(by)
-    data = runs.dropna(subset=[metric]).reset_index(drop=True)
+    data = runs.dropna(subset=[metric])
     labels = _cell_labels(data, keys)
     cells = sorted(labels.unique())
     reference = cells[0] if reference is None else reference
     if reference not in cells:
         raise ValueError(f"reference {reference!r} is not a cell; cells are {cells}")
     others = [c for c in cells if c != reference]
-    exog = pd.get_dummies(labels, dtype=float).reindex(columns=others)
+    exog = pd.get_dummies(labels, dtype=float)[others]
     exog.insert(0, reference, 1.0)
-    groups = _cluster_ids(data, cluster)
-    model = sm.GLM(data[metric].astype(float), exog, family=sm.families.Poisson())
-    fit = _small_sample(_fit_counts(model, "poisson", groups), groups, confidence)
-    fit = fit.set_index("term")
-    ref_vals = data.loc[labels == reference, metric].to_numpy(float)
+    fit = _cell_fit(data, metric, exog, cluster, confidence)
+    ref_vals = data.loc[labels == reference, metric]
     rows = []
     for cell in others:
-        vals = data.loc[labels == cell, metric].to_numpy(float)
-        first = data[labels == cell].iloc[0]
-        row = {k: first[k] for k in keys}
-        welch = (
-            sps.ttest_ind(vals, ref_vals, equal_var=False)
-            if min(len(vals), len(ref_vals)) > 1
-            else None
-        )
-        row.update(
-            reference=reference,
-            n=len(vals),
-            n_reference=len(ref_vals),
-            rate=float(vals.mean()),
-            reference_rate=float(ref_vals.mean()),
-            **fit.loc[cell, ["rate_ratio", "rr_lo", "rr_hi", "df", "p"]].to_dict(),
-            p_welch=float(welch.pvalue) if welch is not None else math.nan,
-        )
-        flag = _scripted_flag(data[labels.isin([cell, reference])])
-        if flag is not None:
-            row["scripted"] = flag
-        rows.append(row)
+        in_cell = labels == cell
+        vals = data.loc[in_cell, metric]
+        welch = sps.ttest_ind(vals, ref_vals, equal_var=False)  # NaN below two runs
+        row = dict(zip(keys, data.loc[in_cell, keys].iloc[0]))
+        row.update(reference=reference, n=len(vals), n_reference=len(ref_vals))
+        row.update(rate=vals.mean(), reference_rate=fit.loc[reference, "rate_ratio"])
+        row.update(fit.loc[cell, ["rate_ratio", "rr_lo", "rr_hi", "df", "p"]].to_dict())
+        row["p_welch"] = float(welch.pvalue)
+        rows.append(_with_flag(row, data[in_cell | (labels == reference)]))
     return pd.DataFrame(rows)
 
 
@@ -564,18 +520,18 @@ def holm_family(
 
     ``family=None`` treats the whole frame as one family (e.g. all per-model
     intervention contrasts of Table 3); ``family="metric"`` adjusts separately per
-    metric. The input's index and row order are preserved.
+    metric. The input's index and row order are preserved; a row whose family is missing
+    (NaN) belongs to no family and is not adjusted (``p_holm`` NaN, not rejected).
     """
     out = comparisons.copy()
     out["p_holm"] = np.nan
     out["reject"] = False
     keys = _as_list(family)
-    groups = [g.index for _, g in out.groupby(keys, sort=False)] if keys else [out.index]
+    groups = [g.index for _, g in out.groupby(keys)] if keys else [out.index]
     for idx in groups:
         h = holm(out.loc[idx, p_col], alpha=alpha)
         out.loc[idx, "p_holm"] = h["p_holm"].to_numpy()
         out.loc[idx, "reject"] = h["reject"].to_numpy()
-    out["reject"] = out["reject"].astype(bool)
     return out
 
 
@@ -593,7 +549,7 @@ def canonical_model(name: str) -> str:
     ``"DeepSeek-R1-0528"`` → ``"deepseek-r1"``, and the scripted ``"perfect"`` population →
     ``"perfect_play"``. Mixed populations ("5*a,5*b") and other labels pass through lower-cased.
     """
-    s = str(name).strip().lower().rsplit("/", 1)[-1]
+    s = str(name).strip().lower().split("/")[-1]
     s = _DATE_SUFFIX.sub("", s)
     return _ALIASES.get(s, s)
 
@@ -639,30 +595,27 @@ def capability_correlation(
     per_model = frame.groupby("model")[col].mean().rename("value").reset_index()
     scripted: list[str] = []
     if "scripted" in frame.columns:
-        flags = frame.groupby("model")["scripted"].apply(lambda s: bool(s.astype(bool).any()))
-        scripted = [m for m in per_model["model"] if flags.get(m, False)]
+        scripted = sorted(frame.loc[frame["scripted"].eq(True), "model"].unique())
     # A scripted population has no capability score, whatever its label says.
-    per_model["key"] = [None if m in scripted else canonical_model(m) for m in per_model["model"]]
+    per_model["key"] = (
+        per_model["model"].map(canonical_model).where(~per_model["model"].isin(scripted))
+    )
     elo = load_elo() if elo is None else elo
-    e = elo.assign(key=elo["model"].map(canonical_model))[["key", "elo"]].drop_duplicates("key")
-    merged = per_model.merge(e, on="key", how="left")
+    e = elo.assign(key=elo["model"].map(canonical_model)).drop_duplicates("key")[["key", "elo"]]
+    merged = per_model.merge(e, how="left")  # on "key", the one column they share
     unmatched = merged.loc[merged["elo"].isna(), "model"].tolist()
-    merged = merged.dropna(subset=["elo", "value"])
+    merged = merged.dropna()
     n = len(merged)
-    nan = math.nan
-    rows = [
-        dict(method="pearson", statistic=nan, p=nan, n=n, lo=nan, hi=nan),
-        dict(method="spearman", statistic=nan, p=nan, n=n, lo=nan, hi=nan),
-    ]
+    out = pd.DataFrame({"method": ["pearson", "spearman"], "statistic": math.nan, "p": math.nan})
+    out = out.assign(n=n, lo=math.nan, hi=math.nan)
     if n >= 3:
         pr = sps.pearsonr(merged["elo"], merged["value"])
         sr = sps.spearmanr(merged["elo"], merged["value"])
-        rows[0].update(statistic=float(pr.statistic), p=float(pr.pvalue))
-        rows[1].update(statistic=float(sr.statistic), p=float(sr.pvalue))
-        if n > 3:  # the Fisher-z interval needs n > 3
-            ci = pr.confidence_interval(0.95)
-            rows[0].update(lo=float(ci.low), hi=float(ci.high))
-    out = pd.DataFrame(rows)
+        out["statistic"] = [float(pr.statistic), float(sr.statistic)]
+        out["p"] = [float(pr.pvalue), float(sr.pvalue)]
+    if n > 3:  # Fisher's z interval for Pearson's r needs n > 3
+        ci = pr.confidence_interval(0.95)
+        out.loc[0, ["lo", "hi"]] = [float(ci.low), float(ci.high)]
     out["metric"] = metric
     out["models"] = ",".join(merged["model"])
     out.attrs["unmatched"] = unmatched
