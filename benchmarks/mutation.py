@@ -73,9 +73,11 @@ def main() -> int:
         codes = Counter(meta["exit_code_by_key"].values())
         killed, survived = codes.get(1, 0), codes.get(0, 0)
         total = sum(codes.values())
-        print(f"\n{args.module}.py: {total} mutants, {killed} killed, {survived} survived, "
-              f"{total - killed - survived} other (timeouts, crashes); "
-              f"kill rate {100 * killed / total:.1f}%")
+        print(
+            f"\n{args.module}.py: {total} mutants, {killed} killed, {survived} survived, "
+            f"{total - killed - survived} other (timeouts, crashes); "
+            f"kill rate {100 * killed / total:.1f}%"
+        )
         survivors = sorted(k for k, c in meta["exit_code_by_key"].items() if c == 0)
         print("survivors:", *survivors, sep="\n  ")
         for name in survivors[: args.show]:
