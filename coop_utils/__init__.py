@@ -40,6 +40,8 @@ _EXPORTS = {
         "paired_difference",
         "pct_change",
         "count_model",
+        "cell_rates",
+        "rate_ratios",
         "holm_family",
         "capability_correlation",
         "runs_needed",

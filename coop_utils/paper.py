@@ -6,7 +6,9 @@ models and get no paper value, except perfect play, which *is* scripted in the p
 too). ``data/paper/paper_results.csv`` is a verbatim copy of the project's shared
 transcription of every number the paper reports (columns ``model, condition, metric,
 value, ci95, source``; see data/paper/README.md), shipped with the package so that
-nothing here depends on files outside the repository.
+nothing here depends on files outside the repository. ``data/paper/paper_diagnoses.csv``
+holds the paper's own *words* for each model's diagnosis, where they are known: a
+quadrant computed from the paper's rates by our threshold is ours, not the paper's.
 """
 
 from __future__ import annotations
@@ -19,10 +21,22 @@ import pandas as pd
 from .paths import ROOT, repo_file
 from .stats import canonical_model, cell_summary
 
-__all__ = ["PAPER_PATH", "load_paper", "paper_value", "reference", "side_by_side"]
+__all__ = [
+    "DIAGNOSES_PATH",
+    "PAPER_PATH",
+    "diagnosis",
+    "load_diagnoses",
+    "load_paper",
+    "paper_value",
+    "reference",
+    "side_by_side",
+]
 
 PAPER_PATH = ROOT / "data" / "paper" / "paper_results.csv"
 """The paper's reported numbers (verbatim copy of the shared transcription)."""
+
+DIAGNOSES_PATH = ROOT / "data" / "paper" / "paper_diagnoses.csv"
+"""The paper's own diagnosis of each model, in its words where transcribed (see README)."""
 
 PERFECT_PLAY = "perfect_play"
 
@@ -33,6 +47,32 @@ def load_paper(path: str | Path | None = None) -> pd.DataFrame:
     paper = pd.read_csv(path or repo_file("data", "paper", "paper_results.csv"))
     paper["key"] = paper["model"].map(canonical_model)
     return paper
+
+
+def load_diagnoses(path: str | Path | None = None) -> pd.DataFrame:
+    """The paper's diagnoses: ``model, paper_diagnosis, verbatim, source`` plus ``key``.
+
+    ``paper_diagnosis`` is empty where the words are not transcribed; ``verbatim`` says
+    whether they are the paper's exact words or a report of them; ``source`` says where
+    they come from."""
+    table = pd.read_csv(
+        path or repo_file("data", "paper", "paper_diagnoses.csv"), keep_default_na=False
+    )
+    table["verbatim"] = table["verbatim"].astype(str).str.lower().eq("true")
+    table["key"] = table["model"].map(canonical_model)
+    return table
+
+
+def diagnosis(
+    model: str, diagnoses: pd.DataFrame | None = None, scripted: bool = False
+) -> dict | None:
+    """The paper's diagnosis row for one model (``paper_diagnosis, verbatim, source``), or
+    None for a model the paper did not run and for any scripted population."""
+    diagnoses = load_diagnoses() if diagnoses is None else diagnoses
+    hit = diagnoses[diagnoses["key"] == canonical_model(model)]
+    if scripted or hit.empty:
+        return None
+    return hit.iloc[0][["paper_diagnosis", "verbatim", "source"]].to_dict()
 
 
 def reference(

@@ -14,6 +14,12 @@ Conventions
   within a run are not independent and are never treated as replicates.
 - Intervals are two-sided 95% Student-t intervals unless a function says otherwise;
   ``ci95`` columns hold the half-width (mean ± ci95), ``lo``/``hi`` the bounds.
+- Cells hold few runs (the paper used 5; the offline default 3), so every interval and
+  test uses small-sample quantiles: Student t with the degrees of freedom of the runs (or
+  clusters of runs) that inform it, never the normal. With 3–5 runs an interval is wide
+  and its coverage rests on roughly normal run-to-run variation; read it as such.
+- Proportions (precision, recall, shares of counted things) get Wilson intervals
+  (:func:`wilson`), which stay inside [0, 1] and behave at 0 and n.
 - A ``scripted`` column, when present in the input, is carried into every
   summary (True if any run of the cell is scripted), so figures and tables can
   label scripted results as such.
@@ -33,6 +39,7 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
+from statsmodels.stats.proportion import proportion_confint
 
 from .paths import ROOT, repo_file
 
@@ -43,6 +50,7 @@ __all__ = [
     "ELO_PATH",
     "canonical_model",
     "capability_correlation",
+    "cell_rates",
     "cell_summary",
     "count_model",
     "holm",
@@ -50,8 +58,10 @@ __all__ = [
     "load_elo",
     "paired_difference",
     "pct_change",
+    "rate_ratios",
     "runs_needed",
     "t_interval",
+    "wilson",
 ]
 
 
@@ -75,18 +85,32 @@ def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float
     return mean, half, n
 
 
-def _match(frame: pd.DataFrame, keys: list[str], key: tuple) -> pd.Series:
-    """Rows of ``frame`` whose ``keys`` columns equal ``key``."""
-    mask = pd.Series(True, index=frame.index)
-    for k, v in zip(keys, key):
-        mask &= frame[k].eq(v) if pd.notna(v) else frame[k].isna()
-    return mask
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval (lo, hi) for a proportion of ``k`` out of ``n`` (statsmodels);
+    NaN for ``n == 0``. Unlike the normal interval it stays inside [0, 1] and is not
+    degenerate at ``k = 0`` or ``k = n``."""
+    if n == 0:
+        return math.nan, math.nan
+    lo, hi = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
+    phat = k / n  # inside the interval in exact arithmetic; keep it so in floating point
+    return min(float(lo), phat), max(float(hi), phat)
 
 
 def _scripted_flag(frame: pd.DataFrame) -> bool | None:
     if "scripted" not in frame.columns or frame.empty:
         return None
-    return bool(frame["scripted"].fillna(False).astype(bool).any())
+    return bool(frame["scripted"].eq(True).any())  # missing (NaN, None) is not scripted
+
+
+def _cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
+    """(key tuple, rows) per cell in sorted order, NaN keys kept; one cell without keys."""
+    return list(frame.groupby(keys, sort=True, dropna=False)) if keys else [((), frame)]
+
+
+def _with_flag(row: dict, frame: pd.DataFrame) -> dict:
+    """``row`` with the ``scripted`` flag of ``frame`` when the frame has one."""
+    flag = _scripted_flag(frame)
+    return row if flag is None else {**row, "scripted": flag}
 
 
 def cell_summary(
@@ -106,53 +130,53 @@ def cell_summary(
     if metric not in runs.columns:
         raise KeyError(f"metric {metric!r} is not a column of the runs frame")
     rows = []
-    groups = runs.groupby(keys, sort=True, dropna=False) if keys else [((), runs)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        vals = pd.to_numeric(g[metric], errors="coerce").dropna().to_numpy(dtype=float)
+    for key, g in _cells(runs, keys):
+        vals = pd.to_numeric(g[metric], errors="coerce").dropna()
         mean, half, n = t_interval(vals, confidence)
-        sd = float(vals.std(ddof=1)) if n >= 2 else math.nan
+        sd = float(vals.std())  # NaN below two values
         row = dict(zip(keys, key))
-        row.update(
-            metric=metric,
-            n=n,
-            mean=mean,
-            sd=sd,
-            se=sd / math.sqrt(n) if n >= 2 else math.nan,
-            ci95=half,
-            lo=mean - half,
-            hi=mean + half,
-        )
-        flag = _scripted_flag(g)
-        if flag is not None:
-            row["scripted"] = flag
-        rows.append(row)
+        row.update(metric=metric, n=n, mean=mean, sd=sd, se=sd / math.sqrt(n) if n else sd)
+        row.update(ci95=half, lo=mean - half, hi=mean + half)
+        rows.append(_with_flag(row, g))
     return pd.DataFrame(rows)
 
 
+PAIRED_COLUMNS = ("diff", "sd_diff", "ci95", "lo", "hi", "t", "p")
+"""What :func:`paired_difference` reports about the differences, beside counts and means."""
+
+
 def _paired_stats(d: np.ndarray, confidence: float) -> dict[str, float]:
-    """Mean difference, its t-interval and the paired t-test (one-sample t on ``d``)."""
-    n = d.size
-    nan = math.nan
-    if n == 0:
-        return dict(diff=nan, sd_diff=nan, ci95=nan, lo=nan, hi=nan, t=nan, p=nan)
-    mean = float(d.mean())
-    if n < 2:
-        return dict(diff=mean, sd_diff=nan, ci95=nan, lo=nan, hi=nan, t=nan, p=nan)
-    sd = float(d.std(ddof=1))
-    if sd == 0:  # every pair moved by the same amount: no sampling variability to test
-        return dict(diff=mean, sd_diff=0.0, ci95=0.0, lo=mean, hi=mean, t=nan, p=nan)
-    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
-    test = sps.ttest_1samp(d, 0.0)
-    return dict(
-        diff=mean,
-        sd_diff=sd,
-        ci95=half,
-        lo=mean - half,
-        hi=mean + half,
-        t=float(test.statistic),
-        p=float(test.pvalue),
-    )
+    """Mean difference, its t-interval and the paired t-test (one-sample t on ``d``); NaN
+    where undefined. Identical differences (sd 0) have a zero-width interval and no test."""
+    out = dict.fromkeys(PAIRED_COLUMNS, math.nan)
+    if d.size:
+        out["diff"] = float(d.mean())
+    if d.size >= 2:
+        sd = float(d.std(ddof=1))
+        half = float(sps.t.ppf(0.5 + confidence / 2, d.size - 1) * sd / math.sqrt(d.size))
+        out.update(sd_diff=sd, ci95=half, lo=out["diff"] - half, hi=out["diff"] + half)
+        if sd > 0:
+            test = sps.ttest_1samp(d, 0.0)
+            out.update(t=float(test.statistic), p=float(test.pvalue))
+    return out
+
+
+def _by_pair(
+    runs: pd.DataFrame, metric: str, a: str, b: str, keys: list[str], pair_on: str, cond: str
+) -> pd.DataFrame:
+    """Mean of ``metric`` per (cell, ``pair_on``) with one column per condition ``a``, ``b``."""
+    sub = runs[runs[cond].isin([a, b])]
+    return sub.groupby([*keys, pair_on, cond])[metric].mean().unstack(cond).reindex(columns=[a, b])
+
+
+def _pairs(wide: pd.DataFrame, keys: list[str], key: tuple) -> pd.DataFrame:
+    """The seeds of one cell run under both conditions (rows of :func:`_by_pair`)."""
+    if not keys:
+        return wide.dropna()
+    try:
+        return wide.loc[key].dropna()
+    except KeyError:  # a cell whose runs have no seed or no value: nothing to pair
+        return wide.iloc[:0]
 
 
 def paired_difference(
@@ -175,35 +199,26 @@ def paired_difference(
     """
     keys = _as_list(by)
     sub = runs[runs[condition_col].isin([a, b])]
-    wide = (
-        sub.groupby([*keys, pair_on, condition_col])[metric]
-        .mean()
-        .unstack(condition_col)
-        .reindex(columns=[a, b])
-    )
+    wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col)
     rows = []
-    groups = wide.groupby(level=keys, sort=True) if keys else [((), wide)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        both = g.dropna()
-        d = (both[b] - both[a]).to_numpy(dtype=float)
-        n = d.size
+    for key, g in _cells(sub, keys):
+        both = _pairs(wide, keys, key)
+        n = len(both)
         row = dict(zip(keys, key))
-        row.update(
-            metric=metric,
-            a=a,
-            b=b,
-            n_pairs=n,
-            unpaired=int(len(g) - n),
-            mean_a=float(both[a].mean()) if n else math.nan,
-            mean_b=float(both[b].mean()) if n else math.nan,
-        )
-        row.update(_paired_stats(d, confidence))
-        flag = _scripted_flag(sub[_match(sub, keys, key)])
-        if flag is not None:
-            row["scripted"] = flag
-        rows.append(row)
+        row.update(metric=metric, a=a, b=b, n_pairs=n, unpaired=g[pair_on].nunique() - n)
+        row.update(mean_a=both[a].mean(), mean_b=both[b].mean())
+        row.update(_paired_stats((both[b] - both[a]).to_numpy(), confidence))
+        rows.append(_with_flag(row, g))
     return pd.DataFrame(rows)
+
+
+def _log_ratio_interval(
+    ma: float, mb: float, se: float, dof: float, confidence: float
+) -> tuple[float, float]:
+    """Bounds (%) of ``100 · (mb/ma − 1)`` from a t interval on ``log(mb/ma)`` with ``se``."""
+    q = float(sps.t.ppf(0.5 + confidence / 2, dof))
+    log_ratio = math.log(mb / ma)
+    return 100 * (math.exp(log_ratio - q * se) - 1), 100 * (math.exp(log_ratio + q * se) - 1)
 
 
 def pct_change(
@@ -214,122 +229,268 @@ def pct_change(
     by: str | Sequence[str] | None = "model",
     condition_col: str = "condition",
     confidence: float = 0.95,
+    pair_on: str | None = "seed",
 ) -> pd.DataFrame:
     """Percentage change of the cell mean from condition ``a`` to ``b`` (the paper's Table 3).
 
-    ``pct_change = 100 · (mean_b − mean_a) / mean_a``. The interval is an
-    approximate delta-method interval on the log ratio of two independent means,
-    ``se² = se_a²/mean_a² + se_b²/mean_b²``, with t quantiles on the smaller cell's
-    degrees of freedom; it is undefined when either mean is 0 or a cell has < 2
-    runs. For a model-based alternative use :func:`count_model`'s rate ratios.
+    ``pct_change = 100 · (mean_b − mean_a) / mean_a``; the interval is a delta-method t
+    interval on ``log(mean_b / mean_a)``, so it never crosses −100%.
+
+    - **Paired** (``paired`` True) when ``pair_on`` seeds were run under both conditions:
+      only those seeds enter (several runs of a seed are averaged first), and
+      ``se² = var(b_i/mean_b − a_i/mean_a) / n`` over the pairs with ``n − 1`` degrees of
+      freedom. Shared luck cancels, as in :func:`paired_difference`, whose p-value belongs
+      beside this interval. Identical pairs give a zero-width interval.
+    - **Unpaired** otherwise: ``se² = se_a²/mean_a² + se_b²/mean_b²`` over all runs, with
+      the smaller cell's degrees of freedom (the conservative end of Welch's).
+
+    Undefined (NaN) when either mean is 0 or there are fewer than 2 runs or pairs.
     """
     keys = _as_list(by)
-    cells = cell_summary(runs[runs[condition_col].isin([a, b])], metric, [*keys, condition_col])
+    sub = runs[runs[condition_col].isin([a, b])]
+    paired = pair_on is not None and pair_on in runs.columns
+    wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col) if paired else None
     rows = []
-    groups = cells.groupby(keys, sort=True) if keys else [((), cells)]
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        ga, gb = g[g[condition_col] == a], g[g[condition_col] == b]
+    for key, g in _cells(sub, keys):
+        both = _pairs(wide, keys, key) if paired else ()
+        if len(both):
+            xa, xb = both[a].to_numpy(), both[b].to_numpy()
+        else:
+            xa = pd.to_numeric(g.loc[g[condition_col] == a, metric]).dropna().to_numpy()
+            xb = pd.to_numeric(g.loc[g[condition_col] == b, metric]).dropna().to_numpy()
+        ma, mb = (x.mean() if x.size else math.nan for x in (xa, xb))
         row = dict(zip(keys, key))
-        row.update(metric=metric, a=a, b=b)
-        if ga.empty or gb.empty:
-            row.update(mean_a=math.nan, mean_b=math.nan, n_a=0, n_b=0)
-            row.update(pct_change=math.nan, lo=math.nan, hi=math.nan)
-            rows.append(row)
-            continue
-        if "scripted" in g.columns:
-            row["scripted"] = bool(g["scripted"].astype(bool).any())
-        ra, rb = ga.iloc[0], gb.iloc[0]
-        ma, mb = float(ra["mean"]), float(rb["mean"])
-        row.update(mean_a=ma, mean_b=mb, n_a=int(ra["n"]), n_b=int(rb["n"]))
-        row["pct_change"] = 100 * (mb - ma) / ma if ma else math.nan
+        row.update(metric=metric, a=a, b=b, paired=bool(len(both)), n_a=xa.size, n_b=xb.size)
+        row.update(mean_a=ma, mean_b=mb, pct_change=100 * (mb - ma) / ma if ma else math.nan)
         lo = hi = math.nan
-        if ma > 0 and mb > 0 and ra["n"] >= 2 and rb["n"] >= 2:
-            se = math.sqrt((ra["se"] / ma) ** 2 + (rb["se"] / mb) ** 2)
-            dof = min(ra["n"], rb["n"]) - 1
-            q = sps.t.ppf(0.5 + confidence / 2, dof)
-            log_ratio = math.log(mb / ma)
-            lo = 100 * (math.exp(log_ratio - q * se) - 1)
-            hi = 100 * (math.exp(log_ratio + q * se) - 1)
+        if min(xa.size, xb.size) >= 2 and ma > 0 and mb > 0:
+            if len(both):
+                se = np.std(xb / mb - xa / ma, ddof=1) / math.sqrt(xa.size)
+            else:
+                se = math.sqrt(xa.var(ddof=1) / xa.size / ma**2 + xb.var(ddof=1) / xb.size / mb**2)
+            dof = min(xa.size, xb.size) - 1
+            lo, hi = _log_ratio_interval(ma, mb, se, dof, confidence)
         row.update(lo=lo, hi=hi)
-        rows.append(row)
+        rows.append(_with_flag(row, g))
     return pd.DataFrame(rows)
+
+
+def _term_support(exog: np.ndarray) -> np.ndarray:
+    """(terms × runs) mask: which runs inform each coefficient, from the rows of ``pinv(X)``.
+
+    In a model of cells (categorical factors) a coefficient is a contrast of a few cells
+    and only their runs enter it (the other entries of its row are zero up to rounding);
+    with continuous covariates every run does."""
+    return np.round(np.linalg.pinv(exog), 9) != 0
+
+
+def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataFrame:
+    """Coefficients of a fitted count model with small-sample cluster-robust inference.
+
+    Per term ``j``: ``G_j`` = clusters among the runs that inform it, the sandwich
+    variance with statsmodels' CR1 factor ``G_j/(G_j − 1) · (N − 1)/(N − K)``, and Student t
+    with ``df_j`` = (fewest clusters in one of the cells it contrasts) − 1, the conservative
+    end of Welch's approximation: a cell of one run gives no degrees of freedom (NaN
+    intervals). A term of unreplicated rows (continuous covariates) gets ``G_j − 1``. With
+    ``groups`` None: model-based errors with the residual degrees of freedom."""
+    names = [t for t in res.params.index if t != "alpha"]
+    exog = np.asarray(res.model.exog)
+    n_obs, k = exog.shape[0], len(res.params)
+    support = _term_support(exog)
+    cov = res.cov_params()
+    rows = []
+    for j, term in enumerate(names):
+        est = float(res.params[term])
+        var = float(cov.loc[term, term])
+        if groups is None:
+            dof, g_j = float(n_obs - k), math.nan
+        else:
+            informs = support[j]
+            g_j = len(np.unique(groups[informs]))
+            cells = pd.DataFrame(exog[informs]).assign(g=groups[informs])
+            per_cell = cells.groupby(list(range(exog.shape[1])))["g"].nunique()
+            replicated = len(per_cell) < informs.sum()
+            dof = float(per_cell.min() - 1 if replicated else g_j - 1)
+            if dof >= 1 and n_obs > k:
+                var *= g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
+            else:
+                var = math.nan
+        se = math.sqrt(var) if var >= 0 else math.nan  # a degenerate cell can round below 0
+        stat = est / se if se > 0 else math.nan
+        q = float(sps.t.ppf(0.5 + confidence / 2, dof))
+        rows.append(
+            dict(
+                term=term,
+                estimate=est,
+                se=se,
+                df=dof,
+                t=stat,
+                p=float(2 * sps.t.sf(abs(stat), dof)),
+                rate_ratio=math.exp(est),
+                rr_lo=math.exp(est - q * se),
+                rr_hi=math.exp(est + q * se),
+                n_clusters=g_j,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _fit(model, groups: np.ndarray | None):
+    """Fit a statsmodels count model quietly; with ``groups``, the *uncorrected* cluster
+    sandwich (:func:`_small_sample` applies the small-sample correction per term)."""
+    if groups is None:
+        return model.fit(disp=False)
+    cov = {"groups": groups, "use_correction": False}
+    return model.fit(disp=False, cov_type="cluster", cov_kwds=cov)
+
+
+def _cluster_ids(data: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
+    if cluster is None:
+        return None
+    if cluster not in data.columns:
+        raise KeyError(f"cluster column {cluster!r} is not in the runs frame")
+    return pd.factorize(data[cluster])[0]
 
 
 def count_model(
     runs: pd.DataFrame,
     formula: str = "tasks ~ C(model) * C(condition)",
     family: str = "poisson",
-    cluster: str | None = "run_id",
+    cluster: str | None = "seed",
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Fit a count regression of tasks and return its coefficients with rate ratios.
 
-    ``family="poisson"`` fits a Poisson GLM (log link); ``family="negbin"`` fits a
-    negative binomial (NB2) model whose dispersion ``alpha`` is estimated by
-    maximum likelihood (``statsmodels`` ``NegativeBinomial``), reported in
-    ``attrs["alpha"]`` and dropped from the coefficient rows.
+    ``family="poisson"`` fits a Poisson GLM (log link; with robust errors it needs only the
+    mean to be right, not the Poisson variance); ``family="negbin"`` an NB2 model whose
+    dispersion ``alpha`` is estimated by maximum likelihood (``attrs["alpha"]``).
 
-    Standard errors are cluster-robust (sandwich) with ``cluster``:
-    - ``"run_id"`` (default): each run is its own cluster, i.e. heteroskedasticity-
-      robust errors. This keeps a Poisson fit honest when runs are over-dispersed
-      (they are: a group's tasks are far from Poisson).
-    - ``"seed"``: runs sharing a seed (the same deal of pieces and tasks under
-      different conditions or models) form one cluster. Use it when the design
-      reuses seeds across cells; with few seeds (the paper used 5) the correction
-      is coarse, so report both.
-    - ``None``: model-based errors.
+    Errors are cluster-robust with ``cluster``, honest at 3–5 runs per cell:
+    - ``"seed"`` (default): runs sharing a seed (the same deal of pieces and tasks under
+      another condition or population) form one cluster, so a contrast between cells run
+      on the same seeds is a paired comparison.
+    - ``"run_id"``: every run its own cluster (for designs whose seeds share nothing).
+    - ``None``: model-based errors (too narrow when runs are over-dispersed, as they are).
+    Small samples: see :func:`_small_sample` (CR1 with the clusters that inform each term,
+    Student t with that term's degrees of freedom). For a model of cells, a rate's interval
+    is then never narrower than the run-level t-interval on the same runs.
 
-    Columns: ``term, estimate, se, z, p, rate_ratio, rr_lo, rr_hi``. ``attrs``
-    records family, cov_type, n_obs, n_clusters and (NB) alpha. A cell with zero
-    tasks in every run has no finite log-rate; its estimate will be huge and
-    meaningless, so inspect ``se`` before reading such a row.
+    Columns: ``term, estimate, se, df, t, p, rate_ratio, rr_lo, rr_hi, n_clusters`` and
+    ``scripted`` when the input has it. ``attrs`` records family, formula, cov_type,
+    cluster, n_obs and (NB) alpha. A cell with zero tasks in every run has no finite
+    log-rate: its estimate is huge and meaningless, so inspect ``se`` before reading it.
     """
-    data = runs.copy()
     if family not in ("poisson", "negbin"):
-        raise ValueError("family must be 'poisson' or 'negbin'")
-    fit_kw: dict = {}
-    n_clusters = None
-    if cluster is not None:
-        groups = pd.factorize(data[cluster])[0]
-        n_clusters = int(groups.max() + 1)
-        fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+        raise ValueError(f"family must be 'poisson' or 'negbin', not {family!r}")
     if family == "poisson":
-        res = smf.glm(formula, data=data, family=sm.families.Poisson()).fit(**fit_kw)
-        params, bse = res.params, res.bse
-        z, p = res.tvalues, res.pvalues
-        alpha = None
+        model = smf.glm(formula, data=runs, family=sm.families.Poisson())
     else:
-        res = smf.negativebinomial(formula, data=data, loglike_method="nb2").fit(
-            disp=0, maxiter=500, **fit_kw
-        )
-        alpha = float(res.params["alpha"])
-        keep = res.params.index != "alpha"
-        params, bse = res.params[keep], res.bse[keep]
-        z, p = res.tvalues[keep], res.pvalues[keep]
-    q = sps.norm.ppf(0.5 + confidence / 2)
-    out = pd.DataFrame(
-        {
-            "term": params.index,
-            "estimate": params.to_numpy(),
-            "se": bse.to_numpy(),
-            "z": z.to_numpy(),
-            "p": p.to_numpy(),
-        }
-    )
-    out["rate_ratio"] = np.exp(out["estimate"])
-    out["rr_lo"] = np.exp(out["estimate"] - q * out["se"])
-    out["rr_hi"] = np.exp(out["estimate"] + q * out["se"])
+        model = smf.negativebinomial(formula, data=runs)  # NB2 (statsmodels' default)
+    data = runs.loc[model.data.row_labels]  # the runs the formula kept (no missing values)
+    groups = _cluster_ids(data, cluster)
+    res = _fit(model, groups)
+    out = _small_sample(res, groups, confidence)
+    flag = _scripted_flag(data)
+    if flag is not None:
+        out["scripted"] = flag
     out.attrs.update(
         family=family,
         formula=formula,
-        cov_type="cluster" if cluster else "nonrobust",
+        cov_type="cluster (CR1, t with per-term df)" if cluster else "nonrobust",
         cluster=cluster,
         n_obs=int(res.nobs),
-        n_clusters=n_clusters,
-        alpha=alpha,
+        alpha=float(res.params["alpha"]) if family == "negbin" else None,
     )
     return out
+
+
+def _cell_labels(runs: pd.DataFrame, keys: list[str]) -> pd.Series:
+    return runs[keys].astype(str).agg(" | ".join, axis=1)
+
+
+def _cell_fit(
+    data: pd.DataFrame, metric: str, exog: pd.DataFrame, cluster: str | None, confidence: float
+) -> pd.DataFrame:
+    """A Poisson model of ``metric`` on indicator columns ``exog``, one row per column."""
+    groups = _cluster_ids(data, cluster)
+    model = sm.GLM(data[metric], exog, family=sm.families.Poisson())
+    return _small_sample(_fit(model, groups), groups, confidence).set_index("term")
+
+
+_RATE_COLUMNS = {"rate": "rate_ratio", "rate_lo": "rr_lo", "rate_hi": "rr_hi", "df": "df"}
+"""A cell's rate, its interval and degrees of freedom, from a coefficient without intercept."""
+
+
+def cell_rates(
+    runs: pd.DataFrame,
+    metric: str = "tasks",
+    by: str | Sequence[str] = "model",
+    cluster: str | None = "seed",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Each cell's rate from a Poisson model of cells, beside its run-level t-interval.
+
+    One coefficient per cell (no intercept), so ``rate`` is the cell mean and
+    ``rate_lo, rate_hi`` its count-model interval (cluster-robust, small-sample t; see
+    :func:`count_model`); ``t_lo, t_hi`` are the plain Student-t interval on the same runs.
+    With one run per (cell, cluster) the rate interval is never narrower than the t one.
+    Columns: ``*by, metric, n, rate, rate_lo, rate_hi, df, t_lo, t_hi`` (+ ``scripted``).
+    """
+    keys = _as_list(by)
+    data = runs.dropna(subset=[metric])
+    labels = _cell_labels(data, keys)
+    fit = _cell_fit(data, metric, pd.get_dummies(labels, dtype=float), cluster, confidence)
+    cells = cell_summary(data, metric, keys)
+    fit = fit.loc[_cell_labels(cells, keys)]
+    out = cells[[*keys, "metric", "n"]].assign(
+        **{ours: fit[theirs].to_numpy() for ours, theirs in _RATE_COLUMNS.items()}
+    )
+    out = out.assign(t_lo=cells["lo"], t_hi=cells["hi"])
+    return out.assign(scripted=cells["scripted"]) if "scripted" in cells else out
+
+
+def rate_ratios(
+    runs: pd.DataFrame,
+    metric: str = "tasks",
+    by: str | Sequence[str] = "model",
+    reference: str | None = None,
+    cluster: str | None = "seed",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Every cell's rate relative to a reference cell, beside Welch's test on the same runs.
+
+    Fits a Poisson model of cells with the reference as intercept (cluster-robust,
+    small-sample t; see :func:`count_model`). ``p`` tests rate ratio = 1; ``p_welch`` is
+    Welch's unequal-variance t-test of the two cells' run values, for comparison (it
+    ignores pairing by seed; with ``cluster="seed"`` the model's test is paired).
+    ``reference`` is a cell label (``" | "``-joined values of ``by``; default the first
+    cell in sorted order). Columns: ``*by, reference, n, n_reference, rate,
+    reference_rate, rate_ratio, rr_lo, rr_hi, df, p, p_welch`` (+ ``scripted``).
+    """
+    keys = _as_list(by)
+    data = runs.dropna(subset=[metric])
+    labels = _cell_labels(data, keys)
+    cells = sorted(labels.unique())
+    reference = cells[0] if reference is None else reference
+    if reference not in cells:
+        raise ValueError(f"reference {reference!r} is not a cell; cells are {cells}")
+    others = [c for c in cells if c != reference]
+    exog = pd.get_dummies(labels, dtype=float)[others]
+    exog.insert(0, reference, 1.0)
+    fit = _cell_fit(data, metric, exog, cluster, confidence)
+    ref_vals = data.loc[labels == reference, metric]
+    rows = []
+    for cell in others:
+        in_cell = labels == cell
+        vals = data.loc[in_cell, metric]
+        welch = sps.ttest_ind(vals, ref_vals, equal_var=False)  # NaN below two runs
+        row = dict(zip(keys, data.loc[in_cell, keys].iloc[0]))
+        row.update(reference=reference, n=len(vals), n_reference=len(ref_vals))
+        row.update(rate=vals.mean(), reference_rate=fit.loc[reference, "rate_ratio"])
+        row.update(fit.loc[cell, ["rate_ratio", "rr_lo", "rr_hi", "df", "p"]].to_dict())
+        row["p_welch"] = float(welch.pvalue)
+        rows.append(_with_flag(row, data[in_cell | (labels == reference)]))
+    return pd.DataFrame(rows)
 
 
 def holm(pvalues: Sequence[float] | pd.Series, alpha: float = 0.05) -> pd.DataFrame:
@@ -359,18 +520,18 @@ def holm_family(
 
     ``family=None`` treats the whole frame as one family (e.g. all per-model
     intervention contrasts of Table 3); ``family="metric"`` adjusts separately per
-    metric. The input's index and row order are preserved.
+    metric. The input's index and row order are preserved; a row whose family is missing
+    (NaN) belongs to no family and is not adjusted (``p_holm`` NaN, not rejected).
     """
     out = comparisons.copy()
     out["p_holm"] = np.nan
     out["reject"] = False
     keys = _as_list(family)
-    groups = [g.index for _, g in out.groupby(keys, sort=False)] if keys else [out.index]
+    groups = [g.index for _, g in out.groupby(keys)] if keys else [out.index]
     for idx in groups:
         h = holm(out.loc[idx, p_col], alpha=alpha)
         out.loc[idx, "p_holm"] = h["p_holm"].to_numpy()
         out.loc[idx, "reject"] = h["reject"].to_numpy()
-    out["reject"] = out["reject"].astype(bool)
     return out
 
 
@@ -388,7 +549,7 @@ def canonical_model(name: str) -> str:
     ``"DeepSeek-R1-0528"`` → ``"deepseek-r1"``, and the scripted ``"perfect"`` population →
     ``"perfect_play"``. Mixed populations ("5*a,5*b") and other labels pass through lower-cased.
     """
-    s = str(name).strip().lower().rsplit("/", 1)[-1]
+    s = str(name).strip().lower().split("/")[-1]
     s = _DATE_SUFFIX.sub("", s)
     return _ALIASES.get(s, s)
 
@@ -434,30 +595,27 @@ def capability_correlation(
     per_model = frame.groupby("model")[col].mean().rename("value").reset_index()
     scripted: list[str] = []
     if "scripted" in frame.columns:
-        flags = frame.groupby("model")["scripted"].apply(lambda s: bool(s.astype(bool).any()))
-        scripted = [m for m in per_model["model"] if flags.get(m, False)]
+        scripted = sorted(frame.loc[frame["scripted"].eq(True), "model"].unique())
     # A scripted population has no capability score, whatever its label says.
-    per_model["key"] = [None if m in scripted else canonical_model(m) for m in per_model["model"]]
+    per_model["key"] = (
+        per_model["model"].map(canonical_model).where(~per_model["model"].isin(scripted))
+    )
     elo = load_elo() if elo is None else elo
-    e = elo.assign(key=elo["model"].map(canonical_model))[["key", "elo"]].drop_duplicates("key")
-    merged = per_model.merge(e, on="key", how="left")
+    e = elo.assign(key=elo["model"].map(canonical_model)).drop_duplicates("key")[["key", "elo"]]
+    merged = per_model.merge(e, how="left")  # on "key", the one column they share
     unmatched = merged.loc[merged["elo"].isna(), "model"].tolist()
-    merged = merged.dropna(subset=["elo", "value"])
+    merged = merged.dropna()
     n = len(merged)
-    nan = math.nan
-    rows = [
-        dict(method="pearson", statistic=nan, p=nan, n=n, lo=nan, hi=nan),
-        dict(method="spearman", statistic=nan, p=nan, n=n, lo=nan, hi=nan),
-    ]
+    out = pd.DataFrame({"method": ["pearson", "spearman"], "statistic": math.nan, "p": math.nan})
+    out = out.assign(n=n, lo=math.nan, hi=math.nan)
     if n >= 3:
         pr = sps.pearsonr(merged["elo"], merged["value"])
         sr = sps.spearmanr(merged["elo"], merged["value"])
-        rows[0].update(statistic=float(pr.statistic), p=float(pr.pvalue))
-        rows[1].update(statistic=float(sr.statistic), p=float(sr.pvalue))
-        if n > 3:  # the Fisher-z interval needs n > 3
-            ci = pr.confidence_interval(0.95)
-            rows[0].update(lo=float(ci.low), hi=float(ci.high))
-    out = pd.DataFrame(rows)
+        out["statistic"] = [float(pr.statistic), float(sr.statistic)]
+        out["p"] = [float(pr.pvalue), float(sr.pvalue)]
+    if n > 3:  # Fisher's z interval for Pearson's r needs n > 3
+        ci = pr.confidence_interval(0.95)
+        out.loc[0, ["lo", "hi"]] = [float(ci.low), float(ci.high)]
     out["metric"] = metric
     out["models"] = ",".join(merged["model"])
     out.attrs["unmatched"] = unmatched

@@ -17,9 +17,10 @@ import pandas as pd
 
 from .experiments import ABLATIONS
 from .metrics import RATIO_METRICS, cooperation_competence
-from .paper import load_paper, paper_value, side_by_side
+from .paper import diagnosis as paper_diagnosis
+from .paper import load_diagnoses, load_paper, paper_value, side_by_side
 from .paths import atomic_path
-from .stats import cell_summary, holm_family, paired_difference, pct_change
+from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
 from .thoughts import run_level_table, thought_table
 
 TABLE1_METRICS = (
@@ -87,40 +88,53 @@ def diagnosis(cooperation: float, competence: float, threshold: float = 50.0) ->
 
 
 def table2(
-    runs: pd.DataFrame, paper: pd.DataFrame | None = None, threshold: float = 50.0
+    runs: pd.DataFrame,
+    paper: pd.DataFrame | None = None,
+    threshold: float = 50.0,
+    paper_only: bool = True,
+    diagnoses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Table 2: cooperation rate (% of optimal under auto_request) and competence rate
-    (under auto_fulfill) per model, with the Fig. 4 quadrant, ours beside the paper's."""
+    (under auto_fulfill) per model, with the Fig. 4 quadrant, ours beside the paper's.
+
+    ``diagnosis`` is our quadrant of our rates; ``paper_quadrant`` is the same rule applied
+    to the paper's rates (ours, not the paper's words); ``paper_diagnosis`` is the paper's
+    own wording where transcribed (``data/paper/paper_diagnoses.csv``; empty otherwise),
+    with ``paper_diagnosis_source``. With ``paper_only`` the paper's models we did not run
+    are listed too (ours empty), so its rates and words are always on the table."""
     paper = load_paper() if paper is None else paper
+    diagnoses = load_diagnoses() if diagnoses is None else diagnoses
     cc = cooperation_competence(runs[runs["condition"].isin(["auto_request", "auto_fulfill"])])
-    rows = []
-    for r in cc.to_dict("records"):
+    rows = [
+        {**r, "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold)}
+        for r in cc.to_dict("records")
+    ]
+    if paper_only:
+        ours = {canonical_model(r["model"]) for r in rows if not r.get("scripted")}
+        rows += [{"model": m} for m in diagnoses["model"] if canonical_model(m) not in ours]
+    for r in rows:
         scripted = bool(r.get("scripted"))
-        rows.append(
-            {
-                **r,
-                "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold),
-                "paper_cooperation": paper_value(
-                    r["model"], "auto_request", "pct_optimal", paper, scripted
-                ),
-                "paper_competence": paper_value(
-                    r["model"], "auto_fulfill", "pct_optimal", paper, scripted
-                ),
-            }
+        coop, comp = (
+            paper_value(r["model"], cond, "pct_optimal", paper, scripted)
+            for cond in ("auto_request", "auto_fulfill")
         )
-    out = pd.DataFrame(rows)
-    if not out.empty:
-        out["paper_diagnosis"] = [
-            diagnosis(a, b, threshold)
-            for a, b in zip(out["paper_cooperation"], out["paper_competence"])
-        ]
-    return out
+        words = paper_diagnosis(r["model"], diagnoses, scripted) or {}
+        r.update(
+            paper_cooperation=coop,
+            paper_competence=comp,
+            paper_quadrant=diagnosis(coop, comp, threshold),
+            paper_diagnosis=words.get("paper_diagnosis", ""),
+            paper_diagnosis_source=words.get("source", ""),
+        )
+    return pd.DataFrame(rows)
 
 
 def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """Table 3: % change in tasks from baseline under the protocol (policy) and the sender
-    bonus (incentive) per model, with a paired test on shared seeds, Holm-adjusted across
-    every row, beside the paper's % change."""
+    bonus (incentive) per model, its interval paired on shared seeds and the paired t-test,
+    Holm-adjusted across every row, beside the paper's % change. ``identical`` marks cells
+    whose runs equal their baseline seed for seed: there is no variability to test, so
+    ``p`` is NaN (not a finding of "no effect", only of identical episodes)."""
     paper = load_paper() if paper is None else paper
     parts = []
     for cond in ("policy", "incentive"):
@@ -128,7 +142,7 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
             continue
         pct = pct_change(runs, "baseline", cond, "tasks", by="model")
         paired = paired_difference(runs, "tasks", "baseline", cond, by="model")
-        t = pct.merge(paired[["model", "n_pairs", "diff", "p"]], on="model", how="left")
+        t = pct.merge(paired[["model", "n_pairs", "diff", "sd_diff", "p"]], on="model", how="left")
         scripted = runs.groupby("model")["scripted"].any()
         t["scripted"] = t["model"].map(scripted)
         t["paper_pct_change"] = [
@@ -141,8 +155,9 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)
     out = holm_family(out, p_col="p")
+    out["identical"] = (out["n_pairs"] >= 2) & out["sd_diff"].eq(0) & out["diff"].eq(0)
     cols = ["model", "condition", "mean_a", "mean_b", "pct_change", "lo", "hi", "n_pairs"]
-    cols += ["diff", "p", "p_holm", "reject", "paper_pct_change", "scripted"]
+    cols += ["diff", "p", "p_holm", "reject", "identical", "paper_pct_change", "scripted"]
     return out[cols].rename(columns={"mean_a": "baseline_tasks", "mean_b": "tasks"})
 
 
@@ -182,6 +197,26 @@ def thought_tables(
     return runs_level, pooled
 
 
+def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per population and condition: what the agents *said* (run-level share of thoughts
+    classed hard defection, ± t half-width) beside what the same runs *did* with the
+    requests they received: ``response_rate`` (truthful sends ÷ requests), ``answered_pct``
+    (sends of any value ÷ requests, so altered-value answers count) and
+    ``manipulated_values`` per run. A thought is classed hard defection when it holds back
+    *any* request, so a population that answers most requests but refuses one in several
+    turns can score high on thoughts: read the two side by side."""
+    said = run_level_table(thoughts)
+    said = said[["model", "condition", "n_runs", "hard_defection_pct", "hard_defection_pct_ci95"]]
+    asked = runs["requests"].where(runs["requests"] > 0)
+    did = runs.assign(
+        answered_pct=100 * (runs["truthful_sends"] + runs["manipulated_values"]) / asked
+    )
+    cols = ["response_rate", "answered_pct", "manipulated_values"]
+    agg = did.groupby(["model", "condition"], sort=True)[cols].mean().reset_index()
+    agg["scripted"] = did.groupby(["model", "condition"], sort=True)["scripted"].any().to_numpy()
+    return said.merge(agg, on=["model", "condition"], how="inner")
+
+
 def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tables 9–10 and the appendix: tasks per model and setting, the change from the
     default setting, and the paper's values where it reports the same setting."""
@@ -214,15 +249,18 @@ def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/result
     return path
 
 
-P_COLUMNS = ("p", "p_holm", "p_other")
+P_COLUMNS = ("p", "p_holm", "p_other", "p_welch")
 
 
 def show(table: pd.DataFrame, digits: int = 1) -> str:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
-    figures (what notebooks print)."""
+    figures (what notebooks print). Rounded zeros print as 0, never -0 (floating-point noise
+    around zero must not change a checked output from one machine to the next)."""
     out = table.round(digits)
     for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]
         out[col] = table[col].round(3)
+    floats = out.select_dtypes("float").columns
+    out[floats] = out[floats] + 0.0
     for col in P_COLUMNS:
         if col in table:
             out[col] = table[col].map(lambda v: "–" if pd.isna(v) else f"{v:.2g}")

@@ -23,11 +23,11 @@ Limits worth knowing: the classes are not exclusive (a thought can be both);
 thoughts from one run are correlated, so the Wilson intervals of
 :func:`thought_table` (which treat thoughts as independent) are too narrow for
 between-model claims — compare run-level shares (:func:`run_level_table`) for those.
-Measured accuracy on a held-out set written after the patterns were frozen
-(tests/thought_examples.csv, split ``holdout``): hard defection precision 0.83, recall
-0.62; soft conditional precision 0.93, recall 0.81. The regexes miss paraphrases
-("sit on my pieces", "ask for something in return"), so read class shares as lower
-bounds and check them with the judge.
+Accuracy is measured, not asserted: :func:`classifier_scores` scores the patterns on
+the labelled examples, with a held-out split written after the patterns were frozen
+(notebook 04 prints it, with Wilson intervals: the held-out set is small). The regexes
+miss paraphrases ("sit on my pieces", "ask for something in return"), so read class
+shares as lower bounds and check them with the judge.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
     "CLASSES",
@@ -55,6 +54,8 @@ __all__ = [
     "RUN_SHARE_METRICS",
     "Pattern",
     "agreement",
+    "by_agent",
+    "classifier_scores",
     "classify",
     "classify_frame",
     "llm_judge",
@@ -442,10 +443,53 @@ def classify_frame(thoughts: pd.DataFrame, text_col: str = "text") -> pd.DataFra
 
 
 def _wilson(k: int, n: int) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return 100 * float(lo), 100 * float(hi)
+    """95% Wilson interval in percent."""
+    from .stats import wilson  # local: stats is heavier and not needed for classify
+
+    lo, hi = wilson(k, n)
+    return 100 * lo, 100 * hi
+
+
+def classifier_scores(examples: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:
+    """Precision and recall of :func:`classify` on labelled examples, per ``split`` and
+    class, each with its counts and a 95% Wilson interval.
+
+    ``examples`` has a ``split`` column, the text, and one boolean column per class of
+    :data:`CLASSES` (``tests/thought_examples.csv``). Columns: ``split, class, n,
+    actual, predicted, hits, precision, precision_lo, precision_hi, recall, recall_lo,
+    recall_hi`` (proportions 0–1; NaN when nothing was predicted or nothing was there)."""
+    from .stats import wilson
+
+    rows = []
+    for split, g in examples.groupby("split", sort=True):
+        pred = pd.DataFrame([classify(t) for t in g[text_col]])
+        for cls in CLASSES:
+            truth, guess = g[cls].astype(bool).to_numpy(), pred[cls].to_numpy(dtype=bool)
+            hits, predicted, actual = int((truth & guess).sum()), int(guess.sum()), int(truth.sum())
+            row = {"split": split, "class": cls, "n": len(g), "actual": actual}
+            row.update(predicted=predicted, hits=hits)
+            for name, denom in (("precision", predicted), ("recall", actual)):
+                lo, hi = wilson(hits, denom)
+                row.update({name: hits / denom if denom else math.nan})
+                row.update({f"{name}_lo": lo, f"{name}_hi": hi})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def by_agent(thoughts: pd.DataFrame) -> pd.DataFrame:
+    """Thoughts grouped by who thought them: ``model`` becomes the agent's own label, and
+    for an agent of a mixed run ``"<label> with <the rest of the mix>"`` (``"withholder
+    with 5*reciprocator"``), so the two presets of a mix are told apart and never pooled
+    with the same preset's homogeneous runs."""
+
+    def name(label: str, population: str) -> str:
+        if label == population:
+            return label
+        rest = [p for p in population.split(",") if p.split("*", 1)[-1] != label]
+        return f"{label} with {','.join(rest) or population}"
+
+    own = [name(lab, pop) for lab, pop in zip(thoughts["label"], thoughts["model"])]
+    return thoughts.assign(model=own)
 
 
 def _keys(by: str | Sequence[str]) -> list[str]:

@@ -177,24 +177,33 @@ def test_snapshot_vs_live_state():
     assert obs.directory[piece] == ("agent_0", "agent_1") and len(obs.public) == 1
 
 
-def test_auto_request_blocks_own_messages_and_asks_first_holder():
-    env = Environment(EnvConfig.for_condition("auto_request"), seed=0)
+@pytest.mark.parametrize("target", ["first_holder", "all_holders"])
+def test_auto_request_blocks_own_messages_and_asks_by_its_targeting_rule(target):
+    env = Environment(EnvConfig.for_condition("auto_request", auto_request_target=target), seed=0)
     env.start_round()
-    missing = [p for t in env.tasks[0] for p in t.pieces if p not in env.held[0]]
-    holder = env.first_holder[missing[0]]
-    env.apply_turn(0, Turn((SendMessage(f"agent_{holder}", f"please send {missing[0]}"),)))
+    missing = list(dict.fromkeys(p for t in env.tasks[0] for p in t.pieces if p not in env.held[0]))
+    # Give one missing piece a second holder numbered below its first holder, so "ask the
+    # first holder", "ask the lowest-numbered holder" and "ask every holder" all differ.
+    piece = next(p for p in missing if env.first_holder[p] >= 2)
+    holder, other = env.first_holder[piece], 1
+    env.apply_turn(holder, Turn((SendInformation("agent_1", (piece,), {piece: 7}),)))
+    assert env.holders[piece] == {holder, other}
+    env.apply_turn(0, Turn((SendMessage(f"agent_{holder}", f"please send {piece}"),)))
     assert env.events[-1].payload["delivered"] is False
     assert env.messages[holder] == [], "the agent's own message is not delivered"
     env.end_round()
-    system = [
-        e
-        for e in env.events
-        if e.kind == "message" and e.payload["system"] and e.agent == "agent_0"
-    ]
-    assert {e.payload["to"] for e in system} == {
-        f"agent_{env.first_holder[p]}" for p in dict.fromkeys(missing)
-    }
-    assert all(e.payload["delivered"] for e in system)
+    asked = defaultdict(set)
+    for e in env.events:
+        if e.kind == "message" and e.payload["system"] and e.agent == "agent_0":
+            assert e.payload["delivered"]
+            for p in e.payload["requests"]:
+                asked[p].add(e.payload["to"])
+    assert set(asked) == set(missing)
+    if target == "first_holder":
+        assert asked[piece] == {f"agent_{holder}"}
+        assert all(asked[p] == {f"agent_{env.first_holder[p]}"} for p in missing)
+    else:
+        assert asked[piece] == {f"agent_{holder}", "agent_1"}
 
 
 def test_auto_fulfill_transfers_named_pieces_with_true_values():

@@ -1,5 +1,11 @@
 """Golden logs: scripted episodes must replay bit for bit.
 
+This test guards against **regressions; it does not check correctness**. The hashes pin whatever
+the code did when they were generated, known defects included: a log that matches its
+hash can still be wrong, and fixing a defect changes the hash. Whether the rules are
+right is what the behavioural tests check (``test_env.py``, ``test_metrics.py``,
+``test_actions.py``); this one only says that nothing changed unintentionally.
+
 Speed work on the environment and the scripted policies must not change a single
 event. Each case below plays one episode and compares the SHA-256 of its event log
 (the ``Event.to_json()`` lines, newline-joined) and of every observation the agents

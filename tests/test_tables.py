@@ -51,15 +51,34 @@ def test_table2_diagnoses_the_presets_as_designed(grid):
     assert t2.loc["withholder", "diagnosis"] == "cooperation-limited"
     assert t2.loc["bungler", "diagnosis"] == "competence-limited"
     assert t2.loc["cooperator", "diagnosis"] == "cooperative & competent"
-    assert t2["paper_cooperation"].isna().all(), "scripted rows get no paper value"
+    ours = t2[t2["cooperation"].notna()]
+    assert ours["paper_cooperation"].isna().all(), "scripted rows get no paper value"
+    assert (ours["paper_diagnosis"] == "").all() and (ours["paper_quadrant"] == "").all()
     assert T.diagnosis(20, 90) == "cooperation-limited" and T.diagnosis(np.nan, 1) == ""
+
+
+def test_table2_shows_the_papers_words_apart_from_our_quadrant_of_its_rates(grid):
+    t2 = T.table2(load_runs(grid)).set_index("model")
+    paper_rows = t2[t2["cooperation"].isna()]
+    assert len(paper_rows) == 8
+    r1 = paper_rows.loc["deepseek-r1"]
+    assert (r1["paper_cooperation"], r1["paper_competence"]) == (70.5, 75.5)
+    assert r1["paper_quadrant"] == "cooperative & competent", "our 50% rule on its rates"
+    assert r1["paper_diagnosis"] == "moderate on both", "the paper's words, kept apart"
+    assert "issue 11" in r1["paper_diagnosis_source"]
+    assert paper_rows.loc["o3", "paper_quadrant"] == "cooperation-limited"
+    assert paper_rows.loc["o3", "paper_diagnosis"] == ""
+    assert len(T.table2(load_runs(grid), paper_only=False)) == len(t2) - 8
 
 
 def test_table3_finds_the_designed_effects_and_no_others(grid):
     t3 = T.table3(load_runs(grid)).set_index(["model", "condition"])
     assert t3.loc[("withholder", "incentive"), "pct_change"] > 100
     assert t3.loc[("bungler", "policy"), "pct_change"] > 100
-    assert t3.loc[("cooperator", "policy"), "pct_change"] == 0
+    same = t3.loc[("cooperator", "policy")]
+    assert same["pct_change"] == 0 and same["lo"] == same["hi"] == 0 and same["identical"]
+    assert np.isnan(same["p"]) and not same["reject"]
+    assert not t3.loc[("withholder", "incentive"), "identical"]
     assert {"p_holm", "reject", "paper_pct_change"} <= set(t3.columns)
 
 
@@ -70,6 +89,15 @@ def test_table5_thoughts_and_ablations(grid, tmp_path):
     run_level, pooled = T.thought_tables(load_thoughts(grid))
     w = run_level[(run_level.model == "withholder") & (run_level.condition == "baseline")]
     assert w["hard_defection_pct"].iloc[0] > 50
+    said_did = T.thoughts_beside_actions(load_thoughts(grid), runs).set_index(
+        ["model", "condition"]
+    )
+    b = runs[(runs.model == "withholder") & (runs.condition == "baseline")]
+    row = said_did.loc[("withholder", "baseline")]
+    assert row["hard_defection_pct"] == w["hard_defection_pct"].iloc[0]
+    assert row["response_rate"] == pytest.approx(b["response_rate"].mean())
+    answered = 100 * (b["truthful_sends"] + b["manipulated_values"]) / b["requests"]
+    assert row["answered_pct"] == pytest.approx(answered.mean()) and row["scripted"]
     ab = T.ablation_table(runs.assign(setting=np.where(runs.seed == 0, "default", "rounds_10")))
     assert list(dict.fromkeys(ab["setting"])) == ["default", "rounds_10"]
     path = T.save_table(ab, "ablations", tmp_path)
@@ -77,6 +105,7 @@ def test_table5_thoughts_and_ablations(grid, tmp_path):
     fig = plots.ablation_effects(ab)
     assert "scripted" in fig.get_suptitle()
     assert "0.0017" in T.show(pd.DataFrame({"p": [0.00171], "gini": [0.01234]}), 1)
+    assert "-" not in T.show(pd.DataFrame({"beta": [-8.3e-17], "gini": [-1e-17]}), 3)
 
 
 def test_validity_recovers_known_knobs(tmp_path):

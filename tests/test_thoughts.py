@@ -68,6 +68,42 @@ def test_held_out_precision_and_recall(examples, cls):
     assert recall >= need_r, f"{cls} held-out recall {recall:.2f}"
 
 
+def test_classifier_scores_are_counts_with_wilson_intervals(examples):
+    scores = th.classifier_scores(pd.read_csv(EXAMPLES)).set_index(["split", "class"])
+    assert len(scores) == 2 * len(th.CLASSES)
+    for (split, cls), row in scores.iterrows():
+        g = examples[examples["split"] == split]
+        precision, recall = _precision_recall(g, cls)
+        assert (row["precision"], row["recall"]) == pytest.approx((precision, recall))
+        assert row["n"] == len(g) and row["actual"] == g[cls].sum()
+        assert row["predicted"] == g[f"pred_{cls}"].sum()
+        assert row["hits"] == (g[cls] & g[f"pred_{cls}"]).sum()
+        for name, denom in (("precision", row["predicted"]), ("recall", row["actual"])):
+            lo, hi = proportion_confint(row["hits"], denom, method="wilson")
+            assert (row[f"{name}_lo"], row[f"{name}_hi"]) == pytest.approx((lo, hi))
+    none = pd.DataFrame({"split": ["x"], "text": ["fine"], **{c: [False] for c in th.CLASSES}})
+    empty = th.classifier_scores(none).iloc[0]
+    assert math.isnan(empty["precision"]) and math.isnan(empty["recall_lo"])
+
+
+def test_by_agent_keeps_the_presets_of_a_mix_apart():
+    t = pd.DataFrame(
+        {
+            "model": ["w", "5*r,5*w", "5*r,5*w", "9*w,1*c", "2*w"],
+            "label": ["w", "w", "r", "c", "w"],
+            "text": ["a", "b", "c", "d", "e"],
+        }
+    )
+    assert th.by_agent(t)["model"].tolist() == [
+        "w",
+        "w with 5*r",
+        "r with 5*w",
+        "c with 9*w",
+        "w with 2*w",
+    ]
+    assert th.by_agent(t)["label"].tolist() == t["label"].tolist()
+
+
 @pytest.mark.parametrize("cls", th.CLASSES)
 def test_dev_split_is_classified_correctly(examples, cls):
     precision, recall = _precision_recall(examples[examples["split"] == "dev"], cls)
