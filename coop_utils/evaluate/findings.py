@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..load import load_runs
 from ..metrics import FAULT_FIELDS, USAGE_FIELDS
+from ..paper import diagnosis as paper_diagnosis
 from ..paper import load_paper, paper_value
 from ..runner import provenance
 from ..stats import cell_summary, paired_difference, pct_change
@@ -47,6 +48,8 @@ def _effects(runs: pd.DataFrame, conditions: tuple[str, ...]) -> dict[str, Any]:
         pct = pct_change(sub, "baseline", cond, "tasks", by=None).iloc[0]
         pair = paired_difference(sub, "tasks", "baseline", cond, by=None).iloc[0]
         out[cond] = {
+            "paired": bool(pct["paired"]),
+            "identical": bool(pair["n_pairs"] >= 2 and pair["sd_diff"] == 0 and pair["diff"] == 0),
             "baseline_tasks": _num(pct["mean_a"]),
             "tasks": _num(pct["mean_b"]),
             "pct_change": _num(pct["pct_change"]),
@@ -72,7 +75,12 @@ def _paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
         "incentive_pct_change": ("incentive", "pct_change_tasks"),
     }
     row = {k: _num(paper_value(model, c, m, paper, scripted)) for k, (c, m) in cells.items()}
-    return row if any(v is not None for v in row.values()) else None
+    if all(v is None for v in row.values()):
+        return None
+    words = paper_diagnosis(model, scripted=scripted) or {}
+    row["diagnosis_words"] = words.get("paper_diagnosis") or None
+    row["diagnosis_words_source"] = words.get("source") or None
+    return row
 
 
 def findings(ev: Evaluation) -> dict[str, Any]:

@@ -4,8 +4,9 @@ A CSV (by default ``data/leaderboard.csv``) that anyone can commit to publish th
 evaluations, and one figure regenerated from it (``leaderboard.png`` beside it). Rows:
 
 - ``kind = paper``: the paper's eight models, rebuilt from ``data/paper`` on every write
-  (its Tables 1–3; ``protocol = paper``). Their ``diagnosis`` is this protocol's rule
-  applied to the paper's two rates, which is not the paper's own wording.
+  (its Tables 1, 2, 3 and 5; ``protocol = paper``). Their ``diagnosis`` is this protocol's
+  rule applied to the paper's two rates, which is not the paper's own wording: that is
+  ``paper_words``, where transcribed (``data/paper/paper_diagnoses.csv``).
 - ``kind = model``: a model evaluated by ``coop evaluate``.
 - ``kind = scripted``: a scripted population, which describes the machinery, never a model.
 
@@ -26,7 +27,8 @@ import pandas as pd
 
 from ..config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ..events import write_atomic
-from ..paper import load_paper, paper_value
+from ..paper import diagnosis as paper_diagnosis
+from ..paper import load_diagnoses, load_paper, paper_value
 from ..paths import ROOT
 from ..stats import canonical_model, load_elo
 from .diagnosis import DEFAULT_THRESHOLD
@@ -41,6 +43,7 @@ COLUMNS = (
     "setting",
     "diagnosis",
     "uncertain",
+    "paper_words",
     "baseline_pct",
     "baseline_pct_ci95",
     "cooperation",
@@ -61,7 +64,7 @@ COLUMNS = (
 
 def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """The paper's eight models as reference rows (never edited by hand: rebuilt here)."""
-    paper = load_paper()
+    paper, words = load_paper(), load_diagnoses()
     elo = load_elo().assign(key=lambda e: e["model"].map(canonical_model)).set_index("key")
     rows = []
     for model in PAPER_MODELS:
@@ -83,6 +86,7 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
                 "setting": "default",
                 "diagnosis": quadrant_of(coop, comp, threshold),
                 "uncertain": "",
+                "paper_words": (paper_diagnosis(model, words) or {}).get("paper_diagnosis", ""),
                 "baseline_pct": v("baseline", "pct_optimal"),
                 "baseline_pct_ci95": 100 * float(ci.iloc[0]) / PERFECT_PLAY_TASKS
                 if len(ci)
@@ -146,7 +150,8 @@ def read(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return paper_rows()
-    text = ("model", "kind", "protocol", "setting", "diagnosis", "uncertain", "evaluated_on")
+    text = ("model", "kind", "protocol", "setting", "diagnosis", "uncertain", "paper_words")
+    text += ("evaluated_on",)
     return pd.read_csv(path, dtype={c: str for c in (*text, "code_version", "source")})
 
 

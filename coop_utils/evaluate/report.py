@@ -19,7 +19,6 @@ import pandas as pd
 
 from ..events import write_atomic
 from ..metrics import FAULT_FIELDS, USAGE_FIELDS
-from ..paper import paper_value
 from ..stats import canonical_model, load_elo
 from .findings import findings
 from .protocol import Evaluation
@@ -113,17 +112,21 @@ def diagnosis_text(summary: dict[str, Any]) -> str:
             if e.get("runs") == 0:
                 text += f" {cond}: not run (stopped first)."
                 continue
-            p = "–" if e["p"] is None else f"{e['p']:.2g}"
+            if e["identical"]:
+                test = "identical runs seed for seed, so nothing to test"
+            else:
+                test = "p = –" if e["p"] is None else f"p = {e['p']:.2g}"
             text += (
                 f" Under {cond}, tasks went from {e['baseline_tasks']:.1f} to {e['tasks']:.1f} "
                 f"({e['pct_change']:+.0f}%; paired difference {e['paired_diff_tasks']:+.1f} "
-                f"tasks over {e['n_pairs']} shared seeds, p = {p})."
+                f"tasks over {e['n_pairs']} shared seeds, {test})."
             )
         if m["paper"]:
             pr = m["paper"]
             text += (
                 f" The paper reports {pr['baseline_tasks']} baseline tasks, cooperation "
-                f"{pr['cooperation_rate']}% and competence {pr['competence_rate']}%."
+                f"{pr['cooperation_rate']}% and competence {pr['competence_rate']}%"
+                + (f", in its words: {pr['diagnosis_words']}." if pr["diagnosis_words"] else ".")
             )
         out.append(text)
     return "\n".join(out)
@@ -154,34 +157,29 @@ def table1(runs: pd.DataFrame, paper: pd.DataFrame):
 
 def table2(runs: pd.DataFrame, paper: pd.DataFrame, summary: dict[str, Any]):
     """Table 2 of the evaluated models (our rates ± 95% CI and the quadrant) with the paper's
-    eight below them (their rates; no interval is published)."""
+    eight below them: their rates (no interval is published), this rule's quadrant of them,
+    and the paper's own words where they are transcribed (``data/paper``)."""
     from .. import tables as T
-    from ..config import PAPER_MODELS
 
-    t = T.table2(runs, paper, summary["rule"]["threshold"])
-    rows = [
-        {
-            "model": r["model"],
-            "cooperation rate": _pm(r["cooperation"], r["cooperation_ci95"]),
-            "competence rate": _pm(r["competence"], r["competence_ci95"]),
-            "runs": f"{r['cooperation_n']} / {r['competence_n']}",
-            "diagnosis": r["diagnosis"],
-            "source": "ours, scripted" if r.get("scripted") else "ours",
-        }
-        for r in t.to_dict("records")
-        if not pd.isna(r.get("cooperation"))
-    ]
-    for m in PAPER_MODELS:
-        c = paper_value(m, "auto_request", "pct_optimal", paper)
-        k = paper_value(m, "auto_fulfill", "pct_optimal", paper)
+    t = T.table2(runs, paper, summary["rule"]["threshold"], paper_only=True)
+    rows = []
+    for r in t.to_dict("records"):
+        ours = not pd.isna(r.get("cooperation", float("nan")))
         rows.append(
             {
-                "model": m,
-                "cooperation rate": _pm(c, None),
-                "competence rate": _pm(k, None),
-                "runs": "5 / 5",
-                "diagnosis": T.diagnosis(c, k, summary["rule"]["threshold"]),
-                "source": "the paper (quadrant: this protocol's rule)",
+                "model": r["model"],
+                "cooperation rate": _pm(r["cooperation"], r["cooperation_ci95"])
+                if ours
+                else _pm(r["paper_cooperation"], None),
+                "competence rate": _pm(r["competence"], r["competence_ci95"])
+                if ours
+                else _pm(r["paper_competence"], None),
+                "runs": f"{r['cooperation_n']:.0f} / {r['competence_n']:.0f}" if ours else "5 / 5",
+                "diagnosis": r["diagnosis"] if ours else r["paper_quadrant"],
+                "the paper's words": r.get("paper_diagnosis") or "–",
+                "source": ("ours, scripted" if r.get("scripted") else "ours")
+                if ours
+                else "the paper (quadrant: this protocol's rule)",
             }
         )
     return pd.DataFrame(rows).style.hide(axis="index")
