@@ -276,3 +276,18 @@ def test_the_papers_own_words_travel_with_its_numbers_never_with_a_scripted_name
     assert ref["diagnosis_words"] == "moderate on both" and ref["cooperation_rate"] == 70.5
     assert _paper_row("deepseek-r1", scripted=True) is None
     assert _paper_row("openai:gpt-4o", scripted=False) is None
+
+
+def test_the_report_template_types_no_result():
+    """Every number the report states comes from its outputs, as in the notebooks."""
+    import nbformat
+
+    from coop_utils.evaluate.report import TEMPLATE
+    from coop_utils.prose import allowed_numbers, typed_numbers
+
+    allowed = allowed_numbers()
+    cells = nbformat.read(TEMPLATE, as_version=4).cells
+    prose = [c.source for c in cells if c.cell_type == "markdown"]
+    assert len(prose) >= 8 and not [
+        typed_numbers(p, allowed) for p in prose if typed_numbers(p, allowed)
+    ]
