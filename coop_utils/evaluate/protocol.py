@@ -52,7 +52,7 @@ class EvaluationSpec(BaseModel):
     models: list[str] = Field(min_length=1)
     """Models to evaluate, each as its own homogeneous population (an alias,
     PROVIDER:MODEL_ID, or a scripted agent such as local:withholder)."""
-    max_cost: float | None = Field(None, ge=0)
+    max_cost: float | None = Field(None, gt=0)
     """USD this invocation may spend, across every model and batch."""
     target: float = Field(5.0, gt=0)
     """95% t half-width of % of optimal, in points, at which a cell stops."""
