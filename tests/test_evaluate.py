@@ -153,3 +153,27 @@ def test_a_model_that_costs_money_needs_a_cap(tmp_path, capsys):
     assert "--max-cost USD is required" in capsys.readouterr().err
     assert main(["evaluate", "a", "b", "--elo", "1400", "--dry-run"]) == 2
     assert "--elo MODEL=SCORE" in capsys.readouterr().err
+
+
+def test_one_evaluation_at_a_time_and_never_into_a_foreign_folder(tmp_path, capsys):
+    from coop_utils.evaluate.protocol import LOCK_FILE, EvaluationSpec, run_evaluation
+    from coop_utils.folders import hold
+
+    out = tmp_path / "ev"
+    (out / "runs").mkdir(parents=True)
+    argv = ["evaluate", "local:withholder", "--out", str(out), "--no-leaderboard", "--rounds", "2"]
+    with hold(out / LOCK_FILE, "held by this test", "--out"):
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} is in use" in err and f"pid {__import__('os').getpid()}" in err
+    assert not (out / "evaluation.json").exists()
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    assert main([*argv[:2], "--out", str(foreign), *argv[4:]]) == 2
+    assert "not made by coop evaluate" in capsys.readouterr().err
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+
+    with pytest.raises(ValueError, match="one folder name"):
+        run_evaluation(EvaluationSpec(models=["team/x", "team_x"]), tmp_path / "clash")

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ..events import write_atomic
+from ..folders import hold
 from ..paper import diagnosis as paper_diagnosis
 from ..paper import load_diagnoses, load_paper, paper_value
 from ..paths import ROOT
@@ -157,8 +158,16 @@ def read(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
 
 def upsert(rows: pd.DataFrame, path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     """Replace or add ``rows`` by (model, protocol, setting), rebuild the paper's rows,
-    sort by baseline % of optimal, and write the CSV and its figure atomically."""
+    sort by baseline % of optimal, and write the CSV and its figure atomically, one writer
+    at a time (a second waits up to a minute for the first)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.parent / f".{path.name}.lock"
+    with hold(lock, f"the leaderboard {path}", "--leaderboard", wait_s=60):
+        return _upsert(rows, path)
+
+
+def _upsert(rows: pd.DataFrame, path: Path) -> pd.DataFrame:
     old = read(path)
     old = old[old["kind"] != "paper"]
     keys = set(rows[list(KEY)].astype(str).itertuples(index=False, name=None))
@@ -167,7 +176,6 @@ def upsert(rows: pd.DataFrame, path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
     table = table.sort_values(["baseline_pct", "model"], ascending=[False, True])
     table = table.reset_index(drop=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, table.to_csv(index=False, float_format="%.4g"))
     figure(table, path.with_suffix(".png"))
     return table

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import PERFECT_PLAY_TASKS, EnvConfig
 from ..events import write_atomic
+from ..folders import folder_names, hold, slug
 from ..grid import GridSpec, plan, run_grid
 from ..llm.cache import Mode
 from ..stats import t_interval
@@ -39,6 +40,8 @@ PROTOCOL_VERSION = "1"
 """Bumped whenever the conditions, the stopping rule or the diagnosis rule change, so a
 leaderboard never ranks evaluations made under different protocols as one."""
 DECOMPOSITION = ("baseline", "auto_request", "auto_fulfill")
+LOCK_FILE = ".coop-evaluate.lock"
+"""Held by the evaluation writing ``--out`` (git ignores ``.*.lock``)."""
 
 Cell = tuple[str, str]
 """(model, condition)."""
@@ -120,6 +123,8 @@ class Evaluation:
         """Every finished run folder of the evaluation, cell by cell."""
         out = []
         for (model, condition), state in self.states().items():
+            if not state.runs:
+                continue
             out += [
                 r.folder
                 for r in _plan_cell(self.spec, model, condition, state.runs, self.runs_dir)
@@ -249,9 +254,26 @@ def run_evaluation(
     """Run (or resume, or extend) an evaluation into ``out``; writes ``evaluation.json``.
 
     The report, ``summary.json`` and the leaderboard row are made from the result by
-    :mod:`.report` and :mod:`.leaderboard`."""
-    start = time.perf_counter()
+    :mod:`.report` and :mod:`.leaderboard`. One evaluation at a time holds ``out`` (a second
+    exits at once, naming the first); a non-empty folder no evaluation made is refused."""
     out = Path(out)
+    names = folder_names(spec.models)
+    if clash := [m for m in spec.models if names[m] != slug(m)]:
+        raise ValueError(
+            f"{' and '.join(clash)} become one folder name; evaluate them into separate --out"
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / "runs").is_dir():
+        raise ValueError(
+            f"--out {out} is not empty and was not made by coop evaluate; give a new or empty "
+            "folder (or the --out of an earlier evaluation, to extend it)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    with hold(out / LOCK_FILE, f"--out {out}", "--out"):
+        return _evaluate(spec, out, log, progress)
+
+
+def _evaluate(spec: EvaluationSpec, out: Path, log, progress: bool) -> Evaluation:
+    start = time.perf_counter()
     rule = spec.rule()
     ev = Evaluation(spec, out, *ceiling(spec))
     play = _Player(ev, log, progress)
