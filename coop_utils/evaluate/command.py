@@ -14,7 +14,7 @@ from pathlib import Path
 EXAMPLE = """\
 examples:
   coop evaluate o3 --dry-run                      # expected runs and cost; nothing is called
-  coop evaluate openai:gpt-4o --elo 1360 --max-cost 150 --out runs/eval-gpt4o
+  coop evaluate openai:gpt-4o --max-cost 150 --out runs/eval-gpt4o   # --elo SCORE: Fig. 3
   coop evaluate openai:gpt-4o --max-cost 50 --target 3 --out runs/eval-gpt4o   # tighter, reuses runs
   coop evaluate local:withholder local:bungler --out runs/eval-offline          # scripted, offline
 """
