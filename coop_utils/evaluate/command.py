@@ -36,25 +36,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="model alias, PROVIDER:MODEL_ID "
         "or a scripted agent served over HTTP (local:withholder, local:bungler, ...)",
     )
-    p.add_argument("--out", type=Path, help="folder of the evaluation (resumable; required to run)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="folder of the evaluation (resumable; required to run)",
+    )
     p.add_argument(
         "--max-cost",
+        metavar="USD",
         type=float,
         help="USD this invocation may spend, all models "
         "and batches together (required unless every model is scripted)",
     )
     p.add_argument(
         "--target",
+        metavar="POINTS",
         type=float,
         default=5.0,
         help="stop a cell when the 95%% t "
         "half-width of its %% of optimal is at most this many points (default 5)",
     )
-    p.add_argument("--max-runs", type=int, default=10, help="runs per cell at most (default 10)")
-    p.add_argument("--min-runs", type=int, default=3, help="runs per cell at least (default 3)")
-    p.add_argument("--batch", type=int, default=2, help="runs added per batch (default 2)")
+    p.add_argument(
+        "--max-runs", metavar="N", type=int, default=10, help="runs per cell at most (default 10)"
+    )
+    p.add_argument(
+        "--min-runs", metavar="N", type=int, default=3, help="runs per cell at least (default 3)"
+    )
+    p.add_argument(
+        "--batch", metavar="N", type=int, default=2, help="runs added per batch (default 2)"
+    )
     p.add_argument(
         "--threshold",
+        metavar="PCT",
         type=float,
         default=50.0,
         help="%% of optimal below which a rate is limited (default 50, the paper's Fig. 4)",
@@ -73,13 +87,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--rounds",
+        metavar="N",
         type=int,
         help="rounds per episode (default 20, the paper's); "
         "fewer is quicker and cheaper but not comparable with the paper's tasks",
     )
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="first seed (default 0)")
     p.add_argument(
         "--leaderboard",
+        metavar="CSV",
         type=Path,
         help="leaderboard CSV to upsert (default data/leaderboard.csv of the repository)",
     )
@@ -97,7 +113,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="how recorded replies are used: cache = replay what is recorded, call for the "
         "rest (default); live = always call and record; replay = recorded replies only",
     )
-    p.add_argument("--models", dest="models_file", help="extra models file (YAML)")
+    p.add_argument("--models", metavar="FILE", dest="models_file", help="extra models file (YAML)")
     p.add_argument(
         "--allow-unpriced",
         action="store_true",
