@@ -284,6 +284,13 @@ examples:
   coop clean --yes    delete it"""
 
 
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    from .evaluate.command import add_arguments, main
+
+    add_arguments(p)
+    p.set_defaults(func=main)
+
+
 def _add_clean(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = CLEAN, CLEAN_EXAMPLES
     p.add_argument("--yes", action="store_true", help="delete (default: only list)")
@@ -297,6 +304,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "models": ("list model aliases and whether their keys are set", _add_models),
     "reproduce": ("run every notebook: all figures, tables and statistics", _add_reproduce),
     "clean": ("delete the runs and outputs that cost nothing to remake", _add_clean),
+    "evaluate": ("where a model sits among the paper's eight, on a budget", _add_evaluate),
 }
 """Each subcommand's one-line summary and the function that describes it and adds its options."""
 

@@ -170,6 +170,9 @@ class GridResult:
     """Why every call stopped (a stop-class failure or the budget), if it did."""
     summaries: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    committed_usd: float = 0.0
+    """What the budget counted: settled spending plus the worst case of calls whose outcome
+    is unknown (a caller splitting one cap over several grids deducts this)."""
     wall_s: float = 0.0
     out: Path | None = None
     damaged: dict[str, str] = field(default_factory=dict)
@@ -374,6 +377,7 @@ async def run_grid_async(
             async with pool:
                 await _run_all(todo, pool, spec, models, result, progress)
     result.usage = pool.usage
+    result.committed_usd = pool.budget.committed
     result.stopped = redact(str(pool.stopped)) if pool.stopped else None
     result.wall_s = time.perf_counter() - start
     if out is not None and result.failed:
