@@ -15,10 +15,10 @@ import argparse
 import statistics
 import time
 
-from coop_utils.agents import scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.runner import run_episode_sync
-from coop_utils.scripted import PRESETS
+from coop_utils.agents.base import scripted_agent
+from coop_utils.agents.behaviour import PRESETS
+from coop_utils.game.config import EnvConfig
+from coop_utils.run.runner import run_episode_sync
 
 CASES = (
     "perfect/baseline",

@@ -106,7 +106,7 @@ def _add_llm_options(p: argparse.ArgumentParser) -> None:
 
 
 def _conditions() -> tuple[str, ...]:
-    from .config import CONDITIONS
+    from .game.config import CONDITIONS
 
     return CONDITIONS
 
@@ -206,7 +206,7 @@ examples:
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = SERVE, SERVE_EXAMPLES
-    from .llm.server import add_serve_arguments, serve_from_args
+    from .llm.local.app import add_serve_arguments, serve_from_args
 
     add_serve_arguments(p)
     p.set_defaults(func=lambda args: serve_from_args(args) or 0)
@@ -285,7 +285,7 @@ examples:
 
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
-    from .evaluate.command import add_arguments, main
+    from .run.evaluate.command import add_arguments, main
 
     add_arguments(p)
     p.set_defaults(func=main)
@@ -332,10 +332,10 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .folders import refuse_if_held
+    from .run.folders import refuse_if_held
 
     refuse_if_held(args.out)
-    from .grid import GridSpec, run_grid
+    from .run.grid import GridSpec, run_grid
 
     env = {k: v for k, v in (("rounds", args.rounds), ("n_agents", args.n_agents)) if v}
     spec = GridSpec(
@@ -368,10 +368,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    from .folders import refuse_if_held
+    from .run.folders import refuse_if_held
 
     refuse_if_held(args.out)
-    from .grid import load_grid, run_grid
+    from .run.grid import load_grid, run_grid
 
     spec = load_grid(args.grid, **_overrides(args))
     if args.dry_run:
@@ -385,7 +385,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 
 def _dry_run(spec, as_json: bool) -> int:
-    from .dryrun import estimate, format_estimate
+    from .run.dryrun import estimate, format_estimate
 
     est = estimate(spec)
     print(json.dumps(est, indent=2) if as_json else format_estimate(est))
@@ -395,7 +395,7 @@ def _dry_run(spec, as_json: bool) -> int:
 def _result_dict(result) -> dict:
     """The grid summary, in the one fault vocabulary of ``metrics.FAULT_FIELDS``: retried
     attempts of this invocation's live calls; every other fault summed over its runs."""
-    from .metrics import FAULT_FIELDS
+    from .analysis.metrics import FAULT_FIELDS
 
     u = result.usage
     faults = {k: sum(s.get(k, 0) for s in result.summaries) for k in FAULT_FIELDS}
@@ -473,7 +473,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import NotebookFailed, Stopped, reproduce, runs_report
+    from .run.reproduce import NotebookFailed, Stopped, reproduce, runs_report
 
     sets = list(args.sets) + ([f"mode={args.mode}"] if args.mode else [])
     try:
@@ -494,7 +494,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from .paths import shown
-    from .reproduce import clean, megabytes
+    from .run.reproduce import clean, megabytes
 
     listed = clean(dry_run=not args.yes)
     for path, size in listed:

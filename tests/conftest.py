@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.llm.server import LocalServer
+from coop_utils.llm.local.app import LocalServer
 
 
 @pytest.fixture(scope="session")

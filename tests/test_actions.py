@@ -7,7 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coop_utils.actions import (
+from coop_utils.game.actions import (
     Broadcast,
     SendInformation,
     SendMessage,

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop_utils.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
-from coop_utils.agents import PerfectAgent, scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.runner import run_episode_sync
+from coop_utils.agents.base import PerfectAgent, scripted_agent
+from coop_utils.game.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.run.runner import run_episode_sync
 
 
 def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:

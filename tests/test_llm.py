@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from coop_utils.config import PAPER_MODELS
+from coop_utils.game.config import PAPER_MODELS
 from coop_utils.llm.cache import ResponseCache, request_key
 from coop_utils.llm.client import Completion, Usage, retry_after
 from coop_utils.llm.failures import Failure, classify, detail
@@ -145,7 +145,7 @@ def test_written_files_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from coop_utils.events import write_atomic
+    from coop_utils.game.events import write_atomic
 
     write_atomic(tmp_path / "run.json", "{}")
     mode = stat.S_IMODE(os.stat(tmp_path / "run.json").st_mode)

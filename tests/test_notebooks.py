@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import yaml
 
-from coop_utils.reproduce import notebooks, overrides, parameters, strip_volatile
+from coop_utils.run.reproduce import notebooks, overrides, parameters, strip_volatile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = notebooks(ROOT)

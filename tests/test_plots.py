@@ -22,11 +22,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from coop_utils import load, plots  # noqa: E402
-from coop_utils.agents import scripted_agent  # noqa: E402
-from coop_utils.config import CONDITIONS, EnvConfig  # noqa: E402
-from coop_utils.paper import load_paper  # noqa: E402
-from coop_utils.runner import run_episode_sync, write_run  # noqa: E402
-from coop_utils.thoughts import run_level_table, thought_table  # noqa: E402
+from coop_utils.agents.base import scripted_agent  # noqa: E402
+from coop_utils.analysis.paper import load_paper  # noqa: E402
+from coop_utils.analysis.thoughts import run_level_table, thought_table  # noqa: E402
+from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
+from coop_utils.run.runner import run_episode_sync, write_run  # noqa: E402
 
 MODELS = {  # baseline tasks, auto_request %, auto_fulfill %  (paper Tables 1–2)
     "gemini-2.5-pro": (161.0, 99.1, 89.2),

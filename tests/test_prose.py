@@ -11,7 +11,7 @@ import pytest
 
 from coop_utils import prose
 from coop_utils.paths import ROOT
-from coop_utils.reproduce import notebooks
+from coop_utils.run.reproduce import notebooks
 
 NOTEBOOKS = notebooks(ROOT)
 ALLOWED = prose.allowed_numbers()

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.agents import expand_agents, scripted_agent
+from coop_utils.agents.base import expand_agents, scripted_agent
 from coop_utils.cli import main as coop
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.events import read_events
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.events import read_events
+from coop_utils.game.prompts import render_messages
 from coop_utils.llm.agent import LLMAgent, split_think
 from coop_utils.llm.client import ClientPool, Completion, StopError
-from coop_utils.llm.conformance import ConformanceServer
+from coop_utils.llm.conformance.scenarios import ConformanceServer
 from coop_utils.llm.models import ParamError, resolve
-from coop_utils.prompts import render_messages
 
 KEY_VAR = "COOP_CONFORMANCE_KEY"
 

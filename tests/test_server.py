@@ -16,14 +16,8 @@ import httpx
 import openai
 import pytest
 
-from coop_utils.actions import action_to_dict, parse_reply
-from coop_utils.agents import expand_agents, scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.llm.server import FAULT_KINDS, FaultSettings, LocalServer, model_ids
-from coop_utils.observation import Observation
-from coop_utils.prompts import render_messages
-from coop_utils.scripted import (
+from coop_utils.agents.base import expand_agents, scripted_agent
+from coop_utils.agents.behaviour import (
     PRESETS,
     BehaviourKnobs,
     behaviour_plan,
@@ -31,6 +25,12 @@ from coop_utils.scripted import (
     perfect_policy,
     stated_reasons,
 )
+from coop_utils.game.actions import action_to_dict, parse_reply
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.observation import Observation
+from coop_utils.game.prompts import render_messages
+from coop_utils.llm.local.app import FAULT_KINDS, FaultSettings, LocalServer, model_ids
 
 DEFAULTS = FaultSettings().as_dict()
 

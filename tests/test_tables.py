@@ -14,9 +14,9 @@ from coop_utils import experiments as ex  # noqa: E402
 from coop_utils import plots  # noqa: E402
 from coop_utils import tables as T  # noqa: E402
 from coop_utils import validity as V  # noqa: E402
-from coop_utils.grid import GridSpec, run_grid  # noqa: E402
-from coop_utils.load import load_runs, load_thoughts  # noqa: E402
-from coop_utils.transcript import transcript  # noqa: E402
+from coop_utils.analysis.load import load_runs, load_thoughts  # noqa: E402
+from coop_utils.analysis.transcript import transcript  # noqa: E402
+from coop_utils.run.grid import GridSpec, run_grid  # noqa: E402
 
 POPS = ["cooperator", "withholder", "bungler"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from .actions import Turn
-from .observation import Observation
-from .scripted import PRESETS, BehaviourKnobs, behaviour_policy, perfect_policy, perfect_reply_now
+from ..game.actions import Turn
+from ..game.observation import Observation
+from .behaviour import PRESETS, BehaviourKnobs, behaviour_policy, perfect_policy, perfect_reply_now
 
 
 @runtime_checkable

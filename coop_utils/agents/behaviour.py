@@ -25,8 +25,8 @@ from bisect import bisect_left
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 
-from .actions import Action, SendInformation, SendMessage, SubmitTask
-from .observation import Observation
+from ..game.actions import Action, SendInformation, SendMessage, SubmitTask
+from ..game.observation import Observation
 
 _round = attrgetter("round")
 

@@ -29,9 +29,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..game.config import PERFECT_PLAY_TASKS
+from ..game.events import Event
 from . import metrics
-from .config import PERFECT_PLAY_TASKS
-from .events import Event
 from .thoughts import word_count
 
 __all__ = [

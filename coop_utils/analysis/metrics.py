@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from .config import PERFECT_PLAY_TASKS
-from .events import Event
+from ..game.config import PERFECT_PLAY_TASKS
+from ..game.events import Event
 
 __all__ = [
     "FAULT_FIELDS",

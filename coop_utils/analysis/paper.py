@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import ROOT, repo_file
+from ..paths import ROOT, repo_file
 from .stats import canonical_model, cell_summary
 
 __all__ = [

@@ -37,8 +37,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import Bbox
 
-from .config import CONDITIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
-from .paths import atomic_path
+from ..game.config import CONDITIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
+from ..paths import atomic_path
 from .stats import canonical_model, capability_correlation, cell_summary, load_elo
 
 __all__ = [

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import ROOT
+from ..paths import ROOT
 
 __all__ = [
     "Markdown",
@@ -117,8 +117,8 @@ def allowed_numbers(paper: pd.DataFrame | None = None) -> set[float]:
     half-widths and numbers in its source notes), the environment's SPEC §2 parameters and
     the ablations' settings, the paper's design and :data:`METHOD_NUMBERS`. Anything else
     in prose is one of our results typed by hand."""
-    from .config import PAPER_MODELS, EnvConfig
-    from .experiments import ABLATIONS
+    from ..game.config import PAPER_MODELS, EnvConfig
+    from ..run.experiments import ABLATIONS
     from .paper import load_paper
 
     paper = load_paper() if paper is None else paper

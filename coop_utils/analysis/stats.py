@@ -41,7 +41,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower, TTestPower
 from statsmodels.stats.proportion import proportion_confint
 
-from .paths import ROOT, repo_file
+from ..paths import ROOT, repo_file
 
 ELO_PATH = ROOT / "data" / "elo.csv"
 """Dated Chatbot Arena (LMArena) text scores for the paper's models; see data/README.md."""

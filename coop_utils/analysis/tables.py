@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .experiments import ABLATIONS
+from ..paths import atomic_path
+from ..run.experiments import ABLATIONS
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side
-from .paths import atomic_path
 from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
 from .thoughts import run_level_table, thought_table
 

@@ -727,7 +727,7 @@ async def model_judge(
     warning, never an exception; ``attrs["failed_calls"]`` counts them. ``local:judge`` is a scripted stand-in (it answers with the regex classes)
     that exercises this path offline; its agreement with the regexes is trivially perfect.
     """
-    from .llm.client import ClientPool  # keep the classifier importable without the LLM stack
+    from ..llm.client import ClientPool  # keep the classifier importable without the LLM stack
 
     failed: list[str] = []
     pool = ClientPool(mode, cache, base_urls, models_file=models_file)

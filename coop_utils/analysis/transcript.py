@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-from .events import Event, read_events
+from ..game.events import Event, read_events
 
 
 def _wrap(text: str, width: int, indent: str) -> str:

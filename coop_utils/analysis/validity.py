@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from .experiments import DECOMPOSITION
-from .grid import GridSpec
+from ..agents.behaviour import BehaviourKnobs
+from ..run.experiments import DECOMPOSITION
+from ..run.grid import GridSpec
 from .metrics import cooperation_competence
-from .scripted import BehaviourKnobs
 
 
 def knob_specs(

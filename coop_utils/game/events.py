@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from .paths import atomic_path
+from ..paths import atomic_path
 
 EVENT_KINDS = {
     "run_start": "config, seed, agents (labels), pieces [{name, value, holder}]",

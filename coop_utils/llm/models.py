@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..inputs import InputError, explain, read_yaml_mapping
 from .secrets import remember
 
-MODELS_FILE = Path(__file__).resolve().parent.parent / "models.yaml"
+MODELS_FILE = Path(__file__).with_name("models.yaml")
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
 

@@ -15,14 +15,14 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from .actions import Turn
-from .agents import scripted_agent
-from .config import EnvConfig
+from ..agents.base import scripted_agent
+from ..game.actions import Turn
+from ..game.config import EnvConfig
+from ..game.observation import Observation
+from ..game.prompts import render_messages
+from ..llm.budget import prompt_tokens_bound
+from ..llm.models import resolve
 from .grid import GridSpec, is_scripted_spec, plan
-from .llm.budget import prompt_tokens_bound
-from .llm.models import resolve
-from .observation import Observation
-from .prompts import render_messages
 from .runner import run_episode
 
 CHARS_PER_TOKEN = 4

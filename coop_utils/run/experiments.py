@@ -34,10 +34,12 @@ from typing import Any, Literal
 
 import yaml
 
-from .config import (
+from ..game.config import (
     PAPER_MODELS,  # noqa: F401  (re-exported: the paper's eight models)
     EnvConfig,
 )
+from ..llm.models import resolve
+from ..paths import ROOT, runs_root, shown
 from .grid import (
     CACHE_FILE,
     GridMismatchError,
@@ -48,8 +50,6 @@ from .grid import (
     run_grid,
     slug,
 )
-from .llm.models import resolve
-from .paths import ROOT, runs_root, shown
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__

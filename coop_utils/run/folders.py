@@ -25,7 +25,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .inputs import InputError
+from ..inputs import InputError
 
 LOCK_FILE = ".coop-grid.lock"
 """Held by the grid writing a folder; its text says who holds it (pid, host, start)."""

@@ -36,18 +36,18 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tqdm import tqdm
 
-from .agents import Agent, expand_agents, scripted_agent
-from .config import Condition, EnvConfig
-from .events import write_atomic
+from ..agents.base import Agent, expand_agents, scripted_agent
+from ..agents.behaviour import PRESETS
+from ..game.config import Condition, EnvConfig
+from ..game.events import write_atomic
+from ..inputs import InputError, explain, read_yaml_mapping
+from ..llm.agent import LLMAgent
+from ..llm.cache import Mode
+from ..llm.client import ClientPool, StopError, Usage
+from ..llm.models import UnknownModelError, resolve
+from ..llm.secrets import redact
 from .folders import claim, damage, folder_names, hold, read_json, slug, within  # noqa: F401
-from .inputs import InputError, explain, read_yaml_mapping
-from .llm.agent import LLMAgent
-from .llm.cache import Mode
-from .llm.client import ClientPool, StopError, Usage
-from .llm.models import UnknownModelError, resolve
-from .llm.secrets import redact
 from .runner import Episode, population_label, run_episode, write_run
-from .scripted import PRESETS
 
 CACHE_FILE = "llm_cache.jsonl"
 
@@ -106,7 +106,7 @@ class GridSpec(BaseModel):
     @classmethod
     def _server(cls, value: dict[str, Any]) -> dict[str, Any]:
         if faults := {k: v for k, v in value.items() if k != "reasoning"}:
-            from .llm.server import FaultSettings
+            from ..llm.local.app import FaultSettings
 
             FaultSettings().updated(faults)
         return value
@@ -259,7 +259,7 @@ def check_seats(seats: set[str], models_file: str | None) -> None:
                 "'behaviour:KNOB=V:...'"
             ) from None
         if profile.provider == "local" and profile.scripted:
-            from .llm.server import UnknownModel, resolve_model
+            from ..llm.local.app import UnknownModel, resolve_model
 
             try:
                 resolve_model(profile.model)

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 
 import psutil
 
+from ..paths import ROOT
+
 MARKER_ENV = "COOP_REAPER_MARK"
 """Environment variable whose value marks the processes one watchdog ends."""
 
@@ -32,12 +34,12 @@ def reaped(grace_s: float = 3.0) -> Iterator[dict[str, str]]:
     ends, or this process dies, every process started with them is terminated."""
     mark = secrets.token_hex(8)
     watchdog = subprocess.Popen(
-        [sys.executable, "-m", "coop_utils.reaper", mark, str(grace_s)],
+        [sys.executable, "-m", "coop_utils.run.reaper", mark, str(grace_s)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C or a signal to our process group spares it
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=ROOT,
     )
     try:
         yield {MARKER_ENV: mark}

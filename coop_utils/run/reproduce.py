@@ -34,7 +34,7 @@ import nbformat
 import yaml
 from tqdm import tqdm
 
-from .paths import ROOT, TMP_GLOB, atomic_path, shown
+from ..paths import ROOT, TMP_GLOB, atomic_path, shown
 from .reaper import reaped
 
 VOLATILE_NOTEBOOK_KEYS = ("start_time", "end_time", "duration", "input_path", "output_path")

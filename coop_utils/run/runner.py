@@ -19,11 +19,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import metrics
-from .agents import Agent
-from .config import EnvConfig
-from .env import Environment
-from .events import Event, write_atomic, write_events
+from ..agents.base import Agent
+from ..analysis import metrics
+from ..game.config import EnvConfig
+from ..game.env import Environment
+from ..game.events import Event, write_atomic, write_events
+from ..paths import ROOT
 
 PACKAGES = (
     "coop-utils",
@@ -136,7 +137,7 @@ def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) ->
 @lru_cache(maxsize=1)
 def provenance() -> dict[str, Any]:
     """Code version, dirty flag and package versions, recorded with every run."""
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
 
     def git(*args: str) -> str | None:
         try:

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .server import _bind, _read_messages, _uvicorn, decide, reply_text
+from ..local.app import _bind, _read_messages, _uvicorn, decide, reply_text
 
 Answer = tuple[int, Any, dict[str, str]]
 """(status, body as JSON-able object or raw bytes, headers)."""

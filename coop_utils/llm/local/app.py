@@ -23,7 +23,7 @@ the request's standard ``seed`` field (0 when absent).
 
 Runs in three ways: :class:`LocalServer` in a background thread (tests) or a
 subprocess (benchmarks and grids, so it does not share the caller's GIL), and
-:func:`serve` in the foreground (``coop serve`` / ``python -m coop_utils.llm.server``).
+:func:`serve` in the foreground (``coop serve`` / ``python -m coop_utils.llm.local``).
 Nothing is logged per request: grids send thousands.
 """
 
@@ -47,7 +47,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,10 +56,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..actions import Action, SendInformation, SendMessage, SubmitTask, action_to_dict
-from ..observation import Observation
-from ..prompts import parse_observation
-from ..scripted import (
+from ...agents.behaviour import (
     PRESETS,
     BehaviourKnobs,
     Plan,
@@ -69,6 +65,10 @@ from ..scripted import (
     perfect_policy,
     stated_reasons,
 )
+from ...game.actions import Action, SendInformation, SendMessage, SubmitTask, action_to_dict
+from ...game.observation import Observation
+from ...game.prompts import parse_observation
+from ...paths import ROOT
 
 __all__ = [
     "FAULT_FIELDS",
@@ -241,7 +241,7 @@ agreement with the regexes)."""
 
 def judge_reply(messages: Sequence[Mapping[str, Any]]) -> str:
     """The judge's JSON answer for the note at the end of the last user message."""
-    from ..thoughts import CLASSES, classify
+    from ...analysis.thoughts import CLASSES, classify
 
     text = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     if "Note:\n" not in text:
@@ -897,7 +897,7 @@ class LocalServer:
             time.sleep(0.005)
 
     def _command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "coop_utils.llm.server", "--host", self.host]
+        cmd = [sys.executable, "-m", "coop_utils.llm.local", "--host", self.host]
         cmd += ["--port", str(self.port), "--log-level", self.log_level]
         cmd += ["--parent-pid", str(os.getpid())]  # dies with us, even on SIGKILL
         for name, (flag, _) in _FLAGS.items():
@@ -908,7 +908,7 @@ class LocalServer:
         if self.port == 0:
             with _bind(self.host, 0) as probe:
                 self.port = probe.getsockname()[1]
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(ROOT)
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
@@ -985,7 +985,7 @@ class LocalServer:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m coop_utils.llm.server",
+        prog="python -m coop_utils.llm.local",
         description="Serve scripted agents as an OpenAI-compatible chat API.",
     )
     serve_from_args(add_serve_arguments(parser).parse_args(argv))

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..tables import diagnosis as quadrant
+from ...analysis.tables import diagnosis as quadrant
 
 DEFAULT_THRESHOLD = 50.0
 """% of optimal below which a rate is limited (the paper's Fig. 4 quadrant lines)."""

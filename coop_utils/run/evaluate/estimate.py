@@ -17,11 +17,11 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import PERFECT_PLAY_TASKS
+from ...analysis.paper import load_paper
+from ...analysis.stats import canonical_model
+from ...game.config import PERFECT_PLAY_TASKS
 from ..dryrun import ASSUMED, estimate, format_estimate
 from ..grid import GridSpec
-from ..paper import load_paper
-from ..stats import canonical_model
 from .diagnosis import ALL_INTERVENTIONS, FIX, Rate, diagnose
 from .stopping import StopRule, runs_for_target, sd_from_ci95
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..load import load_runs
-from ..metrics import FAULT_FIELDS, USAGE_FIELDS
-from ..paper import diagnosis as paper_diagnosis
-from ..paper import load_paper, paper_value
+from ...analysis.load import load_runs
+from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
+from ...analysis.paper import diagnosis as paper_diagnosis
+from ...analysis.paper import load_paper, paper_value
+from ...analysis.stats import cell_summary, paired_difference, pct_change
 from ..runner import provenance
-from ..stats import cell_summary, paired_difference, pct_change
 from .protocol import PROTOCOL_VERSION, Evaluation
 
 PAPER = "Yadav, Black, Sourbut (2026), arXiv 2604.07821"

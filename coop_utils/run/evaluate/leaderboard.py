@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import PAPER_MODELS, PERFECT_PLAY_TASKS
-from ..events import write_atomic
+from ...analysis.paper import diagnosis as paper_diagnosis
+from ...analysis.paper import load_diagnoses, load_paper, paper_value
+from ...analysis.stats import canonical_model, load_elo
+from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
+from ...game.events import write_atomic
+from ...paths import ROOT
 from ..folders import hold
-from ..paper import diagnosis as paper_diagnosis
-from ..paper import load_diagnoses, load_paper, paper_value
-from ..paths import ROOT
-from ..stats import canonical_model, load_elo
 from .diagnosis import DEFAULT_THRESHOLD
 from .diagnosis import quadrant as quadrant_of
 
@@ -188,7 +188,7 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ..plots import (
+    from ...analysis.plots import (
         PAPER_BAR,
         PAPER_MARKER,
         _place_labels,

@@ -27,12 +27,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import PERFECT_PLAY_TASKS, EnvConfig
-from ..events import write_atomic
+from ...analysis.stats import t_interval
+from ...game.config import PERFECT_PLAY_TASKS, EnvConfig
+from ...game.events import write_atomic
+from ...llm.cache import Mode
 from ..folders import folder_names, hold, slug
 from ..grid import GridSpec, plan, run_grid
-from ..llm.cache import Mode
-from ..stats import t_interval
 from .diagnosis import DEFAULT_THRESHOLD, Diagnosis, Rate, diagnose
 from .stopping import CellState, Outcome, Played, StopRule, adapt
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..events import write_atomic
-from ..metrics import FAULT_FIELDS, USAGE_FIELDS
-from ..stats import canonical_model, load_elo
+from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
+from ...analysis.stats import canonical_model, load_elo
+from ...game.events import write_atomic
 from .findings import findings
 from .protocol import Evaluation
 
@@ -143,7 +143,7 @@ def _pm(mean: Any, half: Any, digits: int = 1) -> str:
 
 def table1(runs: pd.DataFrame, paper: pd.DataFrame):
     """Table 1 compactly: ours as mean ± 95% CI, the paper's beside, the paper's eight below."""
-    from .. import tables as T
+    from ...analysis import tables as T
 
     t = T.table1(runs, paper, paper_only=True)
     out = pd.DataFrame({"model": t["model"], "runs": t["n"]})
@@ -159,7 +159,7 @@ def table2(runs: pd.DataFrame, paper: pd.DataFrame, summary: dict[str, Any]):
     """Table 2 of the evaluated models (our rates ± 95% CI and the quadrant) with the paper's
     eight below them: their rates (no interval is published), this rule's quadrant of them,
     and the paper's own words where they are transcribed (``data/paper``)."""
-    from .. import tables as T
+    from ...analysis import tables as T
 
     t = T.table2(runs, paper, summary["rule"]["threshold"], paper_only=True)
     rows = []
@@ -190,7 +190,7 @@ THOUGHT_COLUMNS = ("model", "condition", "n_runs", "n_thoughts")
 
 def thoughts(run_level: pd.DataFrame):
     """The run-level thought table, each measure as mean ± 95% t half-width over runs."""
-    from ..thoughts import RUN_SHARE_METRICS
+    from ...analysis.thoughts import RUN_SHARE_METRICS
 
     out = run_level[list(THOUGHT_COLUMNS)].copy()
     for m in RUN_SHARE_METRICS:
@@ -224,7 +224,7 @@ def elo_table(summary: dict[str, Any], record: dict[str, Any]) -> tuple[pd.DataF
 
 def interventions(runs: pd.DataFrame, paper: pd.DataFrame):
     """Table 3 (protocol and bonus, paired tests, Holm) and, if it ran, Table 5 (limited)."""
-    from .. import tables as T
+    from ...analysis import tables as T
 
     parts = []
     t3 = T.table3(runs, paper)

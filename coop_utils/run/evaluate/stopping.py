@@ -21,7 +21,7 @@ from typing import Literal
 
 from scipy import stats as sps
 
-from ..stats import t_interval
+from ...analysis.stats import t_interval
 
 Status = Literal["open", "settled", "capped", "stopped"]
 

@@ -1,0 +1,5 @@
+"""llm.local."""
+
+from .app import FaultSettings, LocalServer
+
+__all__ = ["FaultSettings", "LocalServer"]
