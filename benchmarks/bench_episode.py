@@ -15,8 +15,7 @@ import argparse
 import statistics
 import time
 
-from coop_utils.agents.base import scripted_agent
-from coop_utils.agents.behaviour import PRESETS
+from coop_utils.agents import PRESETS, scripted_agent
 from coop_utils.game.config import EnvConfig
 from coop_utils.run.runner import run_episode_sync
 

@@ -16,7 +16,7 @@ import argparse
 import tempfile
 import time
 
-from coop_utils.llm.local.app import LocalServer
+from coop_utils.llm.local import LocalServer
 from coop_utils.run.grid import GridSpec, run_grid
 
 

@@ -206,10 +206,11 @@ examples:
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = SERVE, SERVE_EXAMPLES
-    from .llm.local.app import add_serve_arguments, serve_from_args
+    from .analysis.thoughts.judge import STAND_INS
+    from .llm.local import add_serve_arguments, serve_from_args
 
     add_serve_arguments(p)
-    p.set_defaults(func=lambda args: serve_from_args(args) or 0)
+    p.set_defaults(func=lambda args: serve_from_args(args, STAND_INS) or 0)
 
 
 MODELS = """\

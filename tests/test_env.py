@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop_utils.agents.base import PerfectAgent, scripted_agent
+from coop_utils.agents import PerfectAgent, scripted_agent
 from coop_utils.game.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from coop_utils import metrics
-from coop_utils.agents.base import PerfectAgent, scripted_agent
+from coop_utils.agents import PerfectAgent, scripted_agent
 from coop_utils.game.actions import (
     Broadcast,
     SendInformation,

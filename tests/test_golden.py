@@ -33,8 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.agents.base import PerfectAgent, expand_agents, scripted_agent
-from coop_utils.agents.behaviour import PRESETS
+from coop_utils.agents import PRESETS, PerfectAgent, expand_agents, scripted_agent
 from coop_utils.game.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
 from coop_utils.game.config import CONDITIONS, EnvConfig
 from coop_utils.game.env import Environment

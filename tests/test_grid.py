@@ -248,7 +248,7 @@ def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, 
 
 
 def test_reasoning_text_is_recorded(tmp_path):
-    from coop_utils.llm.local.app import LocalServer
+    from coop_utils.llm.local import LocalServer
 
     with LocalServer(port=0, reasoning=True) as srv:
         spec = GridSpec(models=["local:cooperator"], runs=1, env={"rounds": 1}, mode="live")

@@ -349,7 +349,7 @@ def test_replay_from_a_missing_cache_says_file_not_found(tmp_path, capsys):
 def test_a_misspelled_scripted_model_is_caught_before_any_run_in_full_words(
     server, tmp_path, monkeypatch, capsys
 ):
-    from coop_utils.agents.behaviour import PRESETS
+    from coop_utils.agents import PRESETS
 
     monkeypatch.setenv("COOP_LOCAL_URL", server.base_url)
     argv = ["run", "--agents", "local:cooperater", "--out", tmp_path / "o"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from coop_utils import load, metrics
-from coop_utils.agents.base import scripted_agent
+from coop_utils.agents import scripted_agent
 from coop_utils.game.actions import Turn
 from coop_utils.game.config import EnvConfig
 from coop_utils.run.runner import run_episode_sync, write_run

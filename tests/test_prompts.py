@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop_utils.agents.base import scripted_agent
-from coop_utils.agents.behaviour import BehaviourKnobs, behaviour_policy, perfect_policy
+from coop_utils.agents import BehaviourKnobs, behaviour_policy, perfect_policy, scripted_agent
 from coop_utils.game.config import CONDITIONS, PROMPT_VARIANTS, EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.prompts import (
@@ -110,7 +109,7 @@ def test_policies_act_the_same_on_the_parsed_prompt():
     """What the local server does: parse the prompt, run the scripted policy. Same actions,
     thoughts and reasons, for every preset, also under the interventions whose prompt
     changes some knobs read (the protocol, the bonus, the hidden board)."""
-    from coop_utils.agents.behaviour import PRESETS, behaviour_plan
+    from coop_utils.agents import PRESETS, behaviour_plan
 
     knobs = [BehaviourKnobs(p_answer=0.5, p_request=0.7, p_submit=0.8, p_alter=0.2)]
     knobs += PRESETS.values()

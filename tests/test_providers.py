@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.agents.base import expand_agents, scripted_agent
+from coop_utils.agents import expand_agents, scripted_agent
 from coop_utils.cli import main as coop
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
@@ -25,7 +25,7 @@ from coop_utils.game.events import read_events
 from coop_utils.game.prompts import render_messages
 from coop_utils.llm.agent import LLMAgent, split_think
 from coop_utils.llm.client import ClientPool, Completion, StopError
-from coop_utils.llm.conformance.scenarios import ConformanceServer
+from coop_utils.llm.conformance import ConformanceServer
 from coop_utils.llm.models import ParamError, resolve
 
 KEY_VAR = "COOP_CONFORMANCE_KEY"

@@ -12,20 +12,20 @@ import statistics
 
 import pytest
 
-from coop_utils.agents.base import scripted_agent
-from coop_utils.agents.behaviour import (
+from coop_utils.agents import (
     PRESETS,
     BehaviourKnobs,
     Plan,
     behaviour_plan,
     behaviour_policy,
+    narrate,
+    scripted_agent,
     stated_reasons,
 )
 from coop_utils.analysis.thoughts import classify
 from coop_utils.game.actions import SendInformation, SendMessage, SubmitTask
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.observation import BoardEntry, History, MessageView, Observation, TaskView
-from coop_utils.llm.local.app import narrate
 from coop_utils.run.runner import run_episode_sync
 
 ME, A, B = "agent_0", "agent_1", "agent_2"

@@ -16,21 +16,23 @@ import httpx
 import openai
 import pytest
 
-from coop_utils.agents.base import expand_agents, scripted_agent
-from coop_utils.agents.behaviour import (
+from coop_utils.agents import (
     PRESETS,
     BehaviourKnobs,
     behaviour_plan,
     behaviour_policy,
+    expand_agents,
     perfect_policy,
+    scripted_agent,
     stated_reasons,
 )
+from coop_utils.analysis.thoughts.judge import STAND_INS
 from coop_utils.game.actions import action_to_dict, parse_reply
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.observation import Observation
 from coop_utils.game.prompts import render_messages
-from coop_utils.llm.local.app import FAULT_KINDS, FaultSettings, LocalServer, model_ids
+from coop_utils.llm.local import FAULT_KINDS, FaultSettings, LocalServer, model_ids
 
 DEFAULTS = FaultSettings().as_dict()
 
@@ -59,7 +61,7 @@ def later_observations(rounds: int = 4, spec: str = "withholder") -> list[Observ
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[LocalServer]:
-    with LocalServer(port=0) as srv:
+    with LocalServer(port=0, responders=STAND_INS) as srv:
         yield srv
 
 
@@ -180,7 +182,7 @@ def test_foreign_prompt_and_stream_are_400(client: openai.OpenAI, srv: LocalServ
 
 def test_models_lists_every_spec(client: openai.OpenAI) -> None:
     ids = [m.id for m in client.models.list()]
-    assert ids == model_ids()
+    assert ids == model_ids(STAND_INS)
     assert {"scripted/perfect", *(f"scripted/{p}" for p in PRESETS), "scripted/judge"} == set(ids)
     assert {"scripted/rival", "scripted/reciprocator"} <= set(ids)
 

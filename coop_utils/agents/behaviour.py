@@ -1,12 +1,10 @@
-"""Scripted policies: perfect play and a parametric behaviour agent.
+"""A parametric behaviour agent: ask, answer, submit and alter with set probabilities.
 
-Both are pure functions of an :class:`Observation` (plus, for the behaviour
-agent, its knobs and a seed), so the same code drives an in-process agent and
-the local OpenAI-compatible server, which parses the prompt text back into an
-observation. Random choices are hashed from (seed, agent, decision), so a
-decision never depends on call order and the policy needs no hidden state.
-Without hidden state every call re-reads the agent's whole history, and a
-perfect-play episode makes about a thousand calls, so each scan is one pass.
+The policy is a pure function of an :class:`Observation`, its knobs and a seed, so the
+same code drives an in-process agent and the local OpenAI-compatible server, which
+parses the prompt text back into an observation. Random choices are hashed from (seed,
+agent, decision), so a decision never depends on call order and the policy needs no
+hidden state.
 
 Some knobs react to what the prompt says, as the paper's diagnoses describe real
 models reacting: a sender bonus, the explicit protocol, the revenue board, and
@@ -14,85 +12,20 @@ whether the requester has answered this agent's own asks. They exist so that the
 offline runs have effects with known ground truth for the intervention and
 thought analyses to find. An agent that holds a piece back for one of these
 reasons says why in its private thoughts (:func:`stated_reasons`, shared with the
-local server's narration), so the thought classifier reads real reasons too.
+local server's narration, :mod:`.narration`), so the thought classifier reads real
+reasons too. Named settings of the knobs are in :mod:`.presets`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from operator import attrgetter
 
-from ..game.actions import Action, SendInformation, SendMessage, SubmitTask
+from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
 from ..game.observation import Observation
-
-_round = attrgetter("round")
-
-
-def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
-    """(requester, piece) for every piece asked of this agent that it holds and has not yet sent.
-
-    ``since_round`` limits the search to messages from that round on, which is all an
-    immediate reply needs to read.
-    """
-    me, holdings, messages = obs.agent, obs.holdings, obs.messages
-    if since_round:  # messages are in time order
-        messages = messages[bisect_left(messages, since_round, key=_round) :]
-    sent = {(r.counterpart, r.piece) for r in obs.history.sent}
-    out: dict[tuple[str, str], None] = {}  # an ordered set: first ask first
-    for m in messages:
-        if m.to == me:
-            sender = m.sender
-            for p in m.pieces:
-                if p in holdings and (sender, p) not in sent:
-                    out[sender, p] = None
-    return list(out)
-
-
-def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
-    by_requester: dict[str, list[str]] = {}
-    for who, p in requests:
-        by_requester.setdefault(who, []).append(p)
-    return [
-        SendInformation(who, tuple(ps), {p: obs.holdings[p] for p in ps})
-        for who, ps in by_requester.items()
-    ]
-
-
-def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
-    """SPEC §3: request from every listed holder, answer every request, submit what is complete."""
-    me = obs.agent
-    actions: list[Action] = []
-    missing = obs.missing()
-    if missing:
-        # (holder, piece) pairs already asked about; a holder is asked once per piece.
-        asked = {(m.to, p) for m in obs.messages if m.sender == me for p in m.pieces}
-        for task, p in missing:
-            for holder in obs.directory.get(p, ()):
-                if holder != me and (holder, p) not in asked:
-                    asked.add((holder, p))
-                    actions.append(SendMessage(holder, f"REQUEST: {p} for {task.task_id}"))
-    requests = open_requests(obs)
-    actions += _answer(obs, requests)
-    done = obs.completable()
-    actions += [SubmitTask(t.answer(), t.task_id) for t in done]
-    n_req = sum(isinstance(a, SendMessage) for a in actions)
-    thoughts = (
-        f"Round {obs.round}: requesting {n_req} missing piece(s) from their holders, "
-        f"answering {len(requests)} request(s), submitting {len(done)} complete task(s)."
-    )
-    return actions, thoughts
-
-
-def perfect_reply_now(obs: Observation, requester: str | None = None) -> list[Action]:
-    """A perfect holder's immediate answer to the requests it received this round (from
-    ``requester`` only, when given)."""
-    requests = open_requests(obs, since_round=obs.round)
-    if requester is not None:
-        requests = [(who, p) for who, p in requests if who == requester]
-    return _answer(obs, requests)
+from .perfect import open_requests
 
 
 @dataclass(frozen=True)
@@ -152,35 +85,6 @@ class BehaviourKnobs:
         return cls(**kwargs)
 
 
-PRESETS: dict[str, BehaviourKnobs] = {
-    "cooperator": BehaviourKnobs(),
-    "withholder": BehaviourKnobs(p_answer=0.15, p_answer_bonus=0.9),
-    "bungler": BehaviourKnobs(
-        p_answer=1.0, p_request=0.25, p_submit=0.4, p_request_policy=1.0, p_submit_policy=1.0
-    ),
-    "manipulator": BehaviourKnobs(p_answer=0.9, p_alter=0.5),
-    "free_rider": BehaviourKnobs(p_answer=0.0, p_request=1.0, ask_all_holders=True),
-    "rival": BehaviourKnobs(p_answer=0.95, p_answer_ahead=0.1),
-    "reciprocator": BehaviourKnobs(reciprocal=True),
-}
-"""Named knob settings that mimic the paper's diagnoses, each reacting to the intervention
-the paper found to help it:
-
-- ``withholder``: competent but rarely sends (a cooperation failure); a sender bonus
-  (``incentive``) makes it send almost always.
-- ``bungler``: sends when asked but seldom requests or submits (a competence failure); the
-  explicit protocol (``policy``) makes it request and submit every time.
-- ``rival``: sends to almost everyone except agents ahead of it on the revenue board (social
-  comparison); hiding the board (``limited``) removes the comparison.
-- ``reciprocator``: cooperative, but holds back from an agent that has not yet sent what it
-  asked that agent for (conditional, tit-for-tat-style cooperation). Among agents that always
-  answer this never triggers, so it plays like ``cooperator``; beside withholders it
-  withholds from them in turn (e.g. ``5*reciprocator,5*withholder``).
-- ``cooperator`` (sends, asks, submits), ``manipulator`` (alters values it sends) and
-  ``free_rider`` (asks everyone, never sends) ignore the interventions.
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class Hold:
     """A piece this agent was asked for and keeps this turn, with the reason."""
@@ -207,11 +111,14 @@ class Plan:
     """The explicit protocol turned on at least one request or submission this turn."""
 
 
-def _names(items: list[str] | tuple[str, ...]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: names as a sentence lists them."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _it(items: list[str] | tuple[str, ...]) -> str:
+def it_or_them(items: Sequence[str]) -> str:
     return "it" if len(items) == 1 else "them"
 
 
@@ -233,18 +140,18 @@ def stated_reasons(plan: Plan) -> list[str]:
             "and submit each task as soon as it is complete."
         )
     for who, ps in _grouped(list(plan.bonus_sends)).items():
-        out.append(f"The bonus for sharing is what makes me send {_names(ps)} to {who}.")
+        out.append(f"The bonus for sharing is what makes me send {and_list(ps)} to {who}.")
     recip = [h for h in plan.holds if h.reason == "reciprocal"]
     owed = {h.requester: h.owed for h in recip}
     for who, ps in _grouped([(h.requester, h.piece) for h in recip]).items():
         out.append(
-            f"{who} asked me for {_names(ps)}; I will send {_it(ps)} once {who} has sent me "
-            f"{_names(owed[who])}, which I asked {who} for."
+            f"{who} asked me for {and_list(ps)}; I will send {it_or_them(ps)} once {who} has sent me "
+            f"{and_list(owed[who])}, which I asked {who} for."
         )
     ahead = [(h.requester, h.piece) for h in plan.holds if h.reason == "ahead"]
     for who, ps in _grouped(ahead).items():
         out.append(
-            f"{who} is ahead of me on the revenue board, so I am keeping {_names(ps)} "
+            f"{who} is ahead of me on the revenue board, so I am keeping {and_list(ps)} "
             "for myself to protect my own standing."
         )
     return out
@@ -366,3 +273,15 @@ def behaviour_policy(
     """Ask, answer, submit and alter with the knobs' probabilities (see :func:`behaviour_plan`)."""
     plan = behaviour_plan(obs, knobs, seed)
     return plan.actions, plan.thoughts
+
+
+class BehaviourAgent:
+    """A scripted agent with explicit answer/request/submit/alter probabilities."""
+
+    def __init__(self, knobs: BehaviourKnobs, seed: int, label: str = "behaviour"):
+        self.knobs, self.seed, self.label = knobs, seed, label
+        self.scripted = True
+
+    async def act(self, obs: Observation) -> Turn:
+        actions, thoughts = behaviour_policy(obs, self.knobs, self.seed)
+        return Turn(tuple(actions), thoughts)

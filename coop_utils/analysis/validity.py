@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from ..agents.behaviour import BehaviourKnobs
+from ..agents import BehaviourKnobs
 from ..run.experiments import DECOMPOSITION
 from ..run.grid import GridSpec
 from .metrics import cooperation_competence

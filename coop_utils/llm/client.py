@@ -640,7 +640,7 @@ class ClientPool:
         if not needed or not any(self.profile(a).provider == "local" for a in aliases):
             yield None
             return
-        from .local.app import LocalServer
+        from .local import LocalServer
 
         with LocalServer(port=0, mode="process", **settings) as server:
             self.base_urls["local"] = server.base_url

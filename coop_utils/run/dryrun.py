@@ -15,7 +15,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..agents.base import scripted_agent
+from ..agents import scripted_agent
 from ..game.actions import Turn
 from ..game.config import EnvConfig
 from ..game.observation import Observation

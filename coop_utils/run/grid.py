@@ -36,8 +36,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tqdm import tqdm
 
-from ..agents.base import Agent, expand_agents, scripted_agent
-from ..agents.behaviour import PRESETS
+from ..agents import PRESETS, Agent, expand_agents, scripted_agent
 from ..game.config import Condition, EnvConfig
 from ..game.events import write_atomic
 from ..inputs import InputError, explain, read_yaml_mapping
@@ -106,7 +105,7 @@ class GridSpec(BaseModel):
     @classmethod
     def _server(cls, value: dict[str, Any]) -> dict[str, Any]:
         if faults := {k: v for k, v in value.items() if k != "reasoning"}:
-            from ..llm.local.app import FaultSettings
+            from ..llm.local import FaultSettings
 
             FaultSettings().updated(faults)
         return value
@@ -259,7 +258,7 @@ def check_seats(seats: set[str], models_file: str | None) -> None:
                 "'behaviour:KNOB=V:...'"
             ) from None
         if profile.provider == "local" and profile.scripted:
-            from ..llm.local.app import UnknownModel, resolve_model
+            from ..llm.local import UnknownModel, resolve_model
 
             try:
                 resolve_model(profile.model)

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..agents.base import Agent
+from ..agents import Agent
 from ..analysis import metrics
 from ..game.config import EnvConfig
 from ..game.env import Environment

@@ -1,33 +1,22 @@
-"""A stand-in for each provider we support, answering in the shapes its documentation gives.
+"""The providers' documented shapes, one scenario each, for the conformance server.
 
-Why: no real provider can be reached from our machines, yet the client must handle what
-OpenAI, Anthropic's OpenAI-compatible endpoint, OpenRouter, DeepInfra/DeepSeek, vLLM,
-Ollama and Gemini's compatibility endpoint actually send: their reasoning fields, usage
-details, costs and errors. Each *scenario* here reproduces one documented shape (the
-page is cited beside it and in ``docs/PROVIDERS.md``); tests point a models file at
-``{url}/{scenario}/v1`` (or ``{url}/{scenario}/t/ANYTHING/v1``, to put a token in a URL)
-and check what the client makes of it. Genuine replies carry the
-scripted cooperator's answer to the prompt (as ``coop serve`` does), so whole episodes
-can run through any scenario. The server records every request (without its
-``Authorization`` header) so tests can check what was sent.
+Each *scenario* reproduces one shape a provider's documentation gives (its page is cited
+beside it and in ``docs/PROVIDERS.md``): reasoning fields, usage details, costs and errors.
+A handler takes the :class:`Call` as received and returns ``(status, body, headers)``.
+Genuine replies carry the scripted cooperator's answer to the prompt (as ``coop serve``
+does), so whole episodes can run through any scenario.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
-from ..local.app import _bind, _read_messages, _uvicorn, decide, reply_text
+from ..local.app import read_messages
+from ..local.replies import decide, reply_text
 
 Answer = tuple[int, Any, dict[str, str]]
 """(status, body as JSON-able object or raw bytes, headers)."""
@@ -46,7 +35,7 @@ class Call:
 
 def _answer(body: dict[str, Any]) -> tuple[str, int]:
     """The cooperator's reply to the prompt and the prompt's size in (estimated) tokens."""
-    messages = _read_messages(body)
+    messages = read_messages(body)
     chars = sum(len(m["content"]) for m in messages)
     return reply_text(decide("cooperator", messages, 0)), math.ceil(chars / 4)
 
@@ -384,56 +373,3 @@ SCENARIOS: dict[str, Callable[[Call], Answer]] = {
     "echo-key": echo_key,
 }
 """Scenario name (``openai-quota``, ``empty-body-once``, ...) -> handler."""
-
-
-class ConformanceServer:
-    """The scenarios over HTTP in a background thread: ``base_url(scenario)`` per scenario."""
-
-    def __init__(self, host: str = "127.0.0.1"):
-        self.host, self.port = host, 0
-        self.calls: list[Call] = []
-        self._lock = threading.Lock()
-        self._server = self._thread = None
-
-    def base_url(self, scenario: str) -> str:
-        if scenario not in SCENARIOS:
-            raise KeyError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
-        return f"http://{self.host}:{self.port}/{scenario}/v1"
-
-    def calls_to(self, scenario: str) -> list[Call]:
-        with self._lock:
-            return [c for c in self.calls if c.scenario == scenario]
-
-    async def _chat(self, request: Request) -> Response:
-        scenario = request.path_params["scenario"]
-        body = json.loads(await request.body() or b"{}")
-        auth = request.headers.get("authorization", "")
-        with self._lock:
-            n = sum(c.scenario == scenario for c in self.calls)
-            call = Call(scenario, body, n, auth, request.url.path)
-            self.calls.append(call)
-        status, content, headers = SCENARIOS[scenario](call)
-        if isinstance(content, bytes):
-            return Response(content, status_code=status, headers=headers)
-        return JSONResponse(content, status_code=status, headers=headers)
-
-    def __enter__(self) -> ConformanceServer:
-        paths = ("/{scenario}/v1/chat/completions", "/{scenario}/t/{token}/v1/chat/completions")
-        app = Starlette(routes=[Route(path, self._chat, methods=["POST"]) for path in paths])
-        sock = _bind(self.host, 0)
-        self.port = sock.getsockname()[1]
-        self._server = _uvicorn(app, "warning")
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="conformance", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the conformance server did not start")
-            time.sleep(0.005)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)

@@ -1,5 +1,5 @@
 """``python -m coop_utils.llm.local``: serve scripted agents in the foreground (``coop serve``)."""
 
-from .app import main
+from .process import main
 
 main()
