@@ -21,8 +21,9 @@ import pytest
 
 from coop_utils import load
 from coop_utils.cli import main
+from coop_utils.llm import client as llm_client
 from coop_utils.llm.cache import ResponseCache
-from coop_utils.llm.client import ChatClient, Completion
+from coop_utils.llm.completion import Completion
 from coop_utils.run.grid import GridSpec, load_grid, run_grid
 
 GRID_CLI = [sys.executable, "-m", "coop_utils.cli", "grid"]
@@ -212,13 +213,13 @@ def test_a_cache_with_garbage_lines_is_refused_not_appended_to(server, tmp_path)
 
 
 def test_a_reply_with_a_lone_surrogate_never_fails_a_run(server, tmp_path, monkeypatch):
-    real = ChatClient._completion
+    real = llm_client.read_completion
 
-    def with_surrogate(self, *args, **kw):
-        done = real(self, *args, **kw)
+    def with_surrogate(*args, **kw):
+        done = real(*args, **kw)
         return Completion(**{**done.record(), "text": done.text + " \ud83d"})
 
-    monkeypatch.setattr(ChatClient, "_completion", with_surrogate)
+    monkeypatch.setattr(llm_client, "read_completion", with_surrogate)
     spec = GridSpec(models=["local:cooperator"], runs=1, env={"rounds": 2}, mode="live")
     live = run_grid(spec, tmp_path / "live", progress=False, base_urls={"local": server.base_url})
     assert live.ok and live.usage.live_calls == 20, live.failed

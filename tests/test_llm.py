@@ -10,9 +10,10 @@ import pytest
 
 from coop_utils.game.config import PAPER_MODELS
 from coop_utils.llm.cache import ResponseCache, request_key
-from coop_utils.llm.client import Completion, Usage, retry_after
+from coop_utils.llm.completion import Completion, Usage
 from coop_utils.llm.failures import Failure, classify, detail
 from coop_utils.llm.models import MissingKeyError, UnknownModelError, load_models, resolve
+from coop_utils.llm.responses import retry_after
 
 
 def test_the_papers_eight_models_have_profiles_with_prices():
