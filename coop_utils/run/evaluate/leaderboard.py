@@ -188,15 +188,9 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from ...analysis.plots import (
-        PAPER_BAR,
-        PAPER_MARKER,
-        _place_labels,
-        _styled,
-        _subplots,
-        model_colors,
-        quadrant_axes,
-    )
+    from ...analysis.plots import quadrant_axes
+    from ...analysis.plots.labels import _place_labels
+    from ...analysis.plots.style import PAPER_BAR, PAPER_MARKER, _styled, _subplots, model_colors
 
     @_styled
     def draw():
