@@ -117,8 +117,7 @@ def allowed_numbers(paper: pd.DataFrame | None = None) -> set[float]:
     half-widths and numbers in its source notes), the environment's SPEC §2 parameters and
     the ablations' settings, the paper's design and :data:`METHOD_NUMBERS`. Anything else
     in prose is one of our results typed by hand."""
-    from ..game.config import PAPER_MODELS, EnvConfig
-    from ..run.experiments import ABLATIONS
+    from ..game.config import ABLATIONS, PAPER_MODELS, EnvConfig
     from .paper import load_paper
 
     paper = load_paper() if paper is None else paper

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..game.config import ABLATIONS
 from ..paths import atomic_path
-from ..run.experiments import ABLATIONS
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side

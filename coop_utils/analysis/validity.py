@@ -7,7 +7,8 @@ With behaviour agents it is not: their answer, request and submit probabilities 
 knobs we set. So we run populations over a grid of knobs through the decomposition and
 ask (1) how closely each rate follows its own knob and (2) how much it leaks the other
 knob. Under ``auto_request`` an agent still submits for itself, for instance, so its
-submit probability can leak into the "cooperation" rate.
+submit probability can leak into the "cooperation" rate. The runs are the grid
+:func:`coop_utils.run.experiments.validity_grid` of :func:`knob_specs`; this module reads them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from ..agents import BehaviourKnobs
-from ..run.experiments import DECOMPOSITION
-from ..run.grid import GridSpec
 from .metrics import cooperation_competence
 
 
@@ -36,18 +35,6 @@ def knob_specs(
         f"{prefix}behaviour:p_answer={a:g}:p_request={r:g}:p_submit={s:g}"
         for a, r, s in itertools.product(p_answer, p_request, p_submit)
     ]
-
-
-def validity_grid(specs: Sequence[str], runs: int = 3, seed: int = 0, **env) -> GridSpec:
-    """The decomposition (baseline, auto_request, auto_fulfill) for every knob setting."""
-    return GridSpec(
-        name="validity",
-        models=list(specs),
-        conditions=list(DECOMPOSITION),
-        runs=runs,
-        seed=seed,
-        env=env,
-    )
 
 
 def knobs_of(model: str) -> BehaviourKnobs:

@@ -9,7 +9,7 @@ implies; nothing else in the code branches on a hidden constant.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,6 +32,24 @@ PAPER_MODELS: tuple[str, ...] = (
     "gpt-4.1-mini",
 )
 """The paper's eight models (short names, the order of its Table 1)."""
+
+DECOMPOSITION: tuple[str, ...] = ("baseline", "auto_request", "auto_fulfill")
+"""The causal decomposition (SPEC §4): automate requests (cooperation) or replies (competence)."""
+INTERVENTIONS: tuple[str, ...] = ("baseline", "policy", "incentive", "limited")
+"""The interventions (SPEC §4): explicit protocol, sender bonus, hidden peer revenues."""
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "rounds_10": {"rounds": 10},
+    "rounds_30": {"rounds": 30},
+    "agents_20": {"n_agents": 20},
+    "neutral_company": {"prompt_variant": "neutral_company"},
+    "neutral_items": {"prompt_variant": "neutral_items"},
+    "joint_goal": {"prompt_variant": "joint_goal"},
+    "reward_100": {"task_reward": 100},
+    "reward_1k": {"task_reward": 1_000},
+    "reward_100k": {"task_reward": 100_000},
+}
+"""Appendix ablations (SPEC §4): rounds, group size, prompt wording, reward scale."""
 
 INCENTIVE_SHARE_BONUS = 1000
 """Sender bonus per piece under the `incentive` condition (10% of a task's value)."""

@@ -27,15 +27,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from ..game.config import (
-    PAPER_MODELS,  # noqa: F401  (re-exported: the paper's eight models)
+from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and models)
+    ABLATIONS,
+    DECOMPOSITION,
+    INTERVENTIONS,
+    PAPER_MODELS,
     EnvConfig,
 )
 from ..llm.models import resolve
@@ -64,22 +67,6 @@ SCRIPTED_POPULATIONS = (
     "local:manipulator",
 )
 """The offline default's stand-ins: scripted presets served over HTTP (see scripted.PRESETS)."""
-
-DECOMPOSITION = ("baseline", "auto_request", "auto_fulfill")
-INTERVENTIONS = ("baseline", "policy", "incentive", "limited")
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "rounds_10": {"rounds": 10},
-    "rounds_30": {"rounds": 30},
-    "agents_20": {"n_agents": 20},
-    "neutral_company": {"prompt_variant": "neutral_company"},
-    "neutral_items": {"prompt_variant": "neutral_items"},
-    "joint_goal": {"prompt_variant": "joint_goal"},
-    "reward_100": {"task_reward": 100},
-    "reward_1k": {"task_reward": 1_000},
-    "reward_100k": {"task_reward": 100_000},
-}
-"""Appendix ablations (SPEC §4): rounds, group size, prompt wording, reward scale."""
 
 
 def _spec(name: str, models, conditions, runs: int, seed: int, **kw: Any) -> GridSpec:
@@ -114,6 +101,19 @@ def ablations(
     """Tables 9–10 and the appendix: each setting crossed with the baseline condition."""
     chosen = {k: ABLATIONS[k] for k in (settings or list(ABLATIONS))}
     return _spec("ablations", models, ["baseline"], runs, seed, env=env, settings=chosen)
+
+
+def validity_grid(specs: Sequence[str], runs: int = 3, seed: int = 0, **env) -> GridSpec:
+    """Beyond the paper (notebook 06): the decomposition for every knob setting of behaviour
+    agents (``analysis.validity.knob_specs``), whose willingness and competence are known."""
+    return GridSpec(
+        name="validity",
+        models=list(specs),
+        conditions=list(DECOMPOSITION),
+        runs=runs,
+        seed=seed,
+        env=env,
+    )
 
 
 def check_mode(spec: GridSpec, mode: str) -> None:
