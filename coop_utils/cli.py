@@ -336,7 +336,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .run.folders import refuse_if_held
 
     refuse_if_held(args.out)
-    from .run.grid import GridSpec, run_grid
+    from .run.grid import run_grid
+    from .run.plan import GridSpec
 
     env = {k: v for k, v in (("rounds", args.rounds), ("n_agents", args.n_agents)) if v}
     spec = GridSpec(
@@ -372,7 +373,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
     from .run.folders import refuse_if_held
 
     refuse_if_held(args.out)
-    from .run.grid import load_grid, run_grid
+    from .run.grid import run_grid
+    from .run.plan import load_grid
 
     spec = load_grid(args.grid, **_overrides(args))
     if args.dry_run:

@@ -22,7 +22,7 @@ from ..game.observation import Observation
 from ..game.prompts import render_messages
 from ..llm.budget import prompt_tokens_bound
 from ..llm.models import resolve
-from .grid import GridSpec, is_scripted_spec, plan
+from .plan import GridSpec, is_scripted_spec, plan
 from .runner import run_episode
 
 CHARS_PER_TOKEN = 4

@@ -43,16 +43,9 @@ from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and
 )
 from ..llm.models import resolve
 from ..paths import ROOT, runs_root, shown
-from .grid import (
-    CACHE_FILE,
-    GridMismatchError,
-    GridResult,
-    GridSpec,
-    is_scripted_spec,
-    plan,
-    run_grid,
-    slug,
-)
+from .folders import slug
+from .grid import CACHE_FILE, GridMismatchError, GridResult, run_grid
+from .plan import GridSpec, is_scripted_spec, plan
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
