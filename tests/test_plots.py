@@ -1,7 +1,7 @@
 """Every figure renders from small frames and from real scripted runs, saves non-trivial PNG
 and PDF, labels scripted data in its title, and keeps the paper's values apart from ours.
 
-The synthetic frames are shaped like ``coop_utils.load``'s output with means near the
+The synthetic frames are shaped like ``coop_utils.analysis.load``'s output with means near the
 paper's cells (so the layouts are exercised at realistic scales). They are flagged
 ``scripted`` by default because they are not model behaviour; a few layout checks flip
 the flag to exercise what a real model's data would look like.

@@ -8,7 +8,7 @@ a docstring that *is* its definition; the team's decisions on the points the pap
 left open (what counts as a request, when a task counts as completable) are
 written there, and ``tests/test_metrics.py`` pins each one on hand-built logs.
 
-Functions accept a sequence of :class:`~coop_utils.events.Event` or of plain dicts
+Functions accept a sequence of :class:`~coop_utils.game.events.Event` or of plain dicts
 with the same fields (as read from ``events.jsonl``). Percentages are 0–100.
 
 One rule for ratios: a per-run ratio whose denominator is zero (messages per task with

@@ -134,7 +134,7 @@ def side_by_side(
 
     ``ours`` is a cell table (``stats.cell_summary``: columns ``by, [condition], mean, ci95,
     n``) or a runs frame (summarised here). Models are matched by
-    :func:`~coop_utils.stats.canonical_model`. The condition is ``condition`` when given,
+    :func:`~coop_utils.analysis.stats.canonical_model`. The condition is ``condition`` when given,
     else each row's own ``condition`` column, else ``"baseline"``. Scripted populations get
     no paper value — except ``perfect``/``perfect_play``, which is the paper's perfect play.
 

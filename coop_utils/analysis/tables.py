@@ -1,6 +1,6 @@
 """The paper's tables, rebuilt from our runs, with the paper's numbers beside ours.
 
-One function per table, each taking the frames of :mod:`coop_utils.load` and returning a
+One function per table, each taking the frames of :mod:`coop_utils.analysis.load` and returning a
 pandas DataFrame: our cell mean with its 95% t half-width (``_ci95``) and run count, then
 ``paper_*`` columns with what the paper reports for the same model and condition (NaN
 where it reports nothing, and always NaN for scripted populations, which are not the

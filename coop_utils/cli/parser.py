@@ -14,7 +14,11 @@ from typing import NoReturn
 from .commands import cmd_clean, cmd_grid, cmd_models, cmd_reproduce, cmd_run
 
 CACHE_MODES = ("cache", "live", "replay")  # coop_utils.llm.cache.MODES (a test keeps them equal)
-NOTEBOOK_MODES = ("offline", "replay", "live")  # coop_utils.experiments.NOTEBOOK_MODES (likewise)
+NOTEBOOK_MODES = (
+    "offline",
+    "replay",
+    "live",
+)  # coop_utils.run.experiments.NOTEBOOK_MODES (likewise)
 
 DESCRIPTION = """\
 Reproduce "More Capable, Less Cooperative? When LLMs Fail At Zero-Cost Collaboration"
@@ -67,7 +71,7 @@ def _add_models_file(p: argparse.ArgumentParser) -> None:
         "--models",
         dest="models_file",
         metavar="FILE",
-        help="extra models file (YAML), merged over coop_utils/models.yaml",
+        help="extra models file (YAML), merged over coop_utils/llm/models.yaml",
     )
 
 
@@ -208,7 +212,7 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
 
 
 MODELS = """\
-List the model aliases (coop_utils/models.yaml, merged with --models FILE): provider,
+List the model aliases (coop_utils/llm/models.yaml, merged with --models FILE): provider,
 model id and whether the API key each needs is set in the environment."""
 MODELS_EXAMPLES = """\
 examples:

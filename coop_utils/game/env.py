@@ -1,8 +1,8 @@
 """The zero-cost collaboration environment (SPEC §2 and §4).
 
 The environment owns the game state and the event log; agents only ever see
-an :class:`~coop_utils.observation.Observation` and return a
-:class:`~coop_utils.actions.Turn`. One ``random.Random(seed)`` makes every draw
+an :class:`~coop_utils.game.observation.Observation` and return a
+:class:`~coop_utils.game.actions.Turn`. One ``random.Random(seed)`` makes every draw
 (values, tasks, turn orders, board shuffles), so a seed and a config fix a run.
 
 Round-start snapshot vs live state: the revenue board, the public channel and

@@ -1,7 +1,7 @@
 """What one agent sees on its turn, as structured data.
 
 The environment builds an :class:`Observation`; scripted agents read it
-directly, LLM agents get it rendered as prompt text (``prompts.py``), and the
+directly, LLM agents get it rendered as prompt text (:mod:`.prompts`), and the
 local server parses that text back into the same structure. Fields are in the
 order of the prompt's sections (SPEC §2).
 """

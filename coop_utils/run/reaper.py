@@ -3,7 +3,7 @@
 ``coop reproduce`` starts notebook kernels, and a kernel may start the local model
 server. Python cannot run clean-up code on SIGKILL, and a kernel only notices its parent
 died after a poll, without stopping what *it* started. So :func:`reaped` starts a small
-watchdog process (``python -m coop_utils.reaper``) in its own session and gives the block
+watchdog process (``python -m coop_utils.run.reaper``) in its own session and gives the block
 an environment marker to pass to children; every descendant inherits it. The watchdog
 waits for its stdin to close, which happens when the block ends or when our process dies
 for any reason, then terminates every process carrying the marker (SIGTERM, then SIGKILL

@@ -7,7 +7,7 @@ overridable with ``--set key=value`` for every notebook that has the key, or
 its published parameters has no injected cell and opens in JupyterLab exactly as written.
 At the published parameters a notebook writes the committed ``figures/`` and
 ``data/results/``; with any override it writes under ``runs/explore/`` instead (see
-:func:`coop_utils.experiments.notebook_outputs`), unless ``publish`` is asked for.
+:func:`coop_utils.run.experiments.notebook_outputs`), unless ``publish`` is asked for.
 
 A notebook is executed to a temporary file (``.NN_name.ipynb.*.tmp``, which git ignores
 and nbval never collects) and moved into place, with ordinary file modes, only when it
@@ -15,7 +15,7 @@ succeeds; a failed run is kept under ``runs/reproduce/``. Timing metadata is str
 rerunning on unchanged code leaves ``git diff`` empty. The kernel's own log goes to
 ``runs/reproduce/NN_name.kernel.log``, not the terminal, and every kernel (with anything
 it started, such as the local model server) ends with ``coop reproduce``, even when that is
-killed (:mod:`coop_utils.reaper`).
+killed (:mod:`coop_utils.run.reaper`).
 """
 
 from __future__ import annotations

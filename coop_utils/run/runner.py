@@ -110,7 +110,7 @@ def run_episode_sync(
 
 
 def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) -> dict[str, Any]:
-    """Headline numbers, by the definitions of :mod:`coop_utils.metrics` (so the summary and
+    """Headline numbers, by the definitions of :mod:`coop_utils.analysis.metrics` (so the summary and
     every analysis agree), plus the final revenues and tasks per agent."""
     evs = metrics.EventLog(events)
     return {

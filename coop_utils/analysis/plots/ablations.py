@@ -23,7 +23,7 @@ from .style import (
 def ablation_effects(table: pd.DataFrame, scripted: bool | None = None) -> Figure:
     """Appendix ablations: tasks per model under each setting (left, mean ± 95% t-CI, the
     paper's value as a hollow diamond where it reports one) and the change from the default
-    setting (right). Input: :func:`coop_utils.tables.ablation_table`."""
+    setting (right). Input: :func:`coop_utils.analysis.tables.ablation_table`."""
     state = _scripted_state(table, scripted)
     settings = list(dict.fromkeys(table["setting"]))
     models = sorted(table["model"].unique())

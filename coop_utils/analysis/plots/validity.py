@@ -16,7 +16,7 @@ def decomposition_validity(table: pd.DataFrame, scripted: bool | None = True) ->
     answer probability; right: competence rate against the request probability. One line
     per submit probability, and the remaining knob as marker shape, dodged: a knob that
     leaks into a rate separates lines or markers; one that does not leaves them on top of
-    each other. Input: :func:`coop_utils.validity.knob_table`."""
+    each other. Input: :func:`coop_utils.analysis.validity.knob_table`."""
     state = _scripted_state(table, scripted)
     fig, (left, right) = _subplots(1, 2, figsize=(12.5, 5), sharey=True)
     submits = sorted(table["p_submit"].unique())

@@ -36,4 +36,4 @@ __all__ = sorted(_WHERE)
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module 'coop_utils.evaluate' has no attribute {name!r}")
+    raise AttributeError(f"module 'coop_utils.run.evaluate' has no attribute {name!r}")

@@ -7,7 +7,7 @@ in points of optimal, into the runs that meet the target. The paper publishes no
 for the other conditions, so the baseline spread stands in for every cell of the model
 (an assumption the output states). A model the paper did not run, and any scripted
 population, gets the median of the paper's eight spreads. Costs come from
-:mod:`coop_utils.dryrun` (prompts measured by playing each condition with scripted agents).
+:mod:`coop_utils.run.dryrun` (prompts measured by playing each condition with scripted agents).
 """
 
 from __future__ import annotations

@@ -291,7 +291,7 @@ def _label(r) -> str:
     return f"{r.model}{suffix}{setting}"
 
 
-if __name__ == "__main__":  # python -m coop_utils.evaluate.leaderboard [CSV]: rebuild in place
+if __name__ == "__main__":  # python -m coop_utils.run.evaluate.leaderboard [CSV]: rebuild in place
     import sys
 
     upsert(pd.DataFrame(columns=list(COLUMNS)), sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PATH)

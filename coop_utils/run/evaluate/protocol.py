@@ -3,7 +3,7 @@
 Per model: the baseline and the causal decomposition (``auto_request``, ``auto_fulfill``)
 on the same seeds, then the interventions its diagnosis calls for (:mod:`.diagnosis`),
 each cell played in adaptive batches (:mod:`.stopping`). Every batch is an ordinary grid
-(:func:`coop_utils.grid.run_grid`) writing to ``OUT/runs/<setting>``, so runs are cached,
+(:func:`coop_utils.run.grid.run_grid`) writing to ``OUT/runs/<setting>``, so runs are cached,
 resumable and budgeted exactly as ``coop grid``'s are: a second evaluation with a tighter
 target replays nothing and pays for nothing already made; it only adds seeds.
 
