@@ -1,4 +1,4 @@
-"""Typed actions and the reply parser.
+"""The reply parser: a model's text into actions, every problem an :class:`Issue`.
 
 A model's reply is one JSON object ``{"actions": [...], "private_thoughts": "..."}``.
 ``parse_reply`` never raises: whatever it cannot read becomes an :class:`Issue`
@@ -28,58 +28,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class SendMessage:
-    to: str
-    content: str
-    type: str = field(default="send_message", init=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SendInformation:
-    to: str
-    information: tuple[str, ...]
-    values: dict[str, int]
-    type: str = field(default="send_information", init=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    content: str
-    type: str = field(default="broadcast", init=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitTask:
-    answer: str
-    task_id: str | None = None
-    type: str = field(default="submit_task", init=False)
-
-
-Action = SendMessage | SendInformation | Broadcast | SubmitTask
-ACTION_TYPES = ("send_message", "send_information", "broadcast", "submit_task")
-
-
-def action_to_dict(action: Action) -> dict[str, Any]:
-    d = asdict(action)
-    if isinstance(action, SendInformation):
-        d["information"] = list(action.information)
-    if isinstance(action, SubmitTask) and action.task_id is None:
-        d.pop("task_id")
-    return {"type": d.pop("type"), **d}
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """Something in a reply that could not become an action, or a choice the reader made."""
-
-    kind: str  # "parse_error" | "parse_ambiguity" | "invalid_action"
-    reason: str
-    raw: str
+from .kinds import ACTION_TYPES, Action, Broadcast, Issue, SendInformation, SendMessage, SubmitTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,32 +367,3 @@ def _dump(item: Any) -> str:
         return json.dumps(item)
     except (TypeError, ValueError):
         return repr(item)
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What an agent hands back for one turn.
-
-    ``error`` set means the turn was lost (e.g. the API failed after retries):
-    the environment logs an ``error_kind`` event (``llm_error``, ``provider_error``
-    or ``refusal``, with ``raw`` as the refusal's text) and applies nothing, so a lost
-    turn is never mistaken for an agent choosing to do nothing. ``faults`` lists every
-    failed attempt's reason (retried or final), so injected faults can be reconciled.
-    """
-
-    actions: tuple[Action, ...] = ()
-    private_thoughts: str = ""
-    raw: str | None = None
-    issues: tuple[Issue, ...] = ()
-    error: str | None = None
-    attempts: int = 1
-    calls: tuple[dict[str, Any], ...] = ()
-    reasoning: str | None = None
-    faults: tuple[str, ...] = ()
-    error_kind: str = "llm_error"
-
-    @classmethod
-    def from_reply(cls, text: str, parsing: str = "strict", **extra: Any) -> Turn:
-        """Parse a model's reply text into a turn by the ``parsing`` rule (never raises)."""
-        parsed = parse_reply(text, parsing)
-        return cls(parsed.actions, parsed.private_thoughts, text, parsed.issues, **extra)
