@@ -144,3 +144,30 @@ def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path):
     (pkg / "mystery.py").write_text("")
     with pytest.raises(AssertionError, match="in no layer"):
         [layer(module) for module in imports(pkg)]
+
+
+FORMER_NAMES = (
+    "BehaviourAgent BehaviourKnobs CONDITIONS ClientPool EnvConfig Environment FatalLLMError "
+    "GridSpec LLMAgent LocalServer PAPER_MODELS PERFECT_PLAY_TASKS PRESETS PerfectAgent "
+    "SCRIPTED_POPULATIONS agreement capability_correlation cell_rates cell_summary "
+    "classify cooperation_competence count_model holm_family llm_judge load_agents load_grid "
+    "load_messages load_paper load_per_round load_runs load_thoughts load_transfers load_turns "
+    "paired_difference parse_observation pct_change rate_ratios render_messages resolve "
+    "run_episode run_episode_sync run_experiment run_grid run_grid_async run_level_table "
+    "run_metrics runs_needed scripted_agent side_by_side thought_table write_run plots"
+).split()
+"""What ``import coop_utils as cu`` offered before the package was laid out in stages."""
+
+
+def test_former_names_and_module_names_still_resolve():
+    import coop_utils as cu
+
+    assert set(FORMER_NAMES) <= set(cu.__all__)
+    for name in FORMER_NAMES:
+        assert getattr(cu, name) is not None, name
+    for short, module in cu.MODULES.items():
+        assert getattr(cu, short).__name__ == f"coop_utils.{module}", short
+    from coop_utils import experiments, metrics, paths, plots, stats, tables, thoughts
+
+    assert stats.cell_summary and tables.table1 and plots.save and thoughts.classify
+    assert experiments.run_experiment and metrics.run_metrics and paths.repo_file
