@@ -333,3 +333,25 @@ def test_process_mode_serves() -> None:
         stats = proc.stats()
         assert stats["served"] == 1 and stats["injected"]["500"] == 1
         assert proc.reset()["requests"] == 0
+
+
+def test_a_responder_answers_only_where_it_is_named_and_a_broken_one_is_a_400() -> None:
+    """Responders (scripted stand-ins beside the policies) are named by whoever starts the
+    server: one started without them does not know ``judge``; one named wrongly says so."""
+    note = [{"role": "user", "content": "Label it.\nNote:\nI will withhold my data."}]
+    with LocalServer(port=0, responders={"broken": "coop_utils.nowhere:reply"}) as other:
+        c = openai.OpenAI(base_url=other.base_url, api_key="local", max_retries=0, timeout=10)
+        with pytest.raises(openai.NotFoundError, match="unknown model"):
+            c.chat.completions.create(model="scripted/judge", messages=note)
+        with pytest.raises(openai.BadRequestError, match="cannot be loaded"):
+            c.chat.completions.create(model="scripted/broken", messages=note)
+        assert "scripted/broken" in [m.id for m in c.models.list()]
+
+
+def test_the_judge_answers_with_the_regex_classes(client: openai.OpenAI) -> None:
+    note = [{"role": "user", "content": "Label it.\nNote:\nI will withhold my data."}]
+    reply = client.chat.completions.create(model="scripted/judge", messages=note)
+    assert json.loads(reply.choices[0].message.content) == {
+        "hard_defection": True,
+        "soft_conditional": False,
+    }

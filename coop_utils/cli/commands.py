@@ -143,6 +143,15 @@ def _report(result, quiet: bool) -> int:
     return 1 if result.failed else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the scripted policies and, beside them, the scripted thought judge (local:judge)."""
+    from ..analysis.thoughts.judge import STAND_INS
+    from ..llm.local import serve_from_args
+
+    serve_from_args(args, STAND_INS)
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from ..llm.models import load_models, resolve
 

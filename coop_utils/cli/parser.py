@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from .commands import cmd_clean, cmd_grid, cmd_models, cmd_reproduce, cmd_run
+from .commands import cmd_clean, cmd_grid, cmd_models, cmd_reproduce, cmd_run, cmd_serve
 
 CACHE_MODES = ("cache", "live", "replay")  # coop_utils.llm.cache.MODES (a test keeps them equal)
 NOTEBOOK_MODES = (
@@ -204,11 +204,10 @@ examples:
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = SERVE, SERVE_EXAMPLES
-    from ..analysis.thoughts.judge import STAND_INS
-    from ..llm.local import add_serve_arguments, serve_from_args
+    from ..llm.local import add_serve_arguments
 
     add_serve_arguments(p)
-    p.set_defaults(func=lambda args: serve_from_args(args, STAND_INS) or 0)
+    p.set_defaults(func=cmd_serve)
 
 
 MODELS = """\

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..stats import t_interval, wilson
 from .classify import classify, classify_frame
 from .patterns import CLASSES
 
@@ -28,6 +27,8 @@ __all__ = [
 
 def _wilson(k: int, n: int) -> tuple[float, float]:
     """95% Wilson interval in percent."""
+    from ..stats import wilson  # local: statsmodels is not needed to classify thoughts
+
     lo, hi = wilson(k, n)
     return 100 * lo, 100 * hi
 
@@ -40,6 +41,8 @@ def classifier_scores(examples: pd.DataFrame, text_col: str = "text") -> pd.Data
     :data:`CLASSES` (``tests/thought_examples.csv``). Columns: ``split, class, n,
     actual, predicted, hits, precision, precision_lo, precision_hi, recall, recall_lo,
     recall_hi`` (proportions 0–1; NaN when nothing was predicted or nothing was there)."""
+    from ..stats import wilson
+
     rows = []
     for split, g in examples.groupby("split", sort=True):
         pred = pd.DataFrame([classify(t) for t in g[text_col]])
@@ -173,6 +176,8 @@ def run_level_table(
     :data:`RUN_SHARE_METRICS`, ``<measure>`` (mean) and ``<measure>_ci95``; ``scripted``
     when the input has it. This, not :func:`thought_table`, is the table to compare
     models with, because thoughts within a run are correlated."""
+    from ..stats import t_interval
+
     keys = _keys(by)
     shares = run_shares(thoughts, by, text_col)
     rows = []
