@@ -27,6 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+PATHS = {
+    "stats": "coop_utils/analysis/stats",
+    "metrics": "coop_utils/analysis/metrics",
+    "env": "coop_utils/game/env",
+    "actions": "coop_utils/game/actions",
+}
+"""Each core module by its short name, and the folder of its parts."""
+
 TESTS = {
     "stats": ["tests/test_stats.py"],
     "metrics": ["tests/test_metrics.py"],
@@ -37,7 +45,7 @@ TESTS = {
 
 CONFIG = """
 [tool.mutmut]
-source_paths = ["coop_utils/{module}.py"]
+source_paths = ["{path}"]
 pytest_add_cli_args_test_selection = {tests}
 also_copy = ["data", "coop_utils"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts="]
@@ -66,19 +74,21 @@ def main() -> int:
     try:
         scratch_copy(work)
         with (work / "pyproject.toml").open("a") as f:
-            f.write(CONFIG.format(module=args.module, tests=json.dumps(TESTS[args.module])))
+            f.write(CONFIG.format(path=PATHS[args.module], tests=json.dumps(TESTS[args.module])))
         mutmut = [sys.executable, "-m", "mutmut"]
         subprocess.run([*mutmut, "run", "--max-children", str(args.workers)], cwd=work)
-        meta = json.loads((work / "mutants" / "coop_utils" / f"{args.module}.py.meta").read_text())
-        codes = Counter(meta["exit_code_by_key"].values())
+        exit_codes = {}  # one .meta file per mutated module of the folder
+        for path in (work / "mutants" / PATHS[args.module]).rglob("*.py.meta"):
+            exit_codes.update(json.loads(path.read_text())["exit_code_by_key"])
+        codes = Counter(exit_codes.values())
         killed, survived = codes.get(1, 0), codes.get(0, 0)
         total = sum(codes.values())
         print(
-            f"\n{args.module}.py: {total} mutants, {killed} killed, {survived} survived, "
+            f"\n{PATHS[args.module]}: {total} mutants, {killed} killed, {survived} survived, "
             f"{total - killed - survived} other (timeouts, crashes); "
             f"kill rate {100 * killed / total:.1f}%"
         )
-        survivors = sorted(k for k, c in meta["exit_code_by_key"].items() if c == 0)
+        survivors = sorted(k for k, c in exit_codes.items() if c == 0)
         print("survivors:", *survivors, sep="\n  ")
         for name in survivors[: args.show]:
             subprocess.run([*mutmut, "show", name], cwd=work)
