@@ -43,7 +43,7 @@ CONFIG = """
 [tool.mutmut]
 source_paths = ["coop_utils/{module}.py"]
 pytest_add_cli_args_test_selection = {tests}
-also_copy = ["data", "coop_utils"]
+also_copy = ["data", "coop_utils", "docs"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts="]
 """
 
@@ -78,7 +78,10 @@ def main() -> int:
         from mutmut.stats import status_by_exit_code
 
         mutmut = [sys.executable, "-m", "mutmut"]
-        subprocess.run([*mutmut, "run", "--max-children", str(args.workers)], cwd=work)
+        run = subprocess.run([*mutmut, "run", "--max-children", str(args.workers)], cwd=work)
+        if run.returncode:
+            print(f"mutmut failed (exit {run.returncode}): do the selected tests pass?")
+            return run.returncode
         meta = json.loads((work / "mutants" / "coop_utils" / f"{args.module}.py.meta").read_text())
         status = {k: status_by_exit_code[c] for k, c in meta["exit_code_by_key"].items()}
         counts = Counter(status.values())
