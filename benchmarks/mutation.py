@@ -43,7 +43,7 @@ CONFIG = """
 [tool.mutmut]
 source_paths = ["coop_utils/{module}.py"]
 pytest_add_cli_args_test_selection = {tests}
-also_copy = ["data", "coop_utils", "docs"]
+also_copy = ["data", "coop_utils", "docs", "benchmarks"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts="]
 """
 
