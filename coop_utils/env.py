@@ -577,10 +577,10 @@ class Environment:
         (even under `limited`), and every other agent gets a public alert."""
         got = self._amount(paid)
         of = self._amount(self.config.task_reward)
-        came = {r.piece: r.counterpart for r in self.received[i]}
-        details = "; ".join(
-            f"{p} (you held {self.held[i][p]}, true value {self.true_value[p]}"
-            + (f", received from {came[p]})" if p in came else ")")
+        came = {r.piece: r.counterpart for r in self.received[i]}  # first holders hold true values,
+        details = "; ".join(  # so every altered piece was received
+            f"{p} (you held {self.held[i][p]}, true value {self.true_value[p]}, "
+            f"received from {came[p]})"
             for p in altered
         )
         self._notify(
