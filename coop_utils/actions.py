@@ -406,15 +406,8 @@ def parse_reply(text: Any, parsing: str = "strict") -> ParsedReply:
         try:
             actions.append(parse_action(item, parsing))
         except (ValueError, TypeError) as exc:
-            issues.append(Issue("invalid_action", str(exc), _dump(item)))
+            issues.append(Issue("invalid_action", str(exc), json.dumps(item)))  # decoded: dumps
     return ParsedReply(tuple(actions), thoughts, tuple(issues))
-
-
-def _dump(item: Any) -> str:
-    try:
-        return json.dumps(item)
-    except (TypeError, ValueError):
-        return repr(item)
 
 
 @dataclass(frozen=True, slots=True)
