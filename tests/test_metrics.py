@@ -466,6 +466,7 @@ def test_rejections_count_turns_per_rule():
     log.add("invalid_action", "agent_1", reason="already sent C to agent_0", action=None)
     log.add("parse_error", "agent_1", reason="not JSON", raw="")
     log.add("parse_error", "agent_1", reason="missing 'private_thoughts'", raw="")
+    log.turn_start("agent_2").add("parse_error", "agent_2", reason="not JSON", raw="")
     counts = metrics.rejections(log.events)
     assert counts == {
         "submission matches no task": 0,
@@ -475,7 +476,7 @@ def test_rejections_count_turns_per_rule():
         "value missing or mismatched": 0,
         "piece not held": 0,
         "malformed action": 0,
-        "unreadable reply": 1,
+        "unreadable reply": 2,
         "ambiguous reply": 1,
     }
 
