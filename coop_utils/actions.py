@@ -384,8 +384,8 @@ def parse_reply(text: Any, parsing: str = "strict") -> ParsedReply:
     if not isinstance(obj, dict):
         issues.append(Issue("parse_error", "reply is not a JSON object", raw))
         return ParsedReply((), "", tuple(issues))
-    thoughts = obj.get("private_thoughts", "")
-    if not isinstance(thoughts, str):
+    thoughts = obj.get("private_thoughts")
+    if not isinstance(thoughts, str):  # missing or null: "", anything else: its JSON
         thoughts = json.dumps(thoughts) if thoughts is not None else ""
     if "private_thoughts" not in obj:
         issues.append(Issue("parse_error", "missing 'private_thoughts'", raw))

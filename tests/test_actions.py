@@ -253,6 +253,17 @@ def test_strict_reading_cuts_at_the_first_closing_think_tag_only_with_both_tags(
 def test_strict_reading_drops_fences_even_without_newlines():
     assert parse_reply("```json" + json.dumps(GOOD) + "```").issues == ()
     assert parse_reply("```\n" + json.dumps(GOOD) + "\n```").issues == ()
+    for fenced in ("```json\n[1]\n```", "```\n[1]\n```"):  # decoded once the fences are gone
+        assert reasons(parse_reply(fenced)) == ["reply is not a JSON object"]
+
+
+def test_reasons_for_empty_and_non_object_replies():
+    for parsing in ("strict", "lenient"):
+        assert reasons(parse_reply(" ", parsing)) == ["empty reply"]
+        assert reasons(parse_reply("[1, 2]", parsing)) == ["reply is not a JSON object"]
+    assert reasons(parse_reply("<think>{a}</think> [1]", "lenient")) == [
+        "reply is not a JSON object"
+    ], "the think block is cut and nothing is put in its place"
 
 
 def test_strict_reading_reasons():
