@@ -386,10 +386,6 @@ def test_actions_are_read_strictly_by_default():
             "value for 'A' must be a number, got 'x'",
         ),
         (
-            {"action": "send_information", "to": "a", "information": ["A"], "values": {"A": True}},
-            "value for 'A' must be a number, got True",
-        ),
-        (
             {
                 "action": "send_information",
                 "to": "a",
