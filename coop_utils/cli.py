@@ -284,6 +284,13 @@ examples:
   coop clean --yes    delete it"""
 
 
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    from .evaluate.command import add_arguments, main
+
+    add_arguments(p)
+    p.set_defaults(func=main)
+
+
 def _add_clean(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = CLEAN, CLEAN_EXAMPLES
     p.add_argument("--yes", action="store_true", help="delete (default: only list)")
@@ -297,6 +304,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "models": ("list model aliases and whether their keys are set", _add_models),
     "reproduce": ("run every notebook: all figures, tables and statistics", _add_reproduce),
     "clean": ("delete the runs and outputs that cost nothing to remake", _add_clean),
+    "evaluate": ("where a model sits among the paper's eight, on a budget", _add_evaluate),
 }
 """Each subcommand's one-line summary and the function that describes it and adds its options."""
 
@@ -324,6 +332,9 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .folders import refuse_if_held
+
+    refuse_if_held(args.out)
     from .grid import GridSpec, run_grid
 
     env = {k: v for k, v in (("rounds", args.rounds), ("n_agents", args.n_agents)) if v}
@@ -357,6 +368,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
+    from .folders import refuse_if_held
+
+    refuse_if_held(args.out)
     from .grid import load_grid, run_grid
 
     spec = load_grid(args.grid, **_overrides(args))
@@ -401,6 +415,8 @@ def _result_dict(result) -> dict:
         **faults,
         "spent_usd": round(u.spent_usd, 4),
         "recorded_cost_usd": round(u.recorded_usd, 4),
+        "cache_torn_records": result.cache_torn,
+        "damaged": result.damaged,
     }
 
 
@@ -423,7 +439,13 @@ def _report(result, quiet: bool) -> int:
                 f"refusal(s), {len(d['degraded'])} degraded run(s); "
                 f"spent ${d['spent_usd']:.4f} (recorded cost ${d['recorded_cost_usd']:.4f})"
             )
+        if d["cache_torn_records"]:
+            line += (
+                f"; {d['cache_torn_records']} torn record(s) in the cache (cut by a kill) redone"
+            )
         print(line, file=sys.stderr)
+        for run_id, why in result.damaged.items():
+            print(f"  redone damaged run {run_id}: {why}", file=sys.stderr)
         for run_id, error in result.failed.items():
             print(f"  failed {run_id}: {error.splitlines()[0]}", file=sys.stderr)
         if result.stopped:
@@ -515,7 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not _user_error(exc):
             raise
-        print(f"coop {args.command}: error: {exc}", file=sys.stderr)
+        from .inputs import one_line
+
+        print(f"coop {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
 
 

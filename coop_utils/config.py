@@ -36,6 +36,10 @@ PAPER_MODELS: tuple[str, ...] = (
 INCENTIVE_SHARE_BONUS = 1000
 """Sender bonus per piece under the `incentive` condition (10% of a task's value)."""
 
+MAX_TURNS = 2_000
+"""Cap on rounds × n_agents, ten times the paper's 200: an episode's log and prompts grow
+with every turn (200 rounds × 10 agents already hold 16 MB of events in memory)."""
+
 
 class EnvConfig(BaseModel):
     """The environment of SPEC §2 with the paper's main setting as defaults."""
@@ -47,7 +51,8 @@ class EnvConfig(BaseModel):
     n_agents: int = Field(10, ge=2)
     """Agents in the group."""
     rounds: int = Field(20, ge=1)
-    """Rounds per episode; every agent acts once per round and the run lasts all rounds."""
+    """Rounds per episode; every agent acts once per round and the run lasts all rounds.
+    rounds × n_agents may not exceed MAX_TURNS (2,000)."""
     n_pieces: int = Field(100, ge=1)
     """Distinct named pieces of information; piece i starts with agent i mod n_agents."""
     tasks_per_agent: int = Field(2, ge=1)
@@ -131,6 +136,11 @@ class EnvConfig(BaseModel):
     def _check(self) -> EnvConfig:
         if self.pieces_per_task > self.n_pieces:
             raise ValueError("pieces_per_task cannot exceed n_pieces")
+        if self.rounds * self.n_agents > MAX_TURNS:
+            raise ValueError(
+                f"rounds × n_agents = {self.rounds * self.n_agents:,} turns, more than the cap "
+                f"of {MAX_TURNS:,} (config.MAX_TURNS); use fewer rounds or agents"
+            )
         return self
 
     @classmethod

@@ -6,12 +6,17 @@ are sequential, so a grid's wall time approaches one episode's critical path whe
 provider allows enough concurrent calls. A finished run is a folder whose
 ``summary.json`` exists (written last, atomically); rerunning the same command skips
 those after checking they were made under the same configuration, and refuses to mix in
-runs that were not. A failing run is reported and the grid goes on. A failure no retry
-can fix (a refused key, an exhausted quota, an invalid parameter, the budget: see
+runs that were not; one whose files were damaged afterwards (a truncated ``events.jsonl``)
+is reported and played again. A failing run is reported and the grid goes on. A failure
+no retry can fix (a refused key, an exhausted quota, an invalid parameter, the budget: see
 ``llm/failures.py``) stops every call at once and leaves the runs in flight unfinished, so
 rerunning the same command redoes them. ``max_cost`` is a cap no call may cross (see
 ``llm/budget.py``). A finished run whose turns were lost to the provider past
 ``degraded_after`` is marked ``degraded`` in its summary and left out of tables by default.
+
+Nothing is lost or mixed silently: a grid is checked whole before anything is written
+(duplicate cells, degenerate values, unknown models, a replay cache that is missing), and
+one grid at a time holds ``--out`` and its cache (:mod:`coop_utils.folders`).
 """
 
 from __future__ import annotations
@@ -19,26 +24,29 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import re
+import os
 import time
 import traceback
+from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tqdm import tqdm
 
 from .agents import Agent, expand_agents, scripted_agent
 from .config import Condition, EnvConfig
 from .events import write_atomic
+from .folders import claim, damage, folder_names, hold, read_json, slug, within  # noqa: F401
+from .inputs import InputError, explain, read_yaml_mapping
 from .llm.agent import LLMAgent
 from .llm.cache import Mode
 from .llm.client import ClientPool, StopError, Usage
-from .llm.models import UnknownModelError
+from .llm.models import UnknownModelError, resolve
 from .llm.secrets import redact
-from .runner import Episode, run_episode, write_run
+from .runner import Episode, population_label, run_episode, write_run
 from .scripted import PRESETS
 
 CACHE_FILE = "llm_cache.jsonl"
@@ -50,22 +58,24 @@ class GridSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     name: str = "grid"
-    models: list[str]
+    models: list[str] = Field(min_length=1)
     """Populations: a model alias, a scripted agent, or a mix such as '5*o3,5*perfect'."""
-    conditions: list[Condition] = ["baseline"]
+    conditions: list[Condition] = Field(["baseline"], min_length=1)
     runs: int = Field(5, ge=1)
     """Runs per cell, with seeds seed, seed+1, ... (ignored when `seeds` is given)."""
     seed: int = 0
-    seeds: list[int] | None = None
+    seeds: list[int] | None = Field(None, min_length=1)
     env: dict[str, Any] = Field(default_factory=dict)
     """EnvConfig overrides for every run (e.g. rounds: 10)."""
-    settings: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"default": {}})
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"default": {}}, min_length=1
+    )
     """Named EnvConfig overrides crossed with models × conditions (ablations)."""
     mode: Mode = "cache"
     """live: always call and record; replay: recorded replies only; cache: replay hits, call misses."""
     cache: str | None = None
     """Response cache file; default OUT/llm_cache.jsonl."""
-    max_cost: float | None = None
+    max_cost: float | None = Field(None, gt=0)
     """USD this invocation may spend: each call reserves its worst case first and none is
     started that could cross it; the runs in flight when it is reached stay unfinished."""
     allow_unpriced: bool = False
@@ -75,11 +85,57 @@ class GridSpec(BaseModel):
     errors) exceeds this is marked `degraded` and left out of tables by default. 5% = every
     agent silenced for one of 20 rounds on average: beyond it a run measures the provider."""
     episodes_in_flight: int = Field(32, ge=1)
-    concurrency: dict[str, int] = Field(default_factory=dict)
+    concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     """Per-provider limits on concurrent calls, overriding the models file."""
     server: dict[str, Any] = Field(default_factory=dict)
     """Settings for the local server started for `local:` models (latency_s, rate_429, ...)."""
     models_file: str | None = None
+
+    @field_validator("models", "conditions", "seeds")
+    @classmethod
+    def _once_each(cls, values: list | None) -> list | None:
+        twice = [v for v, n in Counter(values or ()).items() if n > 1]
+        if twice:
+            raise ValueError(
+                f"lists {twice[0]!r} twice; each cell is run once, so list it "
+                "once (for more runs per cell raise `runs`)"
+            )
+        return values
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if faults := {k: v for k, v in value.items() if k != "reasoning"}:
+            from .llm.server import FaultSettings
+
+            FaultSettings().updated(faults)
+        return value
+
+    @model_validator(mode="after")
+    def _configs(self) -> GridSpec:
+        """Every setting gives a valid EnvConfig and seats each population, no two alike
+        (``perfect`` and ``10*perfect`` would be one cell run twice): checked now, not when
+        the runs start."""
+        for where, values in [("env", self.env), *self.settings.items()]:
+            if "condition" in values:
+                raise ValueError(f"{where}: set conditions with the `conditions` key instead")
+        for where, values in [
+            ("env", {}),
+            *((f"settings.{k}", v) for k, v in self.settings.items()),
+        ]:
+            try:
+                n_agents = EnvConfig(**{**self.env, **values}).n_agents
+            except ValidationError as exc:
+                raise ValueError(f"{where}: {explain(exc, EnvConfig)}") from None
+            seen: dict[tuple[str, ...], str] = {}
+            for population in self.models:
+                seats = tuple(expand_agents(population, n_agents))
+                if seen.setdefault(seats, population) != population:
+                    raise ValueError(
+                        f"models {seen[seats]!r} and {population!r} are the same population "
+                        f"({population_label(list(seats))}); list it once"
+                    )
+        return self
 
     def seed_list(self) -> list[int]:
         return (
@@ -114,8 +170,15 @@ class GridResult:
     """Why every call stopped (a stop-class failure or the budget), if it did."""
     summaries: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    committed_usd: float = 0.0
+    """What the budget counted: settled spending plus the worst case of calls whose outcome
+    is unknown (a caller splitting one cap over several grids deducts this)."""
     wall_s: float = 0.0
     out: Path | None = None
+    damaged: dict[str, str] = field(default_factory=dict)
+    """Finished runs found damaged (e.g. a truncated events.jsonl) and played again: why."""
+    cache_torn: int = 0
+    """Cache records cut by a kill, found when the cache was opened (their calls are redone)."""
 
     @property
     def ok(self) -> bool:
@@ -127,15 +190,18 @@ class GridMismatchError(ValueError):
 
 
 def load_grid(path: str | Path, **overrides: Any) -> GridSpec:
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    """A grid file (YAML or JSON); relative paths in it are relative to its folder, while
+    ``overrides`` (command-line options) are taken as given. Errors are one line."""
+    path = Path(path)
+    data = read_yaml_mapping(path, "grid file", GridSpec.model_fields)
+    for key in ("models_file", "cache"):
+        if isinstance(data.get(key), str) and not Path(data[key]).expanduser().is_absolute():
+            data[key] = os.path.abspath(path.parent / data[key])
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return GridSpec(**data)
-
-
-def slug(text: str) -> str:
-    """A folder-safe name for a population ('5*o3,5*perfect' -> '5xo3+5xperfect')."""
-    text = text.replace("*", "x").replace(",", "+").replace("/", "_").replace(":", "-")
-    return re.sub(r"[^A-Za-z0-9._+=-]", "", text.replace("=", "")) or "run"
+    try:
+        return GridSpec(**data)
+    except ValidationError as exc:
+        raise InputError(f"grid file {path}: {explain(exc, GridSpec)}") from None
 
 
 def is_scripted_spec(spec: str) -> bool:
@@ -147,16 +213,18 @@ def is_scripted_spec(spec: str) -> bool:
 
 
 def plan(spec: GridSpec, out: Path | None) -> list[PlannedRun]:
+    """Every run of the grid, with its id and folder (see :func:`folders.folder_names`)."""
     runs = []
+    populations, settings = folder_names(spec.models), folder_names(list(spec.settings))
     for setting, overrides in spec.settings.items():
         for population in spec.models:
             for condition in spec.conditions:
                 config = EnvConfig.for_condition(condition, **{**spec.env, **overrides})
                 seats = tuple(expand_agents(population, config.n_agents))
                 for seed in spec.seed_list():
-                    parts = [slug(population), condition, f"seed{seed}"]
+                    parts = [populations[population], condition, f"seed{seed}"]
                     if len(spec.settings) > 1 or setting != "default":
-                        parts.insert(0, slug(setting))
+                        parts.insert(0, settings[setting])
                     run_id = ".".join(parts)
                     folder = out.joinpath(*parts) if out else None
                     runs.append(
@@ -179,16 +247,24 @@ def build_agents(run: PlannedRun, pool: ClientPool) -> list[Agent]:
     return agents
 
 
-def check_seats(seats: set[str], pool: ClientPool) -> None:
-    """Every non-scripted seat must name a model; the error lists both kinds of agent."""
+def check_seats(seats: set[str], models_file: str | None) -> None:
+    """Every non-scripted seat must name a model, and a ``local:`` one a policy the local
+    server plays; the error lists what is accepted. Checked before any run starts."""
     for spec in sorted(seats):
         try:
-            pool.profile(spec)
+            profile = resolve(spec, models_file)
         except UnknownModelError as exc:
             raise UnknownModelError(
                 f"{exc}; scripted agents are 'perfect', {', '.join(PRESETS)} or "
                 "'behaviour:KNOB=V:...'"
             ) from None
+        if profile.provider == "local" and profile.scripted:
+            from .llm.server import UnknownModel, resolve_model
+
+            try:
+                resolve_model(profile.model)
+            except UnknownModel as exc:
+                raise UnknownModelError(f"{spec}: {exc}") from None
 
 
 def _identity(config: dict | None, agents: list | None, llm: dict | None) -> dict[str, Any]:
@@ -197,19 +273,39 @@ def _identity(config: dict | None, agents: list | None, llm: dict | None) -> dic
     return {"config": config, "agents": list(agents or []), "llm": llm}
 
 
-def _finished(run: PlannedRun, models: dict[str, dict]) -> bool:
+def _finished(run: PlannedRun, models: dict[str, dict], damaged: dict[str, str]) -> bool:
+    """Whether the run is in its folder, finished and intact. A damaged run is noted in
+    ``damaged`` and unmarked (its summary removed), so it is played again."""
     if run.folder is None or not (run.folder / "summary.json").exists():
         return False
-    meta = json.loads((run.folder / "run.json").read_text())
-    recorded = _identity(meta.get("config"), meta.get("agents"), meta.get("llm"))
-    wanted = _identity(run.config.model_dump(), list(run.seats), models)
-    if recorded != wanted:
-        diff = [k for k in wanted if recorded[k] != wanted[k]]
-        raise GridMismatchError(
-            f"{run.folder} holds a finished run made under a different {' and '.join(diff)}; "
-            "write this grid to a new --out folder (or delete that run to redo it)"
+    meta = read_json(run.folder / "run.json")
+    if meta is not None:
+        recorded = _identity(meta.get("config"), meta.get("agents"), meta.get("llm"))
+        wanted = _identity(run.config.model_dump(), list(run.seats), models)
+        if recorded != wanted:
+            diff = [k for k in wanted if recorded[k] != wanted[k]]
+            raise GridMismatchError(
+                f"{run.folder} holds a finished run made under a different {' and '.join(diff)}; "
+                "write this grid to a new --out folder (or delete that run to redo it)"
+            )
+    problem = damage(run.folder)
+    if problem is None:
+        return True
+    damaged[run.run_id] = f"{run.folder}: {problem}"
+    (run.folder / "summary.json").unlink()
+    return False
+
+
+def _check_replay_cache(spec: GridSpec, cache: Path | None, seats: set[str]) -> None:
+    if spec.mode != "replay" or not seats:
+        return
+    if cache is None:
+        raise InputError("replay needs recorded replies: name their file with --cache FILE")
+    if not cache.is_file():
+        raise FileNotFoundError(
+            f"replay cache {cache}: file not found; record replies first (--cache-mode live or "
+            "cache) or name a recorded cache with --cache"
         )
-    return True
 
 
 async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict) -> Episode:
@@ -238,40 +334,50 @@ async def run_grid_async(
     out: str | Path | None,
     progress: bool = True,
     base_urls: dict[str, str] | None = None,
+    lock_wait_s: float = 0.0,
 ) -> GridResult:
     out = Path(out) if out is not None else None
     result = GridResult(out=out)
     start = time.perf_counter()
-    cache = spec.cache or (out / CACHE_FILE if out else None)
-    pool = ClientPool(
-        spec.mode,
-        cache,
-        base_urls,
-        spec.concurrency,
-        spec.models_file,
-        spec.max_cost,
-        spec.allow_unpriced,
-    )
     runs = plan(spec, out)
     result.planned = len(runs)
     seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
-    check_seats(seats, pool)
-    with pool.local_server(seats, **spec.server):
-        profiles = {seat: pool.profile(seat).public() for seat in seats}
-        models = {
-            r.run_id: {seat: profiles[seat] for seat in dict.fromkeys(r.seats) if seat in seats}
-            for r in runs
-        }
-        todo = [r for r in runs if not _finished(r, models[r.run_id])]
-        result.already_done = len(runs) - len(todo)
-        for seat in {seat for r in todo for seat in r.seats} & seats:
-            pool.client(seat)  # a missing key fails here, before any call
+    check_seats(seats, spec.models_file)
+    cache = Path(spec.cache) if spec.cache else (out / CACHE_FILE if out else None)
+    _check_replay_cache(spec, cache, seats)
+    with ExitStack() as held:
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            write_atomic(out / "grid.json", spec.model_dump_json(indent=2))
-        async with pool:
-            await _run_all(todo, pool, spec, models, result, progress)
+            held.enter_context(claim(out, lock_wait_s))
+        if cache is not None and spec.mode != "replay" and not within(cache, out):
+            lock = cache.with_name(f".{cache.name}.lock")
+            held.enter_context(hold(lock, f"cache {cache}", "--cache", lock_wait_s))
+        pool = ClientPool(
+            spec.mode,
+            cache,
+            base_urls,
+            spec.concurrency,
+            spec.models_file,
+            spec.max_cost,
+            spec.allow_unpriced,
+        )
+        pool.cache.check_intact()
+        result.cache_torn = pool.cache.torn_lines
+        with pool.local_server(seats, **spec.server):
+            profiles = {seat: pool.profile(seat).public() for seat in seats}
+            models = {
+                r.run_id: {seat: profiles[seat] for seat in dict.fromkeys(r.seats) if seat in seats}
+                for r in runs
+            }
+            todo = [r for r in runs if not _finished(r, models[r.run_id], result.damaged)]
+            result.already_done = len(runs) - len(todo)
+            for seat in {seat for r in todo for seat in r.seats} & seats:
+                pool.client(seat)  # a missing key fails here, before any call
+            if out is not None:
+                write_atomic(out / "grid.json", spec.model_dump_json(indent=2))
+            async with pool:
+                await _run_all(todo, pool, spec, models, result, progress)
     result.usage = pool.usage
+    result.committed_usd = pool.budget.committed
     result.stopped = redact(str(pool.stopped)) if pool.stopped else None
     result.wall_s = time.perf_counter() - start
     if out is not None and result.failed:
@@ -327,10 +433,12 @@ def run_grid(
     out: str | Path | None,
     progress: bool = True,
     base_urls: dict[str, str] | None = None,
+    lock_wait_s: float = 0.0,
 ) -> GridResult:
     """Run a grid from synchronous code: a script, the CLI, or a notebook cell (where an
-    event loop is already running, the grid runs on its own loop in a worker thread)."""
-    job = run_grid_async(spec, out, progress, base_urls)
+    event loop is already running, the grid runs on its own loop in a worker thread).
+    ``lock_wait_s``: how long to wait for another grid holding ``out`` (default: none)."""
+    job = run_grid_async(spec, out, progress, base_urls, lock_wait_s)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

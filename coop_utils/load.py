@@ -104,16 +104,37 @@ def find_runs(root: Roots) -> _Found:
 # ---- parsing one run ------------------------------------------------------------------------
 
 
+_REDO = "delete its run folder and rerun the grid that made it to redo the run"
+
+
 def read_run_events(folder: str | os.PathLike) -> list[Event]:
-    """The events of one run folder, in order."""
-    text = (Path(folder) / "events.jsonl").read_text(encoding="utf-8")
+    """The events of one run folder, in order; a damaged log is an error naming its line."""
+    path = Path(folder) / "events.jsonl"
+    text = path.read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.strip()]
-    # One json.loads over the whole log is several times faster than one per line.
-    return [Event(**d) for d in json.loads("[" + ",".join(lines) + "]")]
+    try:  # one json.loads over the whole log is several times faster than one per line
+        return [Event(**d) for d in json.loads("[" + ",".join(lines) + "]")]
+    except (ValueError, TypeError):
+        pass
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            if line.strip():
+                Event(**json.loads(line))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"{path}: line {n} is not an event ({exc}); the log is truncated or damaged: "
+                f"{_REDO}"
+            ) from None
+    raise AssertionError("unreachable: some line failed to parse above")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); {_REDO}") from None
 
 
 @dataclass

@@ -51,6 +51,7 @@ __all__ = [
     "exchange_network",
     "intervention_effects",
     "model_colors",
+    "quadrant_axes",
     "quadrant_plot",
     "save",
     "tasks_per_round",
@@ -568,6 +569,43 @@ def capability_scatter(
 # ---- Fig. 4: cooperation vs competence -------------------------------------------------------
 
 
+def quadrant_axes(ax: Axes, threshold: float, lim: float, hints: bool = True) -> list:
+    """Square axes from 0 to ``lim`` with the threshold lines and Fig. 4's four quadrant
+    names in the corners (with what each means when ``hints``); returns the name labels,
+    so point labels can be placed around them."""
+    ax.set_xlim(0, lim)
+    ax.set_ylim(0, lim)
+    ax.set_aspect("equal")
+    ax.axvline(threshold, color="0.4", lw=1, ls=":")
+    ax.axhline(threshold, color="0.4", lw=1, ls=":")
+    box = dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="none", alpha=0.85)
+    hint = {
+        "cooperation-limited": "\n(asks & submits, won't send)",
+        "competence-limited": "\n(sends, can't ask or submit)",
+    }
+    corners = (
+        (0.015, 0.985, "cooperation-limited", "left", "top"),
+        (0.985, 0.985, "cooperative & competent", "right", "top"),
+        (0.015, 0.015, "both limited", "left", "bottom"),
+        (0.985, 0.015, "competence-limited", "right", "bottom"),
+    )
+    return [
+        ax.text(
+            tx,
+            ty,
+            text + (hint.get(text, "") if hints else ""),
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=9,
+            color="0.35",
+            style="italic",
+            bbox=box,
+        )
+        for tx, ty, text, ha, va in corners
+    ]
+
+
 @_styled
 def quadrant_plot(
     runs: pd.DataFrame,
@@ -599,33 +637,7 @@ def quadrant_plot(
     fig, ax = _subplots(figsize=(7.8, 7.4))
     ext = [105.0, *(pts["x"] + pts["xerr"].fillna(0)), *(pts["y"] + pts["yerr"].fillna(0))]
     lim = 5 * math.ceil(max(ext) * 1.04 / 5)
-    ax.set_xlim(0, lim)
-    ax.set_ylim(0, lim)
-    ax.set_aspect("equal")
-    ax.axvline(threshold, color="0.4", lw=1, ls=":")
-    ax.axhline(threshold, color="0.4", lw=1, ls=":")
-    box = dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="none", alpha=0.85)
-    quadrants = []
-    for tx, ty, text, ha, va in (
-        (0.015, 0.985, "cooperation-limited\n(asks & submits, won't send)", "left", "top"),
-        (0.985, 0.985, "cooperative & competent", "right", "top"),
-        (0.015, 0.015, "both limited", "left", "bottom"),
-        (0.985, 0.015, "competence-limited\n(sends, can't ask or submit)", "right", "bottom"),
-    ):
-        quadrants.append(
-            ax.text(
-                tx,
-                ty,
-                text,
-                transform=ax.transAxes,
-                ha=ha,
-                va=va,
-                fontsize=9,
-                color="0.35",
-                style="italic",
-                bbox=box,
-            )
-        )
+    quadrants = quadrant_axes(ax, threshold, lim)
     ours_keys = {canonical_model(m): m for m in pts.index}
     for m, r in pw.iterrows():
         ax.plot(r["auto_request"], r["auto_fulfill"], ms=8, mec=colors[m], zorder=2, **PAPER_MARKER)

@@ -121,17 +121,20 @@ def _kernel_manager(log: Path, env: dict[str, str]) -> type:
     return QuietKernelManager
 
 
-def run_notebook(nb: Path, params: dict[str, Any], env: dict[str, str] | None = None) -> float:
+def run_notebook(
+    nb: Path, params: dict[str, Any], env: dict[str, str] | None = None, logs: Path | None = None
+) -> float:
     """Execute one notebook in place (atomically); returns seconds taken.
 
     ``params`` are injected as given (pass :func:`overrides`); ``env`` is added to the
     kernel's environment. On failure the notebook is left untouched and the executed copy
-    is saved as ``runs/reproduce/NN_name.failed.ipynb`` for inspection.
+    is saved as ``NN_name.failed.ipynb`` for inspection, with the kernel's log, in ``logs``
+    (default ``runs/reproduce``, see :func:`logs_dir`).
     """
     import papermill as pm
 
     start = time.perf_counter()
-    logs = logs_dir(nb)
+    logs = logs or logs_dir(nb)
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{nb.stem}.kernel.log"
     source = nbformat.read(nb, as_version=4)

@@ -66,7 +66,7 @@ def test_run_table_and_summary_line(capsys):
         (["run", "--runs", "0"], "expected a positive whole number"),
         (["run", "--agents", "wizard"], "scripted agents are 'perfect'"),
         (["run", "--agents", "3*perfect"], "give 3 agents but the run has 10"),
-        (["grid", "no-such-grid.yaml", "--out", "x"], "No such file"),
+        (["grid", "no-such-grid.yaml", "--out", "x"], "no-such-grid.yaml: file not found"),
     ],
 )
 def test_bad_arguments_get_one_line_that_says_what_is_accepted(capsys, argv, says):

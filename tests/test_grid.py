@@ -66,6 +66,7 @@ def test_live_then_replay_without_server_gives_identical_logs(server, tmp_path):
 
 
 def test_replay_miss_names_the_request(server, tmp_path):
+    (tmp_path / "empty.jsonl").touch()
     spec = GridSpec(
         models=["local:cooperator"],
         runs=1,
@@ -222,19 +223,22 @@ def test_the_budget_holds_with_many_episodes_in_flight(server, tmp_path):
 
 
 def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, tmp_path):
+    f = tmp_path / "models.yaml"  # a provider the grid cannot check first: the server says 404
+    f.write_text(f"providers:\n  other:\n    base_url: {server.base_url}\n")
     spec = GridSpec(
-        models=["local:no-such-policy", "local:cooperator"],
+        models=["other:scripted/no-such-policy", "local:cooperator"],
         runs=2,
         env={"rounds": 1},
         mode="live",
         episodes_in_flight=1,
+        models_file=str(f),
     )
     urls = {"local": server.base_url}
     result = run_grid(spec, tmp_path / "out", progress=False, base_urls=urls)
     assert result.failed == {} and result.completed == []
-    assert "404" in result.stopped and "local:no-such-policy" in result.stopped
+    assert "404" in result.stopped and "other:scripted/no-such-policy" in result.stopped
     assert "What to do: check the model id" in result.stopped
-    assert result.unfinished == ["local-no-such-policy.baseline.seed0"]
+    assert result.unfinished == ["other-scripted_no-such-policy.baseline.seed0"]
     assert len(result.not_started) == 3
     assert server.stats()["requests"] == 1, "no further call once stopped"
     assert not list((tmp_path / "out").rglob("summary.json"))
@@ -255,28 +259,10 @@ def test_reasoning_text_is_recorded(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_a_grid_killed_midway_resumes_to_exactly_the_expected_runs(tmp_path):
-    grid = tmp_path / "grid.yaml"
-    grid.write_text(
-        "name: killme\nmodels: ['local:cooperator', 'local:withholder']\n"
-        "conditions: [baseline, auto_fulfill]\nruns: 3\nenv: {rounds: 3}\n"
-        "episodes_in_flight: 2\nserver: {latency_s: 0.01}\n"
-    )
-    out = tmp_path / "out"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("COOP_LOCAL_URL", None)
-    cmd = [sys.executable, "-m", "coop_utils.cli", "grid", str(grid), "--out", str(out)]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list(out.rglob("summary.json"))) < 3:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the grid and the server it started
-    proc.wait()
-    done_before = len(list(out.rglob("summary.json")))
-    assert 3 <= done_before < 12, "killed midway"
-    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+def test_a_grid_killed_midway_resumes_to_exactly_the_expected_runs(killed_grid):
+    killed = killed_grid()
+    out, done_before = killed.out, killed.done
+    rerun = subprocess.run(killed.cmd, env=killed.env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     summaries = sorted(out.rglob("summary.json"))
     expected = {

@@ -32,6 +32,7 @@ Only genuine replies are ever served from the cache as replies: a failure is rec
 from __future__ import annotations
 
 import json
+import textwrap
 from enum import StrEnum
 from typing import Any
 
@@ -154,7 +155,7 @@ def detail(exc: BaseException) -> str:
     head = f"{status} {type(exc).__name__}" if status else type(exc).__name__
     code = getattr(exc, "code", None)
     head += f" ({code})" if code else ""
-    text = str(getattr(exc, "message", "") or exc)[:300]
+    text = textwrap.shorten(str(getattr(exc, "message", "") or exc), 300, placeholder=" …")
     return f"{head}: {text}" if text else head
 
 

@@ -18,9 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..inputs import InputError, explain, read_yaml_mapping
 from .secrets import remember
 
 MODELS_FILE = Path(__file__).resolve().parent.parent / "models.yaml"
@@ -220,8 +220,32 @@ def _expand(value: Any) -> Any:
 
 @cache
 def _read(path: str) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    return {"providers": data.get("providers") or {}, "models": data.get("models") or {}}
+    """A models file, checked: one-line errors name the file, the entry and the key."""
+    data = read_yaml_mapping(path, "models file", ("providers", "models"))
+    if unknown := set(data) - {"providers", "models"}:
+        raise InputError(
+            f"models file {path}: unknown key {sorted(unknown)[0]!r}; accepted keys: providers, models"
+        )
+    known = set(ModelProfile.model_fields) - {"alias"}
+    out: dict[str, dict[str, dict]] = {}
+    for section in ("providers", "models"):
+        entries = data.get(section) or {}
+        if not isinstance(entries, dict):
+            raise InputError(
+                f"models file {path}: {section} must be a mapping of names to settings"
+            )
+        out[section] = {name: entry or {} for name, entry in entries.items()}
+        for name, entry in out[section].items():
+            if not isinstance(entry, dict):
+                raise InputError(
+                    f"models file {path}: {section}.{name} must be a mapping of settings"
+                )
+            if unknown := set(entry) - known:
+                raise InputError(
+                    f"models file {path}: {section}.{name}: unknown key {sorted(unknown)[0]!r}; "
+                    f"accepted keys: {', '.join(sorted(known))}"
+                )
+    return out
 
 
 def _files(extra: str | Path | None) -> list[str]:
@@ -229,7 +253,7 @@ def _files(extra: str | Path | None) -> list[str]:
     for f in (os.environ.get("COOP_MODELS"), extra):
         if f:
             if not Path(f).is_file():
-                raise FileNotFoundError(f"models file {f} does not exist")
+                raise FileNotFoundError(f"models file {f}: file not found")
             files.append(str(f))
     return files
 
@@ -270,7 +294,17 @@ def resolve(alias: str, models_file: str | Path | None = None) -> ModelProfile:
     expanded = {k: _expand(v) for k, v in fields.items()}
     if expanded.get("base_url") != fields.get("base_url"):
         expanded["base_url_template"] = fields["base_url"]
-    return ModelProfile(**expanded)
+    try:
+        return ModelProfile(**expanded)
+    except ValidationError as exc:
+        key = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else ""
+        files = [
+            f
+            for f in _files(models_file)
+            if key in _read(f)["providers"].get(provider, {})
+            or key in _read(f)["models"].get(alias, {})
+        ] or _files(models_file)
+        raise InputError(f"models file {files[-1]}: model {alias!r}: {explain(exc)}") from None
 
 
 def is_model_spec(spec: str, models_file: str | Path | None = None) -> bool:

@@ -129,6 +129,14 @@ class FaultSettings:
     fault_seed: int = 0
     """Seed of the server's fault generator; setting it reseeds the generator."""
 
+    def __post_init__(self) -> None:
+        if sum(self.rates()) > 1 + 1e-9:
+            terms = " + ".join(f"rate_{k} {r:g}" for k, r in zip(FAULT_KINDS, self.rates()) if r)
+            raise ValueError(
+                f"fault rates add up to {sum(self.rates()):g} ({terms}); they are chances of "
+                "disjoint faults per request, so their sum must be <= 1"
+            )
+
     def rates(self) -> tuple[float, ...]:
         return (
             self.rate_429,

@@ -1,0 +1,293 @@
+"""The pure rules of ``coop evaluate``: stopping, diagnosis, expected runs, leaderboard."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coop_utils.evaluate import leaderboard as L
+from coop_utils.evaluate.diagnosis import Rate, diagnose
+from coop_utils.evaluate.estimate import expected_interventions, paper_spread
+from coop_utils.evaluate.stopping import (
+    Played,
+    StopRule,
+    adapt,
+    cell_state,
+    runs_for_target,
+    runs_wanted,
+    sd_from_ci95,
+)
+
+# ---- stopping rule ------------------------------------------------------------------------
+
+
+class Population:
+    """Simulated cells: % of optimal drawn per seed (seeded), each run costing ``cost``; the
+    budget is spent run by run, as the grid's cap does, and play stops when it is reached."""
+
+    def __init__(self, spreads: dict[str, float], cost: float = 1.0, budget: float = math.inf):
+        rng = np.random.default_rng(7)
+        self.draws = {c: 50 + sd * rng.standard_normal(100) for c, sd in spreads.items()}
+        self.done = {c: 0 for c in spreads}
+        self.cost, self.budget, self.spent = cost, budget, 0.0
+
+    def __call__(self, wanted: dict[str, int]) -> Played:
+        stopped = None
+        for cell, n in wanted.items():
+            while self.done[cell] < n:
+                if self.spent + self.cost > self.budget:
+                    stopped = f"budget: ${self.spent:g} of ${self.budget:g} spent"
+                    break
+                self.spent += self.cost
+                self.done[cell] += 1
+        values = {c: list(self.draws[c][:k]) for c, k in self.done.items()}
+        return Played(values, stopped)
+
+
+def test_small_spread_stops_at_the_minimum_and_large_spread_runs_more():
+    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=30)
+    play = Population({"tight": 1.0, "wide": 12.0})
+    out = adapt(["tight", "wide"], play, rule)
+    tight, wide = out.states["tight"], out.states["wide"]
+    assert out.stopped is None
+    assert tight.status == "settled" and tight.runs == 3 and tight.half_width <= 5
+    assert wide.status == "settled" and wide.half_width <= 5
+    assert 15 <= wide.runs <= 30, wide  # (1.96·12/5)² ≈ 22, from the t rule a few more
+    # each batch asked only the open cell for more: the tight cell was never extended
+    assert all("tight" not in batch for batch in out.requested[1:])
+    assert [b.get("wide") for b in out.requested] == list(range(3, wide.runs + 1, 2))
+
+
+def test_the_run_cap_stops_a_wide_cell_and_says_so():
+    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=10)
+    out = adapt(["wide"], Population({"wide": 12.0}), rule)
+    assert out.states["wide"].status == "capped" and out.states["wide"].runs == 10
+    assert out.states["wide"].half_width > 5
+
+
+def test_the_budget_stops_both_populations():
+    """Each population alone, with a budget too small for it: both stop where the money
+    ends, the tight one before its minimum, the wide one before its target."""
+    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=30)
+    tight = adapt(["tight"], Population({"tight": 1.0}, budget=2.0), rule)
+    wide = adapt(["wide"], Population({"wide": 12.0}, budget=12.0), rule)
+    for out, runs in ((tight, 2), (wide, 12)):
+        (state,) = out.states.values()
+        assert out.stopped.startswith("budget") and state.status == "stopped"
+        assert state.runs == runs
+    assert wide.states["wide"].half_width > 5
+    # together under one budget: the tight cell settles first, the wide one is cut short
+    play = Population({"tight": 1.0, "wide": 12.0}, budget=12.0)
+    out = adapt(["tight", "wide"], play, rule)
+    assert play.spent == 12.0 and out.stopped.startswith("budget")
+    assert {c: (s.runs, s.status) for c, s in out.states.items()} == {
+        "tight": (3, "settled"),
+        "wide": (9, "stopped"),
+    }
+
+
+def test_degraded_runs_count_against_the_cap_not_the_interval():
+    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=6)
+    state = cell_state([50.0, None, 51.0, None, 50.5], rule)
+    assert (state.runs, state.n) == (5, 3)
+    assert state.status == "settled" and state.mean == pytest.approx(50.5)
+    assert runs_wanted([50.0, None, None, None, None, None], rule) == 6
+    assert cell_state([50.0, None, None, None, None, None], rule).status == "capped"
+
+
+def test_a_batch_that_finishes_nothing_ends_the_phase():
+    rule = StopRule()
+    out = adapt(["a"], lambda wanted: Played({"a": []}), rule)
+    assert out.batches == 1 and out.stopped.startswith("no progress")
+    assert out.states["a"].status == "stopped"
+
+
+def test_runs_already_made_are_used_not_asked_again():
+    """A rerun with a tighter target: play reports every finished run, the rule goes on
+    from there (it never asks for fewer runs than exist)."""
+    made = [50.0, 58.0, 44.0, 53.0, 47.0, 55.0, 45.0]
+    asked = []
+
+    def play(wanted):
+        asked.append(dict(wanted))
+        n = max(len(made), *wanted.values())
+        return Played({"a": (made + [50.0] * n)[:n]})
+
+    out = adapt(["a"], play, StopRule(target=3.0, max_runs=20))
+    assert asked[0] == {"a": 3} and asked[1] == {"a": 9}, "continues after the 7 runs on disk"
+    assert out.states["a"].status == "settled" and out.states["a"].runs >= 9
+
+
+def test_runs_for_target_from_the_papers_own_spread():
+    rule = StopRule(target=5.0, min_runs=3, max_runs=10)
+    assert sd_from_ci95(17.3) == pytest.approx(17.3 * 5**0.5 / 2.776445, abs=1e-4)  # o3-mini
+    o3_mini = paper_spread("o3-mini")
+    assert o3_mini.sd == pytest.approx(100 * 13.9329 / 204, abs=0.001)
+    assert runs_for_target(o3_mini.sd, rule) == 10
+    assert runs_for_target(paper_spread("o3").sd, rule) == 3
+    assert runs_for_target(paper_spread("claude-sonnet-4").sd, rule) == 5
+    assert runs_for_target(o3_mini.sd, StopRule(target=2.0, max_runs=10)) == 48
+    assert runs_for_target(0.0, rule) == 3
+
+
+def test_a_model_the_paper_did_not_run_and_a_scripted_namesake_get_the_median_spread():
+    unknown, scripted = paper_spread("openai:gpt-4o"), paper_spread("o3", scripted=True)
+    assert unknown.sd == scripted.sd and "median" in unknown.source
+    assert 0.6 < unknown.sd < 6.9 and unknown.sd != paper_spread("o3").sd
+
+
+def test_stop_rule_refuses_nonsense():
+    for bad in ({"target": 0}, {"min_runs": 1}, {"min_runs": 5, "max_runs": 4}, {"batch": 0}):
+        with pytest.raises(ValueError):
+            StopRule(**bad)
+
+
+# ---- diagnosis ------------------------------------------------------------------------------
+
+
+def rates(coop, coop_ci, comp, comp_ci, n=5):
+    return Rate("cooperation", coop, coop_ci, n), Rate("competence", comp, comp_ci, n)
+
+
+@pytest.mark.parametrize(
+    "numbers, quadrant, interventions, uncertain",
+    [
+        ((10, 3, 95, 2), "cooperation-limited", ("incentive",), ()),
+        ((85, 4, 20, 5), "competence-limited", ("policy",), ()),
+        ((30, 5, 14, 3), "both limited", ("policy", "incentive"), ()),
+        ((95, 2, 90, 3), "cooperative & competent", (), ()),
+        # the cooperation interval straddles the line: its fix is tried as well
+        ((56, 11, 15, 2), "competence-limited", ("policy", "incentive"), ("cooperation",)),
+        ((45, 8, 90, 2), "cooperation-limited", ("incentive",), ("cooperation",)),
+        ((70, 3, 52, 4), "cooperative & competent", ("policy",), ("competence",)),
+    ],
+)
+def test_diagnosis_rule(numbers, quadrant, interventions, uncertain):
+    d = diagnose(*rates(*numbers))
+    assert (d.quadrant, d.interventions, d.uncertain) == (quadrant, interventions, uncertain)
+
+
+def test_diagnosis_edge_cases():
+    assert diagnose(*rates(10, 3, 95, 2), all_interventions=True).interventions == (
+        "policy",
+        "incentive",
+        "limited",
+    )
+    d = diagnose(Rate("cooperation", math.nan, math.nan, 0), Rate("competence", 90, 2, 5))
+    assert d.quadrant == "undetermined" and d.interventions == ()
+    one_run = diagnose(*rates(10, math.nan, 95, math.nan, n=1))
+    assert one_run.uncertain == ("cooperation", "competence")
+    # the threshold is the rule's, not a constant: at 20% a 30% rate is not limited
+    assert diagnose(*rates(30, 3, 95, 2), threshold=20).interventions == ()
+    text = diagnose(*rates(56, 11, 15, 2)).sentence("m")
+    assert "m is competence-limited" in text and "straddles 50%" in text
+
+
+def test_expected_interventions_follow_the_papers_rates_or_count_both():
+    assert expected_interventions("o3", False, False, 50)[0] == ("incentive",)
+    assert expected_interventions("gemini-2.5-flash", False, False, 50)[0] == ("policy",)
+    assert expected_interventions("gpt-4.1-mini", False, False, 50)[0] == ("policy", "incentive")
+    assert expected_interventions("openai:gpt-4o", False, False, 50)[0] == ("policy", "incentive")
+    assert expected_interventions("o3", True, False, 50)[0] == ("policy", "incentive")
+    assert len(expected_interventions("o3", False, True, 50)[0]) == 3
+
+
+# ---- leaderboard ----------------------------------------------------------------------------
+
+
+def summary(model, scripted, protocol="1", baseline=40.0):
+    rate = {"mean": 20.0, "ci95": 3.0}
+    return {
+        "protocol": protocol,
+        "setting": "default",
+        "code_version": "abc",
+        "models": {
+            model: {
+                "scripted": scripted,
+                "diagnosis": "cooperation-limited",
+                "uncertain": [],
+                "baseline": {"pct_optimal": {"mean": baseline, "ci95": 2.0}},
+                "cooperation_rate": rate,
+                "competence_rate": {"mean": 90.0, "ci95": 1.0},
+                "interventions": {"incentive": {"pct_change": 150.0}},
+                "cells": {"baseline": {"runs": 3}, "auto_request": {"runs": 5}},
+                "usage": {"cost_usd": 1.5},
+            }
+        },
+    }
+
+
+def test_leaderboard_upserts_and_keeps_the_papers_rows(tmp_path):
+    path = tmp_path / "board.csv"
+    L.upsert(L.evaluation_rows(summary("my-model", False)), path)
+    L.upsert(L.evaluation_rows(summary("my-model", False, baseline=44.0)), path)
+    L.upsert(L.evaluation_rows(summary("my-model", False, protocol="2")), path)
+    board = L.upsert(L.evaluation_rows(summary("local:withholder", True), {"x": 1}), path)
+    again = pd.read_csv(path, dtype={"protocol": str})
+    assert len(again) == len(board) == 8 + 3
+    paper = again[again["kind"] == "paper"]
+    assert sorted(paper["model"]) == sorted(L.paper_rows()["model"])
+    assert (paper["protocol"] == "paper").all() and paper["source"].str.contains("paper").all()
+    mine = again[again["model"] == "my-model"].set_index("protocol")
+    assert mine.loc["1", "baseline_pct"] == 44.0, "the second evaluation replaced the first"
+    assert mine.loc["2", "runs"] == 8
+    scripted = again[again["model"] == "local:withholder"].iloc[0]
+    assert scripted["kind"] == "scripted" and "not model behaviour" in scripted["source"]
+    assert math.isnan(scripted["elo"]), "a scripted population has no Elo"
+    assert path.with_suffix(".png").stat().st_size > 10_000
+    assert list(again["baseline_pct"]) == sorted(again["baseline_pct"], reverse=True)
+
+
+def test_paper_rows_are_the_papers_numbers():
+    rows = L.paper_rows().set_index("model")
+    assert rows.loc["o3", "baseline_pct"] == 16.9 and rows.loc["o3", "cooperation"] == 15.2
+    assert rows.loc["o3", "incentive_pct_change"] == 190.7
+    assert rows.loc["o3", "diagnosis"] == "cooperation-limited"
+    assert rows.loc["gemini-2.5-flash", "diagnosis"] == "competence-limited"
+    assert rows.loc["o3-mini", "baseline_pct_ci95"] == pytest.approx(100 * 17.3 / 204)
+
+
+def test_the_capability_plot_gets_elo_from_the_user_or_the_snapshot_else_unknown():
+    from coop_utils.evaluate.report import elo_table
+
+    models = {
+        "openai:gpt-4o": {"scripted": False},
+        "vllm:my-model": {"scripted": False},
+        "o3": {"scripted": False},
+        "local:withholder": {"scripted": True},
+    }
+    elo, unknown = elo_table({"models": models}, {"spec": {"elo": {"openai:gpt-4o": 1360}}})
+    assert unknown == ["vllm:my-model"], "no --elo and not in the snapshot: marked unknown"
+    scores = dict(zip(elo["model"], elo["elo"]))
+    assert scores["openai:gpt-4o"] == 1360 and scores["o3"] == 1434
+    assert "local:withholder" not in scores, "a scripted population never gets a score"
+
+
+def test_the_papers_own_words_travel_with_its_numbers_never_with_a_scripted_namesake():
+    from coop_utils.evaluate.findings import _paper_row
+
+    rows = L.paper_rows().set_index("model")
+    assert rows.loc["deepseek-r1", "paper_words"] == "moderate on both"
+    assert rows.loc["deepseek-r1", "diagnosis"] == "cooperative & competent", "our rule's words"
+    ref = _paper_row("DeepSeek-R1-0528", scripted=False)
+    assert ref["diagnosis_words"] == "moderate on both" and ref["cooperation_rate"] == 70.5
+    assert _paper_row("deepseek-r1", scripted=True) is None
+    assert _paper_row("openai:gpt-4o", scripted=False) is None
+
+
+def test_the_report_template_types_no_result():
+    """Every number the report states comes from its outputs, as in the notebooks."""
+    import nbformat
+
+    from coop_utils.evaluate.report import TEMPLATE
+    from coop_utils.prose import allowed_numbers, typed_numbers
+
+    allowed = allowed_numbers()
+    cells = nbformat.read(TEMPLATE, as_version=4).cells
+    prose = [c.source for c in cells if c.cell_type == "markdown"]
+    assert len(prose) >= 8 and not [
+        typed_numbers(p, allowed) for p in prose if typed_numbers(p, allowed)
+    ]
