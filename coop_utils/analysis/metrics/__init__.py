@@ -11,7 +11,9 @@ measure per module: :mod:`.play` (how the group played), :mod:`.faults` (what we
 what it cost), :mod:`.summary` (a run's row, rates across runs), over :mod:`.log`.
 
 Functions accept a sequence of :class:`~coop_utils.game.events.Event` or of plain dicts
-with the same fields (as read from ``events.jsonl``). Percentages are 0–100.
+with the same fields (as read from ``events.jsonl``). Percentages are 0–100. A payload
+field that ``events.EVENT_KINDS`` lists is read as present: a log without it raises a
+``KeyError`` rather than being counted by a guess.
 
 One rule for ratios: a per-run ratio whose denominator is zero (messages per task with
 no task, response rate with no request, pipeline efficiency with no completable task) is

@@ -3,6 +3,8 @@ retries, refusals, manipulated values, token and cost totals."""
 
 from __future__ import annotations
 
+import re
+
 from .log import Events, _log, _of
 
 USAGE_FIELDS: tuple[str, ...] = (
@@ -32,28 +34,22 @@ def parse_ambiguities(events: Events) -> int:
     return len(_of(events, "parse_ambiguity"))
 
 
-REJECTION_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("submission matches no task", ("equal no open task", "does not name every piece")),
-    ("submission lacks pieces", ("task_",)),
-    ("recipient not an agent id", ("unknown agent", "cannot address yourself")),
-    ("repeat send", ("already sent",)),
-    ("value missing or mismatched", ("value",)),
-    ("piece not held", ("you do not hold", "no such piece", "unknown piece")),
-    ("malformed action", ("",)),
+REJECTION_RULES: tuple[tuple[str, str], ...] = (
+    ("submission matches no task", "equal no open task|does not name every piece"),
+    ("submission lacks pieces", r"^task_\d+: you do not hold"),
+    ("recipient not an agent id", "unknown agent|cannot address yourself"),
+    ("repeat send", "already sent"),
+    ("value missing or mismatched", "value"),
+    ("piece not held", "you do not hold|no such piece|unknown piece"),
+    ("malformed action", ""),
 )
-"""The strict rules an ``invalid_action`` can break, each with the reason prefixes or phrases
-that name it, tried in order (the last catches the parser's remaining shape checks)."""
+"""The strict rules an ``invalid_action`` can break, each with a regex for the reasons that
+name it, tried in order (the last, empty, catches the parser's remaining shape checks)."""
 
 
 def rejection_rule(reason: str) -> str:
     """The rule of :data:`REJECTION_RULES` an ``invalid_action`` reason names."""
-    for rule, marks in REJECTION_RULES:
-        if rule == "submission lacks pieces":
-            if reason.startswith("task_") and ": you do not hold" in reason:
-                return rule
-        elif any(m in reason for m in marks):
-            return rule
-    return "malformed action"
+    return next(rule for rule, pattern in REJECTION_RULES if re.search(pattern, reason))
 
 
 def rejections(events: Events) -> dict[str, int]:
@@ -65,7 +61,7 @@ def rejections(events: Events) -> dict[str, int]:
     turns |= {"unreadable reply": set(), "ambiguous reply": set()}
     for e in _of(events, "invalid_action", "parse_error", "parse_ambiguity"):
         if e.kind == "invalid_action":
-            rule = rejection_rule(str(e.payload.get("reason", "")))
+            rule = rejection_rule(e.payload["reason"])
         else:
             rule = "unreadable reply" if e.kind == "parse_error" else "ambiguous reply"
         turns[rule].add(e.turn)

@@ -53,6 +53,6 @@ def _of(events: Events, *kinds: str) -> list[Event]:
     return _log(events).of(*kinds)
 
 
-def _agent_id(holder: int | str) -> str:
+def _agent_id(holder: int) -> str:
     """run_start lists first holders by index; everything else uses ``agent_<i>``."""
-    return f"agent_{holder}" if isinstance(holder, int) else str(holder)
+    return f"agent_{holder}"

@@ -45,7 +45,7 @@ def authored_messages(events: Events) -> int:
     written) plus ``broadcast`` events. System messages (auto_request's asks) are excluded."""
     n = 0
     for e in _of(events, "message", "broadcast"):
-        if e.kind == "broadcast" or not e.payload.get("system", False):
+        if e.kind == "broadcast" or not e.payload["system"]:
             n += 1
     return n
 
@@ -57,7 +57,7 @@ def delivered_messages(events: Events) -> int:
     auto_request this equals :func:`authored_messages`."""
     n = 0
     for e in _of(events, "message", "broadcast"):
-        if e.kind == "broadcast" or e.payload.get("delivered", True):
+        if e.kind == "broadcast" or e.payload["delivered"]:
             n += 1
     return n
 
@@ -122,8 +122,8 @@ def requests_received(events: Events) -> set[tuple[str, str, str]]:
     """
     out: set[tuple[str, str, str]] = set()
     for e in _of(events, "message"):
-        if e.payload.get("delivered", True):
-            for piece in e.payload.get("requests") or ():
+        if e.payload["delivered"]:
+            for piece in e.payload["requests"]:
                 out.add((e.agent, e.payload["to"], piece))
     return out
 
@@ -191,7 +191,7 @@ def completable_tasks(events: Events) -> pd.DataFrame:
     for e in log.of("run_start", "task_dealt", "transfer", "turn_start", "submit"):
         k, p = e.kind, e.payload
         if k == "run_start":
-            for piece in p.get("pieces", ()):
+            for piece in p["pieces"]:
                 held[_agent_id(piece["holder"])].add(piece["name"])
         elif k == "task_dealt":
             pieces = tuple(p["pieces"])
@@ -203,7 +203,7 @@ def completable_tasks(events: Events) -> pd.DataFrame:
             for task_id, pieces in open_by_owner[to].items():
                 if p["piece"] in pieces:
                     check(to, task_id, pieces, e.round)
-        elif k == "turn_start" and not p.get("instant", False):
+        elif k == "turn_start" and not p["instant"]:
             for task_id, rnd in ready_by_owner[e.agent].items():
                 rows.setdefault(
                     task_id,
@@ -224,5 +224,5 @@ def completable_tasks(events: Events) -> pd.DataFrame:
 def pipeline_efficiency(events: Events) -> float:
     """``100 · submitted completable tasks / completable tasks`` (:func:`completable_tasks`);
     NaN when no task became completable. Perfect play scores 100."""
-    done = completable_tasks(events)
-    return 100.0 * float(done["submitted"].mean()) if len(done) else math.nan
+    submitted = completable_tasks(events)["submitted"]
+    return 100.0 * float(submitted.mean())  # the mean of no task is NaN

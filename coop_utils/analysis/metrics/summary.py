@@ -73,9 +73,10 @@ def cooperation_competence(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
     automated so only willingness to send remains) and competence rate (mean pct_optimal
     under ``auto_fulfill``, where sending is automated so only asking and submitting remain).
 
-    Columns: ``model, cooperation, cooperation_ci95, cooperation_n, competence,
-    competence_ci95, competence_n`` (and ``scripted`` — True if any run of the model is —
-    when the input has it). Half-widths are Student-t; NaN for fewer than 2 runs.
+    One row per model, in sorted order. Columns: ``model, cooperation, cooperation_ci95,
+    cooperation_n, competence, competence_ci95, competence_n`` (and ``scripted`` — True if
+    any run of the model is; a missing flag is False — when the input has it). Half-widths
+    are Student-t at ``confidence``; NaN for fewer than 2 runs.
     """
     from ..stats import t_interval  # local: scoring a run needs no statsmodels
 

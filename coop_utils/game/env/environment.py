@@ -314,10 +314,8 @@ class Environment(Rules):
         else:
             self._log("invalid_action", i, reason=issue.reason, action=issue.raw)
 
-    def _invalid(self, i: int, action: Action | None, reason: str) -> None:
-        self._log(
-            "invalid_action", i, reason=reason, action=action_to_dict(action) if action else None
-        )
+    def _invalid(self, i: int, action: Action, reason: str) -> None:
+        self._log("invalid_action", i, reason=reason, action=action_to_dict(action))
 
     def resolve_agent(self, ref: str) -> int | None:
         """An agent index from an id; the lenient reading also takes 'agent 3', '3', 'Agent_3'."""

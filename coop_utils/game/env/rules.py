@@ -157,7 +157,7 @@ class Rules:
     def _submit(self, i: int, action: SubmitTask) -> None:
         mode, tasks, held = self.config.submission, self.tasks[i], self.held[i]
         if mode == "lenient":
-            task, how = self._match_lenient(i, action)
+            task, how = self._match_lenient(i, action), "lenient"
         else:
             named = _answer_names(action.answer)
             task = next((t for t in tasks if set(t.pieces) == named), None)
@@ -188,7 +188,7 @@ class Rules:
             return
         self._complete(i, task, how)
 
-    def _match_lenient(self, i: int, action: SubmitTask) -> tuple[Task | None, str]:
+    def _match_lenient(self, i: int, action: SubmitTask) -> Task | None:
         """Ours: any open task (the one named by task_id first) whose every piece is named."""
         named = set(self.matcher.find(action.answer))
         open_tasks = self.tasks[i]
@@ -197,10 +197,10 @@ class Rules:
         matching = [t for t in open_tasks if named.issuperset(t.pieces)]
         if not matching:
             self._invalid(i, action, "answer does not name every piece of any of your open tasks")
-            return None, "lenient"
+            return None
         held = self.held[i]
         ready = [t for t in matching if all(p in held for p in t.pieces)]
-        return (ready or matching)[0], "lenient"
+        return (ready or matching)[0]
 
     def _complete(self, i: int, task: Task, how: str) -> None:
         held = self.held[i]
@@ -231,10 +231,10 @@ class Rules:
         (even under `limited`), and every other agent gets a public alert."""
         got = self._amount(paid)
         of = self._amount(self.config.task_reward)
-        came = {r.piece: r.counterpart for r in self.received[i]}
-        details = "; ".join(
-            f"{p} (you held {self.held[i][p]}, true value {self.true_value[p]}"
-            + (f", received from {came[p]})" if p in came else ")")
+        came = {r.piece: r.counterpart for r in self.received[i]}  # first holders hold true values,
+        details = "; ".join(  # so every altered piece was received
+            f"{p} (you held {self.held[i][p]}, true value {self.true_value[p]}, "
+            f"received from {came[p]})"
             for p in altered
         )
         self._notify(
