@@ -360,4 +360,3 @@ def parse_reply(text: Any, parsing: str = "strict") -> ParsedReply:
         except (ValueError, TypeError) as exc:
             issues.append(Issue("invalid_action", str(exc), json.dumps(item)))  # decoded: dumps
     return ParsedReply(tuple(actions), thoughts, tuple(issues))
-
