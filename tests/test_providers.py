@@ -1,7 +1,7 @@
 """Provider conformance: one test per row of the provider x concern table in docs/PROVIDERS.md.
 
 Each test points a models file at a scenario of the conformance server
-(``coop_utils/llm/conformance.py``), which answers in the shape the cited documentation
+(``coop_utils/llm/conformance/``), which answers in the shape the cited documentation
 gives, and checks what the client, the agent and the grid make of it: parameters sent,
 reasoning and usage read, and every failure in its class (retry, stop everything, this
 turn only, the model declined), never cached as a reply.
