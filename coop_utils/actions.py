@@ -384,8 +384,8 @@ def parse_reply(text: Any, parsing: str = "strict") -> ParsedReply:
     if not isinstance(obj, dict):
         issues.append(Issue("parse_error", "reply is not a JSON object", raw))
         return ParsedReply((), "", tuple(issues))
-    thoughts = obj.get("private_thoughts", "")
-    if not isinstance(thoughts, str):
+    thoughts = obj.get("private_thoughts")
+    if not isinstance(thoughts, str):  # missing or null: "", anything else: its JSON
         thoughts = json.dumps(thoughts) if thoughts is not None else ""
     if "private_thoughts" not in obj:
         issues.append(Issue("parse_error", "missing 'private_thoughts'", raw))
@@ -406,15 +406,8 @@ def parse_reply(text: Any, parsing: str = "strict") -> ParsedReply:
         try:
             actions.append(parse_action(item, parsing))
         except (ValueError, TypeError) as exc:
-            issues.append(Issue("invalid_action", str(exc), _dump(item)))
+            issues.append(Issue("invalid_action", str(exc), json.dumps(item)))  # decoded: dumps
     return ParsedReply(tuple(actions), thoughts, tuple(issues))
-
-
-def _dump(item: Any) -> str:
-    try:
-        return json.dumps(item)
-    except (TypeError, ValueError):
-        return repr(item)
 
 
 @dataclass(frozen=True, slots=True)

@@ -325,10 +325,8 @@ class Environment:
         else:
             self._log("invalid_action", i, reason=issue.reason, action=issue.raw)
 
-    def _invalid(self, i: int, action: Action | None, reason: str) -> None:
-        self._log(
-            "invalid_action", i, reason=reason, action=action_to_dict(action) if action else None
-        )
+    def _invalid(self, i: int, action: Action, reason: str) -> None:
+        self._log("invalid_action", i, reason=reason, action=action_to_dict(action))
 
     def resolve_agent(self, ref: str) -> int | None:
         """An agent index from an id; the lenient reading also takes 'agent 3', '3', 'Agent_3'."""
@@ -503,7 +501,7 @@ class Environment:
     def _submit(self, i: int, action: SubmitTask) -> None:
         mode, tasks, held = self.config.submission, self.tasks[i], self.held[i]
         if mode == "lenient":
-            task, how = self._match_lenient(i, action)
+            task, how = self._match_lenient(i, action), "lenient"
         else:
             named = _answer_names(action.answer)
             task = next((t for t in tasks if set(t.pieces) == named), None)
@@ -534,7 +532,7 @@ class Environment:
             return
         self._complete(i, task, how)
 
-    def _match_lenient(self, i: int, action: SubmitTask) -> tuple[Task | None, str]:
+    def _match_lenient(self, i: int, action: SubmitTask) -> Task | None:
         """Ours: any open task (the one named by task_id first) whose every piece is named."""
         named = set(self.matcher.find(action.answer))
         open_tasks = self.tasks[i]
@@ -543,10 +541,10 @@ class Environment:
         matching = [t for t in open_tasks if named.issuperset(t.pieces)]
         if not matching:
             self._invalid(i, action, "answer does not name every piece of any of your open tasks")
-            return None, "lenient"
+            return None
         held = self.held[i]
         ready = [t for t in matching if all(p in held for p in t.pieces)]
-        return (ready or matching)[0], "lenient"
+        return (ready or matching)[0]
 
     def _complete(self, i: int, task: Task, how: str) -> None:
         held = self.held[i]
@@ -577,10 +575,10 @@ class Environment:
         (even under `limited`), and every other agent gets a public alert."""
         got = self._amount(paid)
         of = self._amount(self.config.task_reward)
-        came = {r.piece: r.counterpart for r in self.received[i]}
-        details = "; ".join(
-            f"{p} (you held {self.held[i][p]}, true value {self.true_value[p]}"
-            + (f", received from {came[p]})" if p in came else ")")
+        came = {r.piece: r.counterpart for r in self.received[i]}  # first holders hold true values,
+        details = "; ".join(  # so every altered piece was received
+            f"{p} (you held {self.held[i][p]}, true value {self.true_value[p]}, "
+            f"received from {came[p]})"
             for p in altered
         )
         self._notify(

@@ -9,7 +9,9 @@ left open (what counts as a request, when a task counts as completable) are
 written there, and ``tests/test_metrics.py`` pins each one on hand-built logs.
 
 Functions accept a sequence of :class:`~coop_utils.events.Event` or of plain dicts
-with the same fields (as read from ``events.jsonl``). Percentages are 0–100.
+with the same fields (as read from ``events.jsonl``). Percentages are 0–100. A payload
+field that ``events.EVENT_KINDS`` lists is read as present: a log without it raises a
+``KeyError`` rather than being counted by a guess.
 
 One rule for ratios: a per-run ratio whose denominator is zero (messages per task with
 no task, response rate with no request, pipeline efficiency with no completable task) is
@@ -21,6 +23,7 @@ smaller than the cell's number of runs.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -128,9 +131,9 @@ def _of(events: Events, *kinds: str) -> list[Event]:
     return _log(events).of(*kinds)
 
 
-def _agent_id(holder: int | str) -> str:
+def _agent_id(holder: int) -> str:
     """run_start lists first holders by index; everything else uses ``agent_<i>``."""
-    return f"agent_{holder}" if isinstance(holder, int) else str(holder)
+    return f"agent_{holder}"
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -156,7 +159,7 @@ def authored_messages(events: Events) -> int:
     written) plus ``broadcast`` events. System messages (auto_request's asks) are excluded."""
     n = 0
     for e in _of(events, "message", "broadcast"):
-        if e.kind == "broadcast" or not e.payload.get("system", False):
+        if e.kind == "broadcast" or not e.payload["system"]:
             n += 1
     return n
 
@@ -168,7 +171,7 @@ def delivered_messages(events: Events) -> int:
     auto_request this equals :func:`authored_messages`."""
     n = 0
     for e in _of(events, "message", "broadcast"):
-        if e.kind == "broadcast" or e.payload.get("delivered", True):
+        if e.kind == "broadcast" or e.payload["delivered"]:
             n += 1
     return n
 
@@ -233,8 +236,8 @@ def requests_received(events: Events) -> set[tuple[str, str, str]]:
     """
     out: set[tuple[str, str, str]] = set()
     for e in _of(events, "message"):
-        if e.payload.get("delivered", True):
-            for piece in e.payload.get("requests") or ():
+        if e.payload["delivered"]:
+            for piece in e.payload["requests"]:
                 out.add((e.agent, e.payload["to"], piece))
     return out
 
@@ -302,7 +305,7 @@ def completable_tasks(events: Events) -> pd.DataFrame:
     for e in log.of("run_start", "task_dealt", "transfer", "turn_start", "submit"):
         k, p = e.kind, e.payload
         if k == "run_start":
-            for piece in p.get("pieces", ()):
+            for piece in p["pieces"]:
                 held[_agent_id(piece["holder"])].add(piece["name"])
         elif k == "task_dealt":
             pieces = tuple(p["pieces"])
@@ -314,7 +317,7 @@ def completable_tasks(events: Events) -> pd.DataFrame:
             for task_id, pieces in open_by_owner[to].items():
                 if p["piece"] in pieces:
                     check(to, task_id, pieces, e.round)
-        elif k == "turn_start" and not p.get("instant", False):
+        elif k == "turn_start" and not p["instant"]:
             for task_id, rnd in ready_by_owner[e.agent].items():
                 rows.setdefault(
                     task_id,
@@ -335,8 +338,8 @@ def completable_tasks(events: Events) -> pd.DataFrame:
 def pipeline_efficiency(events: Events) -> float:
     """``100 · submitted completable tasks / completable tasks`` (:func:`completable_tasks`);
     NaN when no task became completable. Perfect play scores 100."""
-    done = completable_tasks(events)
-    return 100.0 * float(done["submitted"].mean()) if len(done) else math.nan
+    submitted = completable_tasks(events)["submitted"]
+    return 100.0 * float(submitted.mean())  # the mean of no task is NaN
 
 
 # ---- failures and usage ---------------------------------------------------------------------
@@ -359,28 +362,22 @@ def parse_ambiguities(events: Events) -> int:
     return len(_of(events, "parse_ambiguity"))
 
 
-REJECTION_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("submission matches no task", ("equal no open task", "does not name every piece")),
-    ("submission lacks pieces", ("task_",)),
-    ("recipient not an agent id", ("unknown agent", "cannot address yourself")),
-    ("repeat send", ("already sent",)),
-    ("value missing or mismatched", ("value",)),
-    ("piece not held", ("you do not hold", "no such piece", "unknown piece")),
-    ("malformed action", ("",)),
+REJECTION_RULES: tuple[tuple[str, str], ...] = (
+    ("submission matches no task", "equal no open task|does not name every piece"),
+    ("submission lacks pieces", r"^task_\d+: you do not hold"),
+    ("recipient not an agent id", "unknown agent|cannot address yourself"),
+    ("repeat send", "already sent"),
+    ("value missing or mismatched", "value"),
+    ("piece not held", "you do not hold|no such piece|unknown piece"),
+    ("malformed action", ""),
 )
-"""The strict rules an ``invalid_action`` can break, each with the reason prefixes or phrases
-that name it, tried in order (the last catches the parser's remaining shape checks)."""
+"""The strict rules an ``invalid_action`` can break, each with a regex for the reasons that
+name it, tried in order (the last, empty, catches the parser's remaining shape checks)."""
 
 
 def rejection_rule(reason: str) -> str:
     """The rule of :data:`REJECTION_RULES` an ``invalid_action`` reason names."""
-    for rule, marks in REJECTION_RULES:
-        if rule == "submission lacks pieces":
-            if reason.startswith("task_") and ": you do not hold" in reason:
-                return rule
-        elif any(m in reason for m in marks):
-            return rule
-    return "malformed action"
+    return next(rule for rule, pattern in REJECTION_RULES if re.search(pattern, reason))
 
 
 def rejections(events: Events) -> dict[str, int]:
@@ -392,7 +389,7 @@ def rejections(events: Events) -> dict[str, int]:
     turns |= {"unreadable reply": set(), "ambiguous reply": set()}
     for e in _of(events, "invalid_action", "parse_error", "parse_ambiguity"):
         if e.kind == "invalid_action":
-            rule = rejection_rule(str(e.payload.get("reason", "")))
+            rule = rejection_rule(e.payload["reason"])
         else:
             rule = "unreadable reply" if e.kind == "parse_error" else "ambiguous reply"
         turns[rule].add(e.turn)
@@ -500,9 +497,10 @@ def cooperation_competence(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
     automated so only willingness to send remains) and competence rate (mean pct_optimal
     under ``auto_fulfill``, where sending is automated so only asking and submitting remain).
 
-    Columns: ``model, cooperation, cooperation_ci95, cooperation_n, competence,
-    competence_ci95, competence_n`` (and ``scripted`` — True if any run of the model is —
-    when the input has it). Half-widths are Student-t; NaN for fewer than 2 runs.
+    One row per model, in sorted order. Columns: ``model, cooperation, cooperation_ci95,
+    cooperation_n, competence, competence_ci95, competence_n`` (and ``scripted`` — True if
+    any run of the model is; a missing flag is False — when the input has it). Half-widths
+    are Student-t at ``confidence``; NaN for fewer than 2 runs.
     """
     from .stats import t_interval  # stats imports nothing from here; keep the graph acyclic
 

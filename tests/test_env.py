@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import re
 import statistics
 from collections import defaultdict
 
@@ -11,10 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop_utils.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
+from coop_utils import metrics
+from coop_utils.actions import (
+    Broadcast,
+    SendInformation,
+    SendMessage,
+    SubmitTask,
+    Turn,
+    action_to_dict,
+)
 from coop_utils.agents import PerfectAgent, scripted_agent
 from coop_utils.config import EnvConfig
 from coop_utils.env import Environment
+from coop_utils.events import EVENT_KINDS
+from coop_utils.observation import Exchange, MessageView, Notice, ValueRecord
 from coop_utils.runner import run_episode_sync
 
 
@@ -338,3 +350,562 @@ def test_holdings_never_shrink():
             assert all(b <= set(h) for b, h in zip(before, env.held))
             assert all(env.holders[p] for p in env.names), "no piece disappears"
         env.end_round()
+
+
+# ---- the event log, field by field (events.EVENT_KINDS is the contract downstream) --------------
+
+
+def _documented_fields(kind: str) -> set[str]:
+    """The payload fields EVENT_KINDS lists for ``kind`` (its prose, minus asides)."""
+    text = re.sub(r"\([^)]*\)|\[[^\]]*\]|\{[^}]*\}", "", EVENT_KINDS[kind]).split(":")[0]
+    return {f.strip() for f in text.split(",")}
+
+
+CALL = {f: 0 for f in _documented_fields("llm_call")} | {"model": "m", "attempts": 2}
+"""An ``llm_call`` payload as the LLM client writes it; the environment passes it through."""
+
+
+class FaultyRandomAgent(RandomAgent):
+    """RandomAgent's actions, sometimes as reply text to parse, sometimes a lost turn."""
+
+    async def act(self, obs) -> Turn:
+        turn, dice = await super().act(obs), self.rng.random()
+        if dice < 0.15:
+            kind = self.rng.choice(["llm_error", "provider_error", "refusal"])
+            return Turn(raw="no", error="gave up", attempts=3, error_kind=kind, faults=("429",))
+        if dice < 0.4:
+            reply = {"actions": [wire(a) for a in turn.actions] + [{"action": "fly"}]}
+            text = json.dumps(reply) + (" {}" if dice < 0.3 else "")  # ambiguous, no thoughts
+            return Turn.from_reply(text, obs.parsing, calls=(CALL,), reasoning="r")
+        return turn
+
+
+def wire(action) -> dict:
+    d = action_to_dict(action)
+    return {"action": d.pop("type"), **d}
+
+
+RUN_KINDS = {"run_start", "round_start", "round_end", "run_end"}
+
+
+@pytest.mark.parametrize("condition", ["baseline", "auto_request", "auto_fulfill", "incentive"])
+def test_every_event_carries_exactly_its_documented_fields(condition):
+    config = EnvConfig.for_condition(
+        condition,
+        n_agents=4,
+        n_pieces=6,
+        pieces_per_task=2,  # a small world, so that random play also completes tasks
+        rounds=3,
+        parsing="lenient",
+        submission="lenient",
+    )
+    kinds: set[str] = set()
+    for seed in range(3):
+        agents = [FaultyRandomAgent(seed * 10 + k) for k in range(4)]
+        events = run_episode_sync(config, agents, seed, run_id=f"r{seed}").events
+        turn, rnd, acting = 0, 0, None
+        for k, e in enumerate(events):
+            assert (e.run_id, e.seq) == (f"r{seed}", k)
+            assert set(e.payload) == _documented_fields(e.kind), e.kind
+            assert (e.agent is None) == (e.kind in RUN_KINDS), e.kind
+            turn += e.kind == "turn_start"
+            rnd += e.kind == "round_start"
+            assert (e.turn, e.round) == (turn, rnd), "turns and rounds number the log"
+            if e.kind == "turn_start":
+                acting = e.agent
+            elif e.kind == "transfer":  # an agent's own send, or auto_fulfill's in its name
+                assert e.payload["via"] == ("agent" if e.agent == acting else "auto_fulfill")
+        kinds |= {e.kind for e in events}
+    assert kinds == set(EVENT_KINDS), set(EVENT_KINDS) - kinds
+
+
+def test_event_values_follow_the_rules():
+    """The values that metrics read: transfers, submissions, rounds, the run's start and end."""
+    config = EnvConfig.for_condition("incentive", n_agents=4, n_pieces=6, pieces_per_task=2)
+    events = run_episode_sync(config, [RandomAgent(k) for k in range(4)], 1).events
+    start, end = events[0].payload, events[-1].payload
+    assert start["config"] == config.model_dump() and start["seed"] == 1
+    assert start["agents"] == {f"agent_{k}": "random" for k in range(4)}
+    truth = {p["name"]: p["value"] for p in start["pieces"]}
+    assert [p["holder"] for p in start["pieces"]] == [k % 4 for k in range(6)]
+    ids = [f"agent_{k}" for k in range(4)]
+    for e in events:
+        p = e.payload
+        if e.kind in ("transfer", "transfer_skipped"):
+            assert p["true_value"] == truth[p["piece"]] and isinstance(p["value"], int)
+        if e.kind == "transfer":
+            assert p["manipulated"] is (p["value"] != p["true_value"])
+            assert (p["bonus"], p["via"]) == (1000, "agent")
+        elif e.kind == "transfer_skipped":
+            assert p["reason"] == "recipient already holds it"
+        elif e.kind == "submit":
+            assert p["paid"] == 10_000 * 0.5 ** len(p["altered"]) == p["reward"] - p["penalty"]
+            assert len(p["pieces"]) == 2 and set(p["altered"]) <= set(p["pieces"])
+        elif e.kind == "round_start":
+            assert sorted(p["order"]) == ids
+        elif e.kind == "round_end":
+            assert list(p["revenues"]) == ids and list(p["tasks_done"]) == ids
+        elif e.kind == "task_dealt":
+            assert all(f'"{piece}"' in p["description"] for piece in p["pieces"])
+    assert {"submit", "transfer_skipped"} <= {e.kind for e in events}
+    manipulated = [e for e in events if e.kind == "transfer" and e.payload["manipulated"]]
+    assert manipulated and len(manipulated) < sum(e.kind == "transfer" for e in events)
+    assert (
+        end["tasks"] == sum(end["tasks_done"].values()) == sum(e.kind == "submit" for e in events)
+    )
+    assert end["revenues"] == events[-2].payload["revenues"], "the last round_end's"
+
+
+def test_task_ids_are_global_and_sequential():
+    env, pieces = _env_with_task(EnvConfig(n_agents=3))
+    dealt = [e.payload["task_id"] for e in env.events if e.kind == "task_dealt"]
+    assert dealt == [f"task_{k}" for k in range(1, 7)]
+    _give(env, 0, pieces)
+    env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
+    assert env.events[-1].kind == "task_dealt" and env.events[-1].payload["task_id"] == "task_7"
+    assert [t.task_id for t in env.observe(0).tasks] == ["task_2", "task_7"]
+    assert env.observe(0).tasks[1].description == env.events[-1].payload["description"]
+
+
+# ---- what an observation carries ----------------------------------------------------------------
+
+
+def test_observation_carries_the_runs_settings():
+    config = EnvConfig.for_condition(
+        "incentive",
+        rounds=7,
+        task_reward=500,
+        share_bonus=50,
+        manipulation_penalty=0.25,
+        prompt_variant="neutral_company",
+        company="Acme",
+        explain_copy=True,
+        state_reward=True,
+        parsing="lenient",
+        announce_automation=True,  # not an automated condition: nothing to announce
+    )
+    env, _ = _env_with_task(config)
+    obs = env.observe(2)
+    assert (obs.agent, obs.agents, obs.round, obs.rounds) == ("agent_2", env.ids, 1, 7)
+    assert (obs.condition, obs.prompt_variant, obs.company) == (
+        "incentive",
+        "neutral_company",
+        "Acme",
+    )
+    assert (obs.task_reward, obs.share_bonus, obs.manipulation_penalty) == (500, 50, 0.25)
+    assert (obs.explain_copy, obs.state_reward, obs.parsing) == (True, True, "lenient")
+    assert (obs.announce_automation, obs.layout) == (False, "main")
+    for condition in ("auto_request", "auto_fulfill"):
+        for told in (False, True):
+            cfg = EnvConfig.for_condition(condition, announce_automation=told)
+            obs = Environment(cfg, 0).observe(0)
+            assert (obs.announce_automation, obs.layout) == (told, "decomposition")
+        cfg = EnvConfig.for_condition(condition, prompt_profile="uniform")
+        assert Environment(cfg, 0).observe(0).layout == "main"
+
+
+def test_board_lists_revenue_and_tasks_done():
+    for order in ("ranked", "shuffled"):
+        env, pieces = _env_with_task(EnvConfig(board_order=order))
+        _give(env, 0, pieces)
+        env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
+        env.end_round()
+        env.start_round()
+        obs = env.observe(0)
+        assert (obs.revenue, obs.tasks_done) == (10_000, 1)
+        (mine,) = [e for e in obs.board if e.agent == "agent_0"]
+        assert (mine.revenue, mine.tasks_done) == (10_000, 1)
+        assert sorted(e.agent for e in obs.board) == list(env.ids)
+        if order == "ranked":
+            assert obs.board[0] == mine and [e.rank for e in obs.board] == list(range(1, 11))
+
+
+def test_board_shuffled_per_round_keeps_one_order_within_a_round():
+    env = Environment(EnvConfig(board_order="shuffled_per_round", board_first_round="zeros"), 0)
+    orders = []
+    for _ in range(4):
+        env.start_round()
+        seen = {tuple(e.agent for e in env.observe(i).board) for i in range(3)}
+        assert len(seen) == 1, "one order for the whole round"
+        orders.append(seen.pop())
+        env.end_round()
+    assert all(sorted(o) == list(env.ids) for o in orders)
+    assert len(set(orders)) > 1 and tuple(env.ids) not in orders[:2], "drawn anew each round"
+
+
+def test_broadcasts_reach_the_public_channel_next_round():
+    env = Environment(EnvConfig(), 0)
+    env.start_round()
+    piece = env.names[3]
+    env.apply_turn(1, Turn((Broadcast(f"I can share {piece}"),)))
+    e = env.events[-1]
+    assert (e.kind, e.agent, e.payload) == (
+        "broadcast",
+        "agent_1",
+        {"content": f"I can share {piece}"},
+    )
+    env.end_round()
+    env.start_round()
+    assert env.observe(0).public == (
+        MessageView(1, "agent_1", "all", f"I can share {piece}", (piece,)),
+    )
+
+
+def test_notices_carry_their_round_and_completions_go_to_everyone_else():
+    env, pieces = _env_with_task(EnvConfig())
+    env.end_round()
+    env.start_round()  # round 2
+    _give(env, 0, pieces)
+    env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
+    done = Notice(2, "agent_0 completed task_1")
+    assert all(env.notices[j][-1] == done for j in range(1, 10))
+    assert done not in env.notices[0]
+    assert all(n.round == 2 and "sent you" in n.text for n in env.notices[0])
+
+
+def test_history_records_values_sent_and_received_with_their_round():
+    env = Environment(EnvConfig(parsing="lenient"), 0)
+    env.start_round()
+    a, b = env.names[1], env.names[11]  # both held by agent_1
+    env.apply_turn(1, Turn((SendInformation("agent_0", (a, b), {a: 5, b: 6}),)))
+    env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: 9}),)))  # already held: skipped
+    sent, received = env.observe(1).history.sent, env.observe(0).history.received
+    assert sent == (
+        ValueRecord(1, a, "agent_0", 5),
+        ValueRecord(1, b, "agent_0", 6),
+        ValueRecord(1, a, "agent_0", 9),
+    ), "every piece sent, the skipped one too"
+    assert received == (ValueRecord(1, a, "agent_1", 5), ValueRecord(1, b, "agent_1", 6))
+    skipped = env.events[-1]
+    assert (skipped.kind, skipped.agent) == ("transfer_skipped", "agent_1")
+    assert skipped.payload == {
+        "to": "agent_0",
+        "piece": a,
+        "value": 9,
+        "true_value": env.true_value[a],
+        "reason": "recipient already holds it",
+    }
+
+
+def test_a_message_requests_the_pieces_it_names_that_the_recipient_holds_and_the_sender_lacks():
+    env = Environment(EnvConfig(), 0)
+    env.start_round()
+    theirs, mine, elsewhere = env.names[1], env.names[0], env.names[2]  # agents 1, 0, 2
+    text = f"please send {theirs}; I have {mine}; who has {elsewhere}?"
+    env.apply_turn(0, Turn((SendMessage("agent_1", text),)))
+    e = env.events[-1]
+    assert (e.kind, e.agent) == ("message", "agent_0")
+    assert e.payload == {
+        "to": "agent_1",
+        "content": text,
+        "delivered": True,
+        "system": False,
+        "pieces": [theirs, mine, elsewhere],
+        "requests": [theirs],
+    }
+    assert env.messages[1][-1] == MessageView(
+        1, "agent_0", "agent_1", text, (theirs, mine, elsewhere)
+    )
+
+
+def test_one_seed_fixes_the_board_order_of_every_prompt():
+    def boards(seed: int) -> list:
+        env = Environment(EnvConfig(board_first_round="zeros"), seed)
+        env.start_round()
+        return [tuple(e.agent for e in env.observe(i).board) for i in range(10)]
+
+    assert boards(3) == boards(3)
+    assert boards(3) != boards(4)
+
+
+def test_unanswered_after_more_than_unanswered_after_asks():
+    env = Environment(EnvConfig(), 0)
+    env.start_round()
+    piece = env.names[1]
+    for k in range(3):
+        assert env.observe(0).history.unanswered == (), k
+        env.apply_turn(0, Turn((SendMessage("agent_1", f"please share {piece}"),)))
+    assert env.observe(0).history.unanswered == (("agent_1", piece),)
+
+
+def test_ignoring_lists_holders_with_ignored_after_unanswered_requests():
+    env = Environment(EnvConfig(show_ignoring=True), 0)
+    env.start_round()
+    assert env.observe(0).history.ignoring == ()
+    a, b = env.names[1], env.names[11]  # held by agent_1
+    c = env.names[2]  # held by agent_2
+    env.apply_turn(0, Turn((SendMessage("agent_2", f"please send {c}"),)))
+    for _ in range(2):
+        env.apply_turn(0, Turn((SendMessage("agent_1", f"please send {a}"),)))
+    assert env.observe(0).history.ignoring == (), "two asks are not yet ignored_after (3)"
+    env.apply_turn(0, Turn((SendMessage("agent_1", f"please send {a} and {b}"),)))
+    assert env.observe(0).history.ignoring == ("agent_1",), "four unanswered asks of agent_1"
+    env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: env.true_value[a]}),)))
+    assert env.observe(0).history.ignoring == (), "answering a clears that piece's asks"
+    for _ in range(2):
+        env.apply_turn(0, Turn((SendMessage("agent_2", f"please send {c}"),)))
+    assert env.observe(0).history.ignoring == ("agent_2",)
+    assert Environment(EnvConfig(), 0).observe(0).history.ignoring is None, "off by default"
+
+
+# ---- exchanges and truncation -------------------------------------------------------------------
+
+
+def test_exchanges_count_the_pieces_that_moved():
+    env = Environment(EnvConfig(parsing="lenient"), 0)
+    env.start_round()
+    a, b, c = env.names[1], env.names[11], env.names[2]  # a, b held by agent_1; c by agent_2
+    env.apply_turn(1, Turn((SendInformation("agent_0", (a, b, c, "nothing"), {a: 1, b: 2, c: 3}),)))
+    env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: 1}),)))  # skipped: no exchange
+    env.apply_turn(1, Turn((SendInformation("agent_3", (a,), {}),)))  # no value: no exchange
+    assert env.exchanges == [Exchange(1, "agent_1", "agent_0", 2)]
+    strict = Environment(EnvConfig(), 0)
+    strict.start_round()
+    for to, pieces in (("agent_0", (a, b)), ("agent_0", (a,)), ("agent_3", (a, c))):
+        values = {p: strict.true_value[p] for p in pieces}
+        strict.apply_turn(1, Turn((SendInformation(to, pieces, values),)))
+    strict.apply_turn(1, Turn((SendInformation("agent_4", (a,), {}),)))  # no value
+    assert strict.exchanges == [Exchange(1, "agent_1", "agent_0", 2)], "rejected sends move nothing"
+    auto = Environment(EnvConfig.for_condition("auto_fulfill"), 0)
+    auto.start_round()
+    auto.apply_turn(0, Turn((SendMessage("agent_1", f"{a} and {b}, please"),)))
+    auto.apply_turn(0, Turn((SendMessage("agent_1", f"{a} again"),)))  # held now: not a request
+    assert auto.exchanges == [Exchange(1, "agent_1", "agent_0", 2)]
+
+
+def test_recent_exchanges_keep_the_latest():
+    def exchanges(**cfg) -> tuple:
+        env = Environment(EnvConfig(**cfg), 0)
+        env.start_round()
+        for k in range(12):
+            p = env.names[1 + 10 * k % 100]
+            env.apply_turn(1, Turn((SendInformation(f"agent_{2 + k % 8}", (p,), {p: 1}),)))
+        return env.observe(0).exchanges
+
+    latest = exchanges()
+    assert len(latest) == 10 and latest[-1].to == "agent_5" and latest[0].to == "agent_4"
+    assert exchanges(recent_exchanges=3) == latest[-3:]
+    assert exchanges(recent_exchanges=0) == ()
+
+
+def test_truncate_context_keeps_the_latest_notices_and_broadcasts():
+    env = Environment(EnvConfig(truncate_context=True, parsing="lenient"), 0)
+    env.start_round()
+    for k in [k for k in range(20) if k % 10][:12]:  # twelve pieces agent_0 lacks
+        p = env.names[k]
+        env.apply_turn(k % 10, Turn((SendInformation("agent_0", (p,), {p: k}),)))
+    for k in range(7):
+        env.apply_turn(2, Turn((Broadcast(f"post {k}"),)))
+    env.end_round()
+    env.start_round()
+    obs = env.observe(0)
+    assert len(env.notices[0]) == 12
+    assert obs.notices == tuple(env.notices[0][-10:])
+    assert [m.content for m in obs.public] == [f"post {k}" for k in range(2, 7)]
+    assert len(env.observe(0, whole_history=True).public) == 7
+
+
+# ---- rejections: each one an event that says what was wrong ----------------------------------
+
+
+def _rejected(env: Environment, i: int, action) -> dict:
+    n = len(env.events)
+    env.apply_turn(i, Turn((action,)))
+    (e,) = [e for e in env.events[n:] if e.kind == "invalid_action"]
+    assert e.agent == f"agent_{i}" and e.payload["action"] == action_to_dict(action)
+    return e.payload["reason"]
+
+
+def test_each_rejection_names_its_rule_and_what_was_wrong():
+    env, pieces = _env_with_task(EnvConfig())
+    mine, theirs, other = env.names[0], env.names[1], env.names[10]  # agents 0, 1, 0
+    assert _rejected(env, 0, SendMessage("agent_0", "hi")) == "cannot address yourself"
+    cases = [
+        (
+            SendMessage("agent_10", "hi"),
+            "recipient not an agent id",
+            "unknown agent 'agent_10'; agents are agent_0..agent_9",
+        ),
+        (SendMessage("agent_0", "hi"), "recipient not an agent id", "cannot address yourself"),
+        (SendInformation("agent_1", (mine,), {}), "value missing or mismatched", f"{mine!r}"),
+        (
+            SendInformation("agent_1", (mine,), {mine: 1, theirs: 2}),
+            "value missing or mismatched",
+            f"a value for {theirs!r}",
+        ),
+        (
+            SendInformation("agent_1", ("Nothing",), {"Nothing": 1}),
+            "piece not held",
+            "no such piece: Nothing",
+        ),
+        (
+            SendInformation("agent_2", ("Nothing", theirs), {"Nothing": 1, theirs: 1}),
+            "piece not held",
+            f"you do not hold: Nothing, {theirs} (nothing was sent)",
+        ),
+        (SendInformation("agent_2", (mine, other), {mine: 1, other: 1}), None, None),  # sent
+        (
+            SendInformation("agent_2", (mine, other), {mine: 1, other: 1}),
+            "repeat send",
+            f"already sent {mine}, {other} to agent_2",
+        ),
+        (
+            SubmitTask("Combined result of: " + ", ".join(pieces[:3])),
+            "submission lacks pieces",
+            "oldest open task",
+        ),
+    ]
+    for action, rule, says in cases:
+        if rule is None:
+            env.apply_turn(0, Turn((action,)))
+            continue
+        reason = _rejected(env, 0, action)
+        assert metrics.rejection_rule(reason) == rule, reason
+        assert says in reason, reason
+
+
+def test_submission_reasons_say_whether_the_oldest_task_was_checked():
+    env, pieces = _env_with_task(EnvConfig())
+    lacking = [p for p in pieces if p not in env.held[0]]
+    exact = _rejected(env, 0, SubmitTask("Combined result of: " + ", ".join(pieces)))
+    assert exact == f"task_1: you do not hold {', '.join(lacking)}"
+    fallback = _rejected(env, 0, SubmitTask("Combined result of: nothing"))
+    assert fallback == exact + (
+        " (no task matched the named pieces exactly, so the oldest open task was checked)"
+    )
+    _give(env, 0, pieces)
+    unnamed = _rejected(env, 0, SubmitTask("Combined result of: nothing"))
+    assert unnamed.startswith("task_1: the answer does not name every piece (no task matched")
+    assert metrics.rejection_rule(unnamed) == "submission matches no task"
+    none = Environment(EnvConfig(submission="exact"), 0)
+    none.start_round()
+    reason = _rejected(none, 0, SubmitTask("Combined result of: nothing"))
+    assert reason == "the named pieces equal no open task's pieces exactly"
+    assert metrics.rejection_rule(reason) == "submission matches no task"
+    env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
+    assert env.events[-2].payload["matched"] == "exact"
+
+
+def test_lenient_submission_prefers_the_named_task_then_one_ready():
+    env = Environment(EnvConfig(submission="lenient"), 0)
+    env.start_round()
+    older, newer = env.tasks[0]
+    both = "Combined result of: " + ", ".join(older.pieces + newer.pieces)
+    reason = _rejected(env, 0, SubmitTask(both))
+    assert reason.startswith(f"{older.task_id}: you do not hold"), "neither ready: the first"
+    _give(env, 0, newer.pieces)
+    env.apply_turn(0, Turn((SubmitTask(both),)))
+    submit = env.events[-2]
+    assert (submit.payload["task_id"], submit.payload["matched"]) == (newer.task_id, "lenient")
+    env2 = Environment(EnvConfig(submission="lenient"), 0)
+    env2.start_round()
+    _give(env2, 0, older.pieces + newer.pieces)
+    env2.apply_turn(0, Turn((SubmitTask(both, task_id=newer.task_id),)))
+    assert env2.events[-2].payload["task_id"] == newer.task_id, "the named one first"
+    env2.apply_turn(0, Turn((SubmitTask(both, task_id="task_99"),)))
+    assert env2.events[-2].payload["task_id"] == older.task_id, "an unknown id: any open task"
+    reason = _rejected(env2, 0, SubmitTask("Combined result of: nothing"))
+    assert reason == "answer does not name every piece of any of your open tasks"
+    assert metrics.rejection_rule(reason) == "submission matches no task"
+
+
+def test_lenient_recipients_must_still_be_agents():
+    env = Environment(EnvConfig(parsing="lenient"), 0)
+    env.start_round()
+    for ref in ("agent 10", "bob", "10"):
+        assert _rejected(env, 0, SendMessage(ref, "hi")).startswith(f"unknown agent {ref!r}")
+    env.apply_turn(0, Turn((SendMessage("Agent 9", "hi"),)))
+    assert env.events[-1].kind == "message" and env.events[-1].payload["to"] == "agent_9"
+
+
+def test_lenient_send_rejects_piece_by_piece():
+    env = Environment(EnvConfig(parsing="lenient"), 0)
+    env.start_round()
+    mine, theirs = env.names[0], env.names[1]
+    action = SendInformation("agent_2", ("nothing", theirs, mine.upper()), {})
+    env.apply_turn(0, Turn((action,)))
+    reasons = [e.payload["reason"] for e in env.events if e.kind == "invalid_action"]
+    assert reasons == [
+        "unknown piece 'nothing'",
+        f"you do not hold {theirs!r}",
+        f"no value given for {mine!r}",
+    ]
+    assert all(
+        e.agent == "agent_0" and e.payload["action"] == action_to_dict(action)
+        for e in env.events
+        if e.kind == "invalid_action"
+    )
+    assert [metrics.rejection_rule(r) for r in reasons] == [
+        "piece not held",
+        "piece not held",
+        "value missing or mismatched",
+    ]
+
+
+# ---- replies, lost turns and the reader's issues reach the log --------------------------------
+
+
+def test_replies_and_lost_turns_are_logged_with_their_fields():
+    env = Environment(EnvConfig(), 0)
+    env.start_round()
+    env.apply_turn(3, Turn((Broadcast("x"),), "why", raw="{...}", calls=(CALL,), reasoning="r"))
+    call, reply = env.events[-3:-1]
+    assert (call.kind, call.agent, call.payload) == ("llm_call", "agent_3", CALL)
+    assert (reply.kind, reply.agent) == ("agent_reply", "agent_3")
+    assert reply.payload == {
+        "private_thoughts": "why",
+        "raw": "{...}",
+        "n_actions": 1,
+        "reasoning": "r",
+    }
+    for kind in ("llm_error", "provider_error", "refusal"):
+        lost = Turn(raw="I can't", error="nope", attempts=4, error_kind=kind, faults=("a", "b"))
+        assert env.apply_turn(2, lost) == []
+        e = env.events[-1]
+        expected = {"reason": "nope", "attempts": 4, "faults": ["a", "b"]}
+        assert (e.kind, e.agent) == (kind, "agent_2")
+        assert e.payload == expected | ({"text": "I can't"} if kind == "refusal" else {})
+
+
+def test_reader_issues_become_events_of_the_turns_agent():
+    env = Environment(EnvConfig(), 0)
+    env.start_round()
+    text = '{"actions": [{"action": "fly"}]} {"actions": []}'
+    env.apply_turn(4, Turn.from_reply(text))
+    issues = [
+        e for e in env.events if e.kind in ("parse_error", "parse_ambiguity", "invalid_action")
+    ]
+    assert [(e.kind, e.agent) for e in issues] == [
+        ("parse_ambiguity", "agent_4"),
+        ("parse_error", "agent_4"),
+        ("invalid_action", "agent_4"),
+    ]
+    ambiguity, missing, invalid = (e.payload for e in issues)
+    assert ambiguity["raw"] == text and "2 JSON objects" in ambiguity["reason"]
+    assert missing == {"reason": "missing 'private_thoughts'", "raw": text}
+    assert invalid == {"reason": invalid["reason"], "action": '{"action": "fly"}'}
+    assert invalid["reason"].startswith("unknown action type 'fly'")
+
+
+def test_penalty_notices_name_each_altered_piece_and_its_sender():
+    env, pieces = _env_with_task(EnvConfig())
+    foreign = [p for p in pieces if p not in env.held[0]][:2]
+    altered = {p: (env.true_value[p] + 1) % 101 for p in foreign}
+    _give(env, 0, pieces, altered)
+    env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
+    details = "; ".join(
+        f"{p} (you held {altered[p]}, true value {env.true_value[p]}, "
+        f"received from agent_{env.first_holder[p]})"
+        for p in pieces
+        if p in altered
+    )
+    assert env.notices[0][-1] == Notice(
+        1,
+        "Penalty on task_1: $2,500 instead of $10,000, because 2 of its pieces carried "
+        f"altered values: {details}",
+    )
+    assert env.notices[1][-1] == Notice(
+        1,
+        "Penalty alert: agent_0 got $2,500 instead of $10,000 for task_1, having submitted "
+        "2 altered value(s)",
+    )

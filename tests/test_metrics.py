@@ -109,12 +109,41 @@ def test_msgs_per_task_counts_authored_messages_and_broadcasts_not_system_ones()
     assert metrics.msgs_per_task(log.events) == pytest.approx(3 / 2)
 
 
+def test_delivered_messages_count_what_arrived_including_the_systems_asks():
+    """The authors' count: every delivered message (auto_request's asks in the agent's name
+    included) and every broadcast; an agent's own undelivered messages are not counted."""
+    log = Log().next_round()
+    log.message("agent_0", "agent_1")  # own, delivered: both counts
+    log.message("agent_0", "agent_2", delivered=False)  # own, undelivered: authored only
+    log.message("agent_1", "agent_3", delivered=False)  # own, undelivered: authored only
+    for to in ("agent_1", "agent_2", "agent_3"):
+        log.message("agent_0", to, system=True)  # the system's asks: delivered only
+    log.add("broadcast", "agent_3", content="hello all")  # both counts
+    log.submit("agent_0", "task_1").submit("agent_2", "task_2")
+    assert metrics.authored_messages(log.events) == 4
+    assert metrics.delivered_messages(log.events) == 5
+    assert metrics.msgs_per_task(log.events) == pytest.approx(4 / 2)
+    assert metrics.msgs_per_task_delivered(log.events) == pytest.approx(5 / 2)
+    m = metrics.run_metrics(log.events)
+    assert (m["messages"], m["messages_delivered"]) == (4, 5)
+    assert m["msgs_per_task_delivered"] == pytest.approx(2.5)
+
+
+def test_a_message_event_without_its_documented_fields_is_an_error_not_a_guess():
+    """``events.EVENT_KINDS`` says every message carries ``system`` and ``delivered``; a log
+    without them is malformed and must not be counted by a default."""
+    bare = Event("t", 0, 1, 1, "agent_0", "message", {"to": "agent_1", "content": "hi"})
+    for count in (metrics.authored_messages, metrics.delivered_messages):
+        with pytest.raises(KeyError):
+            count([bare])
+
+
 def test_zero_tasks_give_nan_where_a_ratio_is_undefined():
     log = Log({0: ["p0"]}).next_round().message("agent_1", "agent_2")
     log.end({"agent_0": 0.0, "agent_1": 0.0})
     m = metrics.run_metrics(log.events)
     assert m["tasks"] == 0 and m["pct_optimal"] == 0.0
-    assert math.isnan(m["msgs_per_task"])
+    assert math.isnan(m["msgs_per_task"]) and math.isnan(m["msgs_per_task_delivered"])
     assert math.isnan(m["response_rate"])  # nobody was asked for anything
     assert math.isnan(m["pipeline_efficiency"])  # no task ever became completable
     assert m["gini"] == 0.0  # all revenues zero
@@ -138,6 +167,12 @@ def test_zero_tasks_give_nan_where_a_ratio_is_undefined():
 )
 def test_gini_coefficient_by_hand(revenues, expected):
     assert metrics.gini_coefficient(revenues) == pytest.approx(expected)
+
+
+def test_gini_of_one_agent_is_zero_and_of_no_agent_undefined():
+    assert metrics.gini_coefficient([7.0]) == 0.0
+    assert math.isnan(metrics.gini_coefficient([]))
+    assert math.isnan(metrics.gini(Log().next_round().events)), "no revenues recorded yet"
 
 
 def test_gini_reads_final_revenues_from_run_end_or_else_the_last_round_end():
@@ -221,6 +256,41 @@ def test_completable_tasks_by_hand():
     assert frame.loc["task_2", "ready_round"] == 1
 
 
+def test_completable_tasks_columns_by_hand():
+    """Owner and the round each task became ready: task_1 at its deal (round 0), task_2 when
+    p2 arrived (round 1), task_4 when p1 was auto-fulfilled in the turn it was submitted."""
+    frame = metrics.completable_tasks(_pipeline_log().events)
+    assert list(frame.columns) == ["task_id", "owner", "ready_round", "submitted"]
+    assert frame["submitted"].dtype == bool
+    rows = sorted(map(tuple, frame.itertuples(index=False)))
+    assert rows == [
+        ("task_1", "agent_0", 0, True),
+        ("task_2", "agent_0", 1, False),
+        ("task_4", "agent_1", 2, True),
+    ]
+
+
+def test_a_task_ready_at_its_deal_and_never_submitted_is_completable_after_a_turn():
+    log = Log({0: ["p0", "p1"]}, n_agents=2).deal("agent_0", "task_1", ["p0", "p1"])
+    log.next_round().turn_start("agent_1")  # another agent's turn gives agent_0 no chance
+    assert metrics.completable_tasks(log.events).empty
+    log.turn_start("agent_0", instant=True)  # nor does an instant reply
+    assert metrics.completable_tasks(log.events).empty
+    log.turn_start("agent_0")
+    frame = metrics.completable_tasks(log.events)
+    assert sorted(map(tuple, frame.itertuples(index=False))) == [("task_1", "agent_0", 0, False)]
+    assert metrics.pipeline_efficiency(log.events) == 0.0
+
+
+def test_a_submitted_task_is_completable_by_definition():
+    """A submission counts even when the log never showed the task become ready (here: no
+    deal at all); it is ready in the round it was submitted."""
+    log = Log().next_round().next_round().submit("agent_2", "task_9")
+    frame = metrics.completable_tasks(log.events)
+    assert sorted(map(tuple, frame.itertuples(index=False))) == [("task_9", "agent_2", 2, True)]
+    assert metrics.pipeline_efficiency(log.events) == 100.0
+
+
 def test_pipeline_efficiency_by_hand():
     # 2 submitted of 3 completable
     assert metrics.pipeline_efficiency(_pipeline_log().events) == pytest.approx(200 / 3)
@@ -260,6 +330,88 @@ def test_counts_and_usage():
     assert m["reasoning_tokens"] == 0 and m["cost_usd"] == pytest.approx(0.5)
 
 
+def test_retried_attempts_count_attempts_beyond_the_first():
+    log = Log().next_round()
+    log.add("llm_call", "agent_0", attempts=1)  # first try: no retry
+    log.add("llm_call", "agent_1", attempts=2)  # one retry
+    log.add("llm_call", "agent_2", attempts=None)  # not recorded: counted as one attempt
+    log.add("llm_error", "agent_3", reason="timeout", attempts=4)  # three retries, then lost
+    log.add("refusal", "agent_4", reason="declined", attempts=9)  # not an llm_call/llm_error
+    assert metrics.retried_attempts(log.events) == 4
+    assert metrics.run_metrics(log.events)["retried_attempts"] == 4
+
+
+def test_every_lost_turn_class_is_a_turn_and_counted_apart():
+    log = Log().next_round()
+    log.add("agent_reply", "agent_0", private_thoughts="", n_actions=0)
+    log.add("llm_error", "agent_1", reason="timeout", attempts=6)
+    log.add("provider_error", "agent_2", reason="context length", attempts=1)
+    log.add("provider_error", "agent_3", reason="moderation", attempts=1)
+    log.add("refusal", "agent_0", reason="declined", attempts=1, text="no")
+    log.add("parse_ambiguity", "agent_0", reason="2 JSON objects", raw="{}{}")
+    m = metrics.run_metrics(log.events)
+    assert m["agent_turns"] == 5
+    assert (m["lost_turns"], m["provider_errors"], m["refusals"]) == (1, 2, 1)
+    assert m["lost_turn_share"] == pytest.approx(1 / 5), "only llm_error is a lost turn"
+    assert m["parse_ambiguities"] == 1
+    assert metrics.lost_turn_share(Log().events) == 0.0, "no turn, none lost"
+
+
+def test_run_metrics_has_every_column_with_its_own_value():
+    """Each column holds its own metric (a renamed key or a swapped value fails here)."""
+    log = Log().next_round()
+    log.message("agent_0", "agent_1", requests=["p1", "p2"])
+    log.message("agent_0", "agent_2", delivered=False)
+    log.message("agent_0", "agent_3", requests=["p3"], system=True)
+    log.message("agent_0", "agent_1", system=True)
+    log.transfer("agent_1", "agent_0", "p1")
+    log.submit("agent_0", "task_1")
+    log.add("llm_call", "agent_0", attempts=3, input_tokens=7)
+    log.end({"agent_0": 10.0, "agent_1": 0.0})
+    m = metrics.run_metrics(log.events, ceiling=4)
+    assert list(m) == [
+        "tasks",
+        "pct_optimal",
+        "messages",
+        "msgs_per_task",
+        "messages_delivered",
+        "msgs_per_task_delivered",
+        "gini",
+        "requests",
+        "truthful_sends",
+        "response_rate",
+        "pipeline_efficiency",
+        "invalid_actions",
+        "parse_errors",
+        "parse_ambiguities",
+        "lost_turns",
+        "provider_errors",
+        "refusals",
+        "retried_attempts",
+        "agent_turns",
+        "lost_turn_share",
+        "manipulated_values",
+        "llm_calls",
+        *metrics.USAGE_FIELDS,
+    ]
+    assert (m["tasks"], m["pct_optimal"]) == (1, 25.0), "the ceiling is passed through"
+    assert (m["messages"], m["msgs_per_task"]) == (2, 2.0)
+    assert (m["messages_delivered"], m["msgs_per_task_delivered"]) == (3, 3.0)
+    assert (m["requests"], m["truthful_sends"]) == (3, 1)
+    assert m["response_rate"] == pytest.approx(100 / 3)
+    assert m["gini"] == pytest.approx(0.5)
+    assert (m["retried_attempts"], m["llm_calls"], m["input_tokens"]) == (2, 1, 7)
+
+
+def test_as_events_reads_dicts_and_passes_an_event_log_through():
+    events = _pipeline_log().events
+    as_dicts = [json.loads(json.dumps(asdict(e))) for e in events]
+    assert metrics.as_events(as_dicts) == events
+    log = metrics.EventLog(events)
+    assert metrics.as_events(log) is log.events and len(log) == len(events)
+    assert metrics.as_events(events) == events
+
+
 def test_metrics_accept_dicts_as_read_from_events_jsonl():
     events = _pipeline_log().events
     as_dicts = [json.loads(json.dumps(asdict(e))) for e in events]
@@ -267,6 +419,66 @@ def test_metrics_accept_dicts_as_read_from_events_jsonl():
     assert a.keys() == b.keys()
     for k in a:
         assert a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])), k
+
+
+@pytest.mark.parametrize(
+    ("reason", "rule"),
+    [
+        # reasons written by the environment (env.py) and the strict parser (actions.py)
+        ("the named pieces equal no open task's pieces exactly", "submission matches no task"),
+        (
+            "task_3: the answer does not name every piece (no task ...)",
+            "submission matches no task",
+        ),
+        (
+            "answer does not name every piece of any of your open tasks",
+            "submission matches no task",
+        ),
+        ("task_12: you do not hold A, B", "submission lacks pieces"),
+        ("unknown agent 'agent_99'; agents are agent_0..agent_9", "recipient not an agent id"),
+        ("cannot address yourself", "recipient not an agent id"),
+        ("already sent A, B to agent_2", "repeat send"),
+        (
+            "no value given for 'A': a value is required for exactly the pieces sent",
+            "value missing or mismatched",
+        ),
+        ("value for 'A' must be a number, got 'high'", "value missing or mismatched"),
+        ("you do not hold: A (nothing was sent)", "piece not held"),
+        ("no such piece: X (nothing was sent)", "piece not held"),
+        ("unknown piece 'X'", "piece not held"),
+        ("missing 'action' (the type goes under 'action', not 'type')", "malformed action"),
+        ("unknown action type 'fly'; expected one of ...", "malformed action"),
+        ("", "malformed action"),
+    ],
+)
+def test_each_rejection_reason_names_its_rule(reason, rule):
+    assert metrics.rejection_rule(reason) == rule
+
+
+def test_rejections_count_turns_per_rule():
+    log = Log().next_round()
+    log.turn_start("agent_0")
+    log.add("invalid_action", "agent_0", reason="already sent A to agent_1", action=None)
+    log.add("invalid_action", "agent_0", reason="already sent B to agent_1", action=None)
+    log.add("invalid_action", "agent_0", reason="cannot address yourself", action=None)
+    log.add("parse_ambiguity", "agent_0", reason="2 JSON objects", raw="")
+    log.turn_start("agent_1")
+    log.add("invalid_action", "agent_1", reason="already sent C to agent_0", action=None)
+    log.add("parse_error", "agent_1", reason="not JSON", raw="")
+    log.add("parse_error", "agent_1", reason="missing 'private_thoughts'", raw="")
+    log.turn_start("agent_2").add("parse_error", "agent_2", reason="not JSON", raw="")
+    counts = metrics.rejections(log.events)
+    assert counts == {
+        "submission matches no task": 0,
+        "submission lacks pieces": 0,
+        "recipient not an agent id": 1,
+        "repeat send": 2,  # two turns; twice in one turn is once
+        "value missing or mismatched": 0,
+        "piece not held": 0,
+        "malformed action": 0,
+        "unreadable reply": 2,
+        "ambiguous reply": 1,
+    }
 
 
 # ---- across runs ---------------------------------------------------------------------------
@@ -289,6 +501,25 @@ def test_cooperation_competence_means_and_t_halfwidths():
     assert (cc.loc["m", "cooperation_n"], cc.loc["m", "competence_n"]) == (3, 2)
     assert cc.loc["scripted", "competence_n"] == 0 and math.isnan(cc.loc["scripted", "competence"])
     assert cc.loc["scripted", "scripted"] and not cc.loc["m", "scripted"]
+
+
+def test_cooperation_competence_rows_in_model_order_at_any_confidence():
+    runs = pd.DataFrame(
+        {
+            "model": ["zeta"] * 3 + ["alpha"] * 3,
+            "condition": ["auto_request"] * 3 + ["auto_fulfill"] * 3,
+            "pct_optimal": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0],
+            "scripted": [True, None, True, False, None, None],  # None: a run without the flag
+        }
+    )
+    cc = metrics.cooperation_competence(runs, confidence=0.90)
+    assert list(cc["model"]) == ["alpha", "zeta"]
+    cc = cc.set_index("model")
+    half = sps.t.ppf(0.95, 2) * 10.0 / math.sqrt(3)
+    assert cc.loc["zeta", "cooperation_ci95"] == pytest.approx(half)
+    assert cc.loc["alpha", "competence_ci95"] == pytest.approx(half)
+    assert cc.loc["zeta", "scripted"] and not cc.loc["alpha", "scripted"], "missing = not scripted"
+    assert "scripted" not in metrics.cooperation_competence(runs.drop(columns="scripted"))
 
 
 # ---- scripted populations ------------------------------------------------------------------
