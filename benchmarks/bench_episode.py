@@ -15,10 +15,9 @@ import argparse
 import statistics
 import time
 
-from coop_utils.agents import scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.runner import run_episode_sync
-from coop_utils.scripted import PRESETS
+from coop_utils.agents import PRESETS, scripted_agent
+from coop_utils.game.config import EnvConfig
+from coop_utils.run.runner import run_episode_sync
 
 CASES = (
     "perfect/baseline",

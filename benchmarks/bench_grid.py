@@ -16,8 +16,8 @@ import argparse
 import tempfile
 import time
 
-from coop_utils.grid import GridSpec, run_grid
-from coop_utils.llm.server import LocalServer
+from coop_utils.llm.local import LocalServer
+from coop_utils.run.grid import GridSpec, run_grid
 
 
 def timed_grid(url: str, episodes: int, rounds: int, out: str) -> tuple[float, int]:

@@ -16,7 +16,7 @@ import argparse
 import json
 import time
 
-from coop_utils.actions import parse_reply
+from coop_utils.game.actions import parse_reply
 
 
 def reply(n: int) -> str:

@@ -21,10 +21,11 @@ import time
 import openai
 
 from coop_utils.agents import scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.llm.server import LocalServer, completion_body, decide, reply_text
-from coop_utils.prompts import parse_observation, render_messages
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.prompts import parse_observation, render_messages
+from coop_utils.llm.local import LocalServer, decide, reply_text
+from coop_utils.llm.local.app import completion_body
 
 MODEL = "scripted/cooperator"
 

@@ -27,6 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+PATHS = {
+    "stats": "coop_utils/analysis/stats",
+    "metrics": "coop_utils/analysis/metrics",
+    "env": "coop_utils/game/env",
+    "actions": "coop_utils/game/actions",
+}
+"""Each core module by its short name, and the folder of its parts."""
+
 TESTS = {
     "stats": ["tests/test_stats.py"],
     "metrics": ["tests/test_metrics.py", "tests/test_fidelity.py"],
@@ -41,7 +49,7 @@ selected tests that call the mutated function."""
 
 CONFIG = """
 [tool.mutmut]
-source_paths = ["coop_utils/{module}.py"]
+source_paths = ["{path}"]
 pytest_add_cli_args_test_selection = {tests}
 also_copy = ["data", "coop_utils", "docs", "benchmarks"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-o", "addopts="]
@@ -74,7 +82,7 @@ def main() -> int:
         scratch_copy(work)
         with (work / "pyproject.toml").open("a") as f:
             tests = args.tests or TESTS[args.module]
-            f.write(CONFIG.format(module=args.module, tests=json.dumps(tests)))
+            f.write(CONFIG.format(path=PATHS[args.module], tests=json.dumps(tests)))
         from mutmut.stats import status_by_exit_code
 
         mutmut = [sys.executable, "-m", "mutmut"]
@@ -82,13 +90,15 @@ def main() -> int:
         if run.returncode:
             print(f"mutmut failed (exit {run.returncode}): do the selected tests pass?")
             return run.returncode
-        meta = json.loads((work / "mutants" / "coop_utils" / f"{args.module}.py.meta").read_text())
-        status = {k: status_by_exit_code[c] for k, c in meta["exit_code_by_key"].items()}
+        status = {}  # one .meta file per mutated module of the folder
+        for meta in (work / "mutants" / PATHS[args.module]).rglob("*.py.meta"):
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            status.update({k: status_by_exit_code[c] for k, c in codes.items()})
         counts = Counter(status.values())
         total, killed = len(status), counts["killed"]
         others = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s != "killed")
         print(
-            f"\n{args.module}.py: {total} mutants, {killed} killed ({others}); "
+            f"\n{PATHS[args.module]}: {total} mutants, {killed} killed ({others}); "
             f"kill rate {100 * killed / total:.1f}%"
         )
         survivors = sorted(k for k, s in status.items() if s != "killed")

@@ -1,10 +1,22 @@
 """coop_utils: the zero-cost collaboration environment, agents, runner and analysis.
 
+The folders are the stages data flows through, each importing only those before it:
+
+- ``game/``: the configuration, the world, the environment and its event log;
+- ``agents/``: the agent interface and the scripted policies (perfect play, behaviours);
+- ``llm/``: chat models as agents (profiles, client, cache, budget) and ``local/``, the
+  scripted OpenAI-compatible server that stands in for a model offline;
+- ``analysis/``: run folders read into frames, metrics, statistics, thoughts, tables, plots;
+- ``run/``: episodes, grids, the paper's experiments, ``coop reproduce`` and ``evaluate/``;
+- ``cli``: the ``coop`` command on top. ``paths`` and ``inputs`` serve every stage.
+
 The public surface, in the order data flows: configure (``EnvConfig``), play
 (``run_episode``, ``run_grid``, ``run_experiment``), load (``load_runs`` ...), measure
 (``run_metrics``, ``cell_summary`` ...), compare with the paper (``side_by_side``) and plot
 (``plots``). Names are imported on first use, so ``import coop_utils`` stays cheap and the
-command line does not pay for pandas or matplotlib.
+command line does not pay for pandas or matplotlib. The modules users import by their
+short names (``from coop_utils import tables, plots, stats, experiments, thoughts``) are
+found in their folders the same way (:data:`MODULES`).
 """
 
 from __future__ import annotations
@@ -13,19 +25,19 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "config": ("EnvConfig", "CONDITIONS", "PERFECT_PLAY_TASKS", "PAPER_MODELS"),
-    "env": ("Environment",),
-    "agents": ("PerfectAgent", "BehaviourAgent", "scripted_agent"),
-    "scripted": ("BehaviourKnobs", "PRESETS"),
-    "prompts": ("render_messages", "parse_observation"),
-    "runner": ("run_episode", "run_episode_sync", "write_run"),
-    "grid": ("GridSpec", "run_grid", "run_grid_async", "load_grid"),
-    "experiments": ("run_experiment", "SCRIPTED_POPULATIONS"),
+    "game.config": ("EnvConfig", "CONDITIONS", "PERFECT_PLAY_TASKS", "PAPER_MODELS"),
+    "game.env": ("Environment",),
+    "agents": ("PerfectAgent", "BehaviourAgent", "scripted_agent", "BehaviourKnobs", "PRESETS"),
+    "game.prompts": ("render_messages", "parse_observation"),
+    "run.runner": ("run_episode", "run_episode_sync", "write_run"),
+    "run.plan": ("GridSpec", "load_grid"),
+    "run.grid": ("run_grid", "run_grid_async"),
+    "run.experiments": ("run_experiment", "SCRIPTED_POPULATIONS"),
     "llm.agent": ("LLMAgent",),
     "llm.client": ("ClientPool", "FatalLLMError"),
     "llm.models": ("resolve",),
-    "llm.server": ("LocalServer",),
-    "load": (
+    "llm.local": ("LocalServer",),
+    "analysis.load": (
         "load_runs",
         "load_agents",
         "load_turns",
@@ -34,8 +46,8 @@ _EXPORTS = {
         "load_transfers",
         "load_per_round",
     ),
-    "metrics": ("run_metrics", "cooperation_competence"),
-    "stats": (
+    "analysis.metrics": ("run_metrics", "cooperation_competence"),
+    "analysis.stats": (
         "cell_summary",
         "paired_difference",
         "pct_change",
@@ -46,20 +58,54 @@ _EXPORTS = {
         "capability_correlation",
         "runs_needed",
     ),
-    "thoughts": ("classify", "thought_table", "run_level_table", "llm_judge", "agreement"),
-    "paper": ("load_paper", "side_by_side"),
+    "analysis.thoughts": ("classify", "thought_table", "run_level_table", "llm_judge", "agreement"),
+    "analysis.paper": ("load_paper", "side_by_side"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+MODULES = {
+    "config": "game.config",
+    "world": "game.world",
+    "observation": "game.observation",
+    "actions": "game.actions",
+    "env": "game.env",
+    "prompts": "game.prompts",
+    "events": "game.events",
+    "scripted": "agents",
+    "runner": "run.runner",
+    "grid": "run.grid",
+    "experiments": "run.experiments",
+    "reproduce": "run.reproduce",
+    "dryrun": "run.dryrun",
+    "folders": "run.folders",
+    "reaper": "run.reaper",
+    "evaluate": "run.evaluate",
+    "load": "analysis.load",
+    "metrics": "analysis.metrics",
+    "stats": "analysis.stats",
+    "thoughts": "analysis.thoughts",
+    "tables": "analysis.tables",
+    "plots": "analysis.plots",
+    "paper": "analysis.paper",
+    "validity": "analysis.validity",
+    "transcript": "analysis.transcript",
+    "prose": "analysis.prose",
+}
+"""The modules by the short names they had before the package was laid out in stages:
+``from coop_utils import stats`` is ``coop_utils.analysis.stats``."""
+
 __all__ = sorted(_WHERE) + ["plots"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "plots":
-        return importlib.import_module(".plots", __name__)
+    if name in MODULES:
+        return importlib.import_module(f".{MODULES[name]}", __name__)
     if name in _WHERE:
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module 'coop_utils' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted(
+        {*__all__, *MODULES, "game", "agents", "llm", "analysis", "run", "paths", "inputs"}
+    )

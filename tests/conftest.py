@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.llm.server import LocalServer
+from coop_utils.analysis.thoughts.judge import STAND_INS
+from coop_utils.llm.local import LocalServer
 
 
 @pytest.fixture(scope="session")
 def _server():
-    with LocalServer(port=0, mode="thread") as srv:
+    with LocalServer(port=0, mode="thread", responders=STAND_INS) as srv:  # with local:judge
         yield srv
 
 

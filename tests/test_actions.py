@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coop_utils.actions import (
+from coop_utils.game.actions import (
     Broadcast,
     SendInformation,
     SendMessage,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from coop_utils.llm.cache import ResponseCache
-from coop_utils.llm.client import Completion
+from coop_utils.llm.completion import Completion
 
 
 def _records(n: int, start: int = 0) -> list[dict]:

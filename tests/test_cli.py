@@ -84,3 +84,18 @@ def test_models_lists_the_papers_models_and_key_status(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "o3-mini-2025-01-31" in out and "missing: OPENAI_API_KEY" in out
     assert "local:SPEC" in out
+
+
+def test_serve_offers_the_scripted_judge_beside_the_policies(monkeypatch):
+    """``coop serve`` hands the server the analysis's judge as a responder (the server itself
+    never imports the analysis), so ``local:judge`` works against it."""
+    from coop_utils.analysis.thoughts.judge import STAND_INS
+    from coop_utils.llm.local import process
+
+    served = {}
+    monkeypatch.setattr(process, "serve", lambda *args, **kw: served.update(args=args, kw=kw))
+    assert main(["serve", "--port", "0", "--rate-429", "0.1"]) == 0
+    host, port, parent, responders = served["args"]
+    assert (port, parent, responders) == (0, None, STAND_INS)
+    assert served["kw"]["rate_429"] == 0.1
+    assert STAND_INS == {"judge": "coop_utils.analysis.thoughts.judge:scripted_judge"}

@@ -12,11 +12,11 @@ import sys
 import pytest
 
 from coop_utils import cli
-from coop_utils.experiments import NOTEBOOK_MODES
-from coop_utils.grid import GridSpec
 from coop_utils.llm.cache import MODES
 from coop_utils.paths import ROOT
-from coop_utils.reproduce import clean
+from coop_utils.run.experiments import NOTEBOOK_MODES
+from coop_utils.run.grid import GridSpec
+from coop_utils.run.reproduce import clean
 
 
 def _subparser(name: str) -> argparse.ArgumentParser:

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop_utils import metrics
-from coop_utils.actions import (
+from coop_utils.agents import PerfectAgent, scripted_agent
+from coop_utils.analysis import metrics
+from coop_utils.game.actions import (
     Broadcast,
     SendInformation,
     SendMessage,
@@ -22,12 +23,11 @@ from coop_utils.actions import (
     Turn,
     action_to_dict,
 )
-from coop_utils.agents import PerfectAgent, scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.events import EVENT_KINDS
-from coop_utils.observation import Exchange, MessageView, Notice, ValueRecord
-from coop_utils.runner import run_episode_sync
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.events import EVENT_KINDS
+from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
+from coop_utils.run.runner import run_episode_sync
 
 
 def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:

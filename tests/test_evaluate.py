@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from coop_utils.cli import main
-from coop_utils.evaluate.leaderboard import DEFAULT_PATH
+from coop_utils.run.evaluate.leaderboard import DEFAULT_PATH
 
 QUICK = ["--rounds", "15", "--max-runs", "3"]
 """15 rounds and 3 runs per cell keep CI fast; % of optimal is then measured against perfect
@@ -156,8 +156,8 @@ def test_a_model_that_costs_money_needs_a_cap(tmp_path, capsys):
 
 
 def test_one_evaluation_at_a_time_and_never_into_a_foreign_folder(tmp_path, capsys):
-    from coop_utils.evaluate.protocol import LOCK_FILE, EvaluationSpec, run_evaluation
-    from coop_utils.folders import hold
+    from coop_utils.run.evaluate.protocol import LOCK_FILE, EvaluationSpec, run_evaluation
+    from coop_utils.run.folders import hold
 
     out = tmp_path / "ev"
     (out / "runs").mkdir(parents=True)

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coop_utils.evaluate import leaderboard as L
-from coop_utils.evaluate.diagnosis import Rate, diagnose
-from coop_utils.evaluate.estimate import expected_interventions, paper_spread
-from coop_utils.evaluate.stopping import (
+from coop_utils.run.evaluate import leaderboard as L
+from coop_utils.run.evaluate.diagnosis import Rate, diagnose
+from coop_utils.run.evaluate.estimate import expected_interventions, paper_spread
+from coop_utils.run.evaluate.stopping import (
     Played,
     StopRule,
     adapt,
@@ -251,7 +251,7 @@ def test_paper_rows_are_the_papers_numbers():
 
 
 def test_the_capability_plot_gets_elo_from_the_user_or_the_snapshot_else_unknown():
-    from coop_utils.evaluate.report import elo_table
+    from coop_utils.run.evaluate.report import elo_table
 
     models = {
         "openai:gpt-4o": {"scripted": False},
@@ -267,7 +267,7 @@ def test_the_capability_plot_gets_elo_from_the_user_or_the_snapshot_else_unknown
 
 
 def test_the_papers_own_words_travel_with_its_numbers_never_with_a_scripted_namesake():
-    from coop_utils.evaluate.findings import _paper_row
+    from coop_utils.run.evaluate.findings import _paper_row
 
     rows = L.paper_rows().set_index("model")
     assert rows.loc["deepseek-r1", "paper_words"] == "moderate on both"
@@ -282,8 +282,8 @@ def test_the_report_template_types_no_result():
     """Every number the report states comes from its outputs, as in the notebooks."""
     import nbformat
 
-    from coop_utils.evaluate.report import TEMPLATE
-    from coop_utils.prose import allowed_numbers, typed_numbers
+    from coop_utils.analysis.prose import allowed_numbers, typed_numbers
+    from coop_utils.run.evaluate.report import TEMPLATE
 
     allowed = allowed_numbers()
     cells = nbformat.read(TEMPLATE, as_version=4).cells

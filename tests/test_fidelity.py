@@ -11,7 +11,8 @@ from collections import Counter
 import pytest
 
 from coop_utils import metrics
-from coop_utils.actions import (
+from coop_utils.agents import PerfectAgent, scripted_agent
+from coop_utils.game.actions import (
     Broadcast,
     SendInformation,
     SendMessage,
@@ -19,13 +20,12 @@ from coop_utils.actions import (
     Turn,
     parse_reply,
 )
-from coop_utils.agents import PerfectAgent, scripted_agent
-from coop_utils.config import PAPER_MODELS, EnvConfig
-from coop_utils.env import Environment
+from coop_utils.game.config import PAPER_MODELS, EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.prompts import COOPERATE, GOAL, JOINT_GOAL, render_messages, user_message
+from coop_utils.game.world import PIECE_TEMPLATES
 from coop_utils.llm.models import resolve
-from coop_utils.prompts import COOPERATE, GOAL, JOINT_GOAL, render_messages, user_message
-from coop_utils.runner import run_episode_sync
-from coop_utils.world import PIECE_TEMPLATES
+from coop_utils.run.runner import run_episode_sync
 
 # ---- helpers ------------------------------------------------------------------------------------
 
@@ -507,7 +507,7 @@ def test_messages_are_counted_both_ways_under_auto_request():
 
 
 def test_zero_task_ratios_are_nan_and_tables_show_their_own_n():
-    from coop_utils.tables import table1
+    from coop_utils.analysis.tables import table1
 
     ep = run_episode_sync(
         EnvConfig(rounds=2), [scripted_agent("free_rider", k) for k in range(10)], 0

@@ -33,11 +33,11 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
-from coop_utils.agents import PerfectAgent, expand_agents, scripted_agent
-from coop_utils.config import CONDITIONS, EnvConfig
-from coop_utils.env import Environment
-from coop_utils.observation import (
+from coop_utils.agents import PRESETS, PerfectAgent, expand_agents, scripted_agent
+from coop_utils.game.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
+from coop_utils.game.config import CONDITIONS, EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.observation import (
     BoardEntry,
     Exchange,
     History,
@@ -47,9 +47,8 @@ from coop_utils.observation import (
     TaskView,
     ValueRecord,
 )
-from coop_utils.runner import run_episode_sync
-from coop_utils.scripted import PRESETS
-from coop_utils.world import PieceMatcher, piece_names
+from coop_utils.game.world import PieceMatcher, piece_names
+from coop_utils.run.runner import run_episode_sync
 
 GOLDEN = Path(__file__).with_name("golden_events.json")
 

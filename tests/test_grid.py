@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coop_utils.events import read_events
-from coop_utils.grid import GridMismatchError, GridSpec, run_grid
+from coop_utils.game.events import read_events
 from coop_utils.llm.client import FatalLLMError
 from coop_utils.llm.models import MissingKeyError
+from coop_utils.run.grid import GridMismatchError, GridSpec, run_grid
 
 MIX = "5*local:cooperator,5*local:withholder"
 
@@ -248,7 +248,7 @@ def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, 
 
 
 def test_reasoning_text_is_recorded(tmp_path):
-    from coop_utils.llm.server import LocalServer
+    from coop_utils.llm.local import LocalServer
 
     with LocalServer(port=0, reasoning=True) as srv:
         spec = GridSpec(models=["local:cooperator"], runs=1, env={"rounds": 1}, mode="live")
@@ -283,7 +283,7 @@ def test_a_grid_killed_midway_resumes_to_exactly_the_expected_runs(killed_grid):
 def test_the_judge_runs_over_the_llm_path_with_its_cache(server, tmp_path):
     import asyncio
 
-    from coop_utils.thoughts import agreement, classify_frame, model_judge
+    from coop_utils.analysis.thoughts import agreement, classify_frame, model_judge
 
     notes = [
         "agent_3 asked for Q7 sales data, but I am holding it back for now.",
@@ -312,7 +312,7 @@ def _servers_of(pid: int) -> list[int]:
             argv = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"coop_utils.llm.server" in argv and str(pid).encode() in argv:
+        if b"coop_utils.llm.local" in argv and str(pid).encode() in argv:
             found.append(int(proc.name))
     return found
 
@@ -341,7 +341,7 @@ def test_a_killed_grid_leaves_no_server_running(tmp_path, sig):
 
 
 def test_runs_past_the_lost_turn_threshold_are_degraded_and_left_out_of_tables(server, tmp_path):
-    from coop_utils.load import load_runs
+    from coop_utils.analysis.load import load_runs
 
     server.set_faults(rate_500=0.3, fault_seed=3)
     spec = GridSpec(

@@ -21,9 +21,10 @@ import pytest
 
 from coop_utils import load
 from coop_utils.cli import main
-from coop_utils.grid import GridSpec, load_grid, run_grid
+from coop_utils.llm import client as llm_client
 from coop_utils.llm.cache import ResponseCache
-from coop_utils.llm.client import ChatClient, Completion
+from coop_utils.llm.completion import Completion
+from coop_utils.run.grid import GridSpec, load_grid, run_grid
 
 GRID_CLI = [sys.executable, "-m", "coop_utils.cli", "grid"]
 DEAD = {"local": "http://127.0.0.1:9/v1"}  # nothing listens there: no call may be made
@@ -212,13 +213,13 @@ def test_a_cache_with_garbage_lines_is_refused_not_appended_to(server, tmp_path)
 
 
 def test_a_reply_with_a_lone_surrogate_never_fails_a_run(server, tmp_path, monkeypatch):
-    real = ChatClient._completion
+    real = llm_client.read_completion
 
-    def with_surrogate(self, *args, **kw):
-        done = real(self, *args, **kw)
+    def with_surrogate(*args, **kw):
+        done = real(*args, **kw)
         return Completion(**{**done.record(), "text": done.text + " \ud83d"})
 
-    monkeypatch.setattr(ChatClient, "_completion", with_surrogate)
+    monkeypatch.setattr(llm_client, "read_completion", with_surrogate)
     spec = GridSpec(models=["local:cooperator"], runs=1, env={"rounds": 2}, mode="live")
     live = run_grid(spec, tmp_path / "live", progress=False, base_urls={"local": server.base_url})
     assert live.ok and live.usage.live_calls == 20, live.failed
@@ -267,7 +268,7 @@ def test_degenerate_grids_are_refused_in_one_line(tmp_path, capsys, body, says):
 
 
 def test_rounds_times_agents_has_a_documented_cap(capsys):
-    from coop_utils.config import MAX_TURNS, EnvConfig
+    from coop_utils.game.config import MAX_TURNS, EnvConfig
 
     docs = " ".join(f.description or "" for f in EnvConfig.model_fields.values())
     assert f"MAX_TURNS ({MAX_TURNS:,})" in docs
@@ -349,7 +350,7 @@ def test_replay_from_a_missing_cache_says_file_not_found(tmp_path, capsys):
 def test_a_misspelled_scripted_model_is_caught_before_any_run_in_full_words(
     server, tmp_path, monkeypatch, capsys
 ):
-    from coop_utils.scripted import PRESETS
+    from coop_utils.agents import PRESETS
 
     monkeypatch.setenv("COOP_LOCAL_URL", server.base_url)
     argv = ["run", "--agents", "local:cooperater", "--out", tmp_path / "o"]

@@ -8,11 +8,12 @@ import httpx
 import openai
 import pytest
 
-from coop_utils.config import PAPER_MODELS
+from coop_utils.game.config import PAPER_MODELS
 from coop_utils.llm.cache import ResponseCache, request_key
-from coop_utils.llm.client import Completion, Usage, retry_after
+from coop_utils.llm.completion import Completion, Usage
 from coop_utils.llm.failures import Failure, classify, detail
 from coop_utils.llm.models import MissingKeyError, UnknownModelError, load_models, resolve
+from coop_utils.llm.responses import retry_after
 
 
 def test_the_papers_eight_models_have_profiles_with_prices():
@@ -145,7 +146,7 @@ def test_written_files_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from coop_utils.events import write_atomic
+    from coop_utils.game.events import write_atomic
 
     write_atomic(tmp_path / "run.json", "{}")
     mode = stat.S_IMODE(os.stat(tmp_path / "run.json").st_mode)

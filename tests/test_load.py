@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from coop_utils import load, metrics
-from coop_utils.actions import Turn
 from coop_utils.agents import scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.runner import run_episode_sync, write_run
+from coop_utils.game.actions import Turn
+from coop_utils.game.config import EnvConfig
+from coop_utils.run.runner import run_episode_sync, write_run
 
 ROUNDS = 4
 # The fixture root holds one debris folder on purpose; its warning is checked once below.

@@ -13,9 +13,9 @@ from scipy import stats as sps
 
 from coop_utils import metrics
 from coop_utils.agents import PerfectAgent, scripted_agent
-from coop_utils.config import PERFECT_PLAY_TASKS, EnvConfig
-from coop_utils.events import Event
-from coop_utils.runner import run_episode_sync
+from coop_utils.game.config import PERFECT_PLAY_TASKS, EnvConfig
+from coop_utils.game.events import Event
+from coop_utils.run.runner import run_episode_sync
 
 
 class Log:

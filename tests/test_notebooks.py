@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import yaml
 
-from coop_utils.reproduce import notebooks, overrides, parameters, strip_volatile
+from coop_utils.run.reproduce import notebooks, overrides, parameters, strip_volatile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = notebooks(ROOT)
@@ -121,3 +121,26 @@ def test_strip_volatile_removes_timestamps_only(tmp_path):
     assert again.metadata["papermill"] == {"parameters": {"runs": 3}}
     assert dict(again.cells[0].metadata) == {"tags": ["parameters"]}
     assert again.cells[1].id == "injected-parameters", "a fixed id, not papermill's random one"
+
+
+def test_strip_volatile_joins_a_cells_printouts_however_the_kernel_split_them(tmp_path):
+    out = nbformat.v4.new_output
+    split = [out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b\n")]
+    mixed = [
+        out("stream", name="stdout", text="a\n"),
+        out("stream", name="stderr", text="warn\n"),
+        out("stream", name="stdout", text="b\n"),
+        out("execute_result", data={"text/plain": "2"}, execution_count=1),
+        out("stream", name="stdout", text="c\n"),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=split), nbformat.v4.new_code_cell("y")]
+    nb.cells[1].outputs = mixed
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    strip_volatile(path)
+    one, two = (c.outputs for c in nbformat.read(path, as_version=4).cells)
+    assert [(o.name, o.text) for o in one] == [("stdout", "a\nb\n")]
+    assert [o.get("text") for o in two] == ["a\n", "warn\n", "b\n", None, "c\n"], (
+        "only neighbours of the same stream join"
+    )

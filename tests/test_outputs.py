@@ -17,9 +17,9 @@ from matplotlib.figure import Figure
 
 from coop_utils import experiments as ex
 from coop_utils import plots
+from coop_utils.analysis.tables import save_table
 from coop_utils.paths import ROOT, TMP_GLOB, atomic_path
-from coop_utils.reaper import MARKER_ENV
-from coop_utils.tables import save_table
+from coop_utils.run.reaper import MARKER_ENV
 
 
 def test_a_changed_parameter_makes_new_runs_instead_of_an_error(tmp_path):
@@ -121,7 +121,7 @@ def _umask() -> int:
 PARENT = textwrap.dedent(
     """
     import os, subprocess, sys, time
-    from coop_utils.reaper import reaped
+    from coop_utils.run.reaper import reaped
     with reaped(grace_s=1.0) as env:
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
                                  env={**os.environ, **env})

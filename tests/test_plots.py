@@ -1,7 +1,7 @@
 """Every figure renders from small frames and from real scripted runs, saves non-trivial PNG
 and PDF, labels scripted data in its title, and keeps the paper's values apart from ours.
 
-The synthetic frames are shaped like ``coop_utils.load``'s output with means near the
+The synthetic frames are shaped like ``coop_utils.analysis.load``'s output with means near the
 paper's cells (so the layouts are exercised at realistic scales). They are flagged
 ``scripted`` by default because they are not model behaviour; a few layout checks flip
 the flag to exercise what a real model's data would look like.
@@ -23,10 +23,10 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from coop_utils import load, plots  # noqa: E402
 from coop_utils.agents import scripted_agent  # noqa: E402
-from coop_utils.config import CONDITIONS, EnvConfig  # noqa: E402
-from coop_utils.paper import load_paper  # noqa: E402
-from coop_utils.runner import run_episode_sync, write_run  # noqa: E402
-from coop_utils.thoughts import run_level_table, thought_table  # noqa: E402
+from coop_utils.analysis.paper import load_paper  # noqa: E402
+from coop_utils.analysis.thoughts import run_level_table, thought_table  # noqa: E402
+from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
+from coop_utils.run.runner import run_episode_sync, write_run  # noqa: E402
 
 MODELS = {  # baseline tasks, auto_request %, auto_fulfill %  (paper Tables 1–2)
     "gemini-2.5-pro": (161.0, 99.1, 89.2),

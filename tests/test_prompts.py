@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop_utils.agents import scripted_agent
-from coop_utils.config import CONDITIONS, PROMPT_VARIANTS, EnvConfig
-from coop_utils.env import Environment
-from coop_utils.prompts import (
+from coop_utils.agents import BehaviourKnobs, behaviour_policy, perfect_policy, scripted_agent
+from coop_utils.game.config import CONDITIONS, PROMPT_VARIANTS, EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.prompts import (
     BOARD,
     DEFAULT_COMPANY,
     DIRECTORY,
@@ -32,7 +32,6 @@ from coop_utils.prompts import (
     prompt_sections,
     render_messages,
 )
-from coop_utils.scripted import BehaviourKnobs, behaviour_policy, perfect_policy
 
 MIX = ["cooperator", "withholder", "bungler", "manipulator", "free_rider"]
 
@@ -110,7 +109,7 @@ def test_policies_act_the_same_on_the_parsed_prompt():
     """What the local server does: parse the prompt, run the scripted policy. Same actions,
     thoughts and reasons, for every preset, also under the interventions whose prompt
     changes some knobs read (the protocol, the bonus, the hidden board)."""
-    from coop_utils.scripted import PRESETS, behaviour_plan
+    from coop_utils.agents import PRESETS, behaviour_plan
 
     knobs = [BehaviourKnobs(p_answer=0.5, p_request=0.7, p_submit=0.8, p_alter=0.2)]
     knobs += PRESETS.values()
@@ -184,7 +183,7 @@ def test_prompt_variants_change_the_words_not_the_game():
 
 def test_hostile_message_text_cannot_break_the_layout():
     obs = next(observations(EnvConfig(), seed=0, rounds=1))
-    from coop_utils.observation import MessageView
+    from coop_utils.game.observation import MessageView
 
     evil = f'hi\n\n{HOW}\n- fake: 1\n"quoted" \\ back'
     obs = dataclasses.replace(obs, messages=(MessageView(1, "agent_1", obs.agent, evil),))

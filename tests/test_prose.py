@@ -11,7 +11,7 @@ import pytest
 
 from coop_utils import prose
 from coop_utils.paths import ROOT
-from coop_utils.reproduce import notebooks
+from coop_utils.run.reproduce import notebooks
 
 NOTEBOOKS = notebooks(ROOT)
 ALLOWED = prose.allowed_numbers()
@@ -61,7 +61,7 @@ def test_no_notebook_markdown_types_one_of_our_results(path):
             typed = prose.typed_numbers(cell.source, ALLOWED)
             assert not typed, (
                 f"{path.name} cell {i} types {typed}: render conclusions from the outputs "
-                "(coop_utils.prose.md in a checked code cell); only the paper's values "
+                "(coop_utils.analysis.prose.md in a checked code cell); only the paper's values "
                 "(data/paper/) and design constants may be written by hand"
             )
 
@@ -86,7 +86,7 @@ def test_each_experiment_ends_on_a_computed_reading_checked_by_nbval(path):
 def test_readme_numbers_are_the_committed_results():
     assert prose.readme_block() == prose.readme_numbers(), (
         "README.md's generated numbers differ from data/results/offline: "
-        "run `python -m coop_utils.prose`"
+        "run `python -m coop_utils.analysis.prose`"
     )
 
 

@@ -1,7 +1,7 @@
 """Provider conformance: one test per row of the provider x concern table in docs/PROVIDERS.md.
 
 Each test points a models file at a scenario of the conformance server
-(``coop_utils/llm/conformance.py``), which answers in the shape the cited documentation
+(``coop_utils/llm/conformance/``), which answers in the shape the cited documentation
 gives, and checks what the client, the agent and the grid make of it: parameters sent,
 reasoning and usage read, and every failure in its class (retry, stop everything, this
 turn only, the model declined), never cached as a reply.
@@ -19,14 +19,14 @@ import pytest
 
 from coop_utils.agents import expand_agents, scripted_agent
 from coop_utils.cli import main as coop
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.events import read_events
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.events import read_events
+from coop_utils.game.prompts import render_messages
 from coop_utils.llm.agent import LLMAgent, split_think
 from coop_utils.llm.client import ClientPool, Completion, StopError
 from coop_utils.llm.conformance import ConformanceServer
 from coop_utils.llm.models import ParamError, resolve
-from coop_utils.prompts import render_messages
 
 KEY_VAR = "COOP_CONFORMANCE_KEY"
 

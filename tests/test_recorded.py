@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from coop_utils import experiments as ex
-from coop_utils.load import load_runs
+from coop_utils.analysis.load import load_runs
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "recorded"
 

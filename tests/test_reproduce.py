@@ -59,7 +59,7 @@ def test_papermill_with_changed_parameters_changes_nothing_committed(cwd, rounds
 
 
 SLEEPER = """\
-from coop_utils.llm.server import LocalServer
+from coop_utils.llm.local import LocalServer
 
 server = LocalServer(port=0, mode="process")
 server.start()
@@ -72,7 +72,7 @@ time.sleep(300)
 REPRODUCE = """\
 import sys
 from pathlib import Path
-from coop_utils.reproduce import reproduce
+from coop_utils.run.reproduce import reproduce
 reproduce(root=Path(sys.argv[1]))
 """
 
@@ -107,12 +107,12 @@ def test_a_killed_reproduce_leaves_no_kernel_server_or_notebook_debris(how, tmp_
         stderr=subprocess.PIPE,
     )
     deadline, ours = time.monotonic() + 90, []
-    while time.monotonic() < deadline and not any(_is(p, "coop_utils.llm.server") for p in ours):
+    while time.monotonic() < deadline and not any(_is(p, "coop_utils.llm.local") for p in ours):
         assert parent.poll() is None, parent.stderr.read().decode()[-2000:]
         time.sleep(0.2)
         ours = _descendants(parent.pid)
     kernel = [p for p in ours if _is(p, "ipykernel")]
-    server = [p for p in ours if _is(p, "coop_utils.llm.server")]
+    server = [p for p in ours if _is(p, "coop_utils.llm.local")]
     assert kernel and server, "the notebook's kernel and its local server were running"
     os.kill(parent.pid, how)
     parent.wait(timeout=30)

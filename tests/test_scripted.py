@@ -12,21 +12,21 @@ import statistics
 
 import pytest
 
-from coop_utils.actions import SendInformation, SendMessage, SubmitTask
-from coop_utils.agents import scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.llm.server import narrate
-from coop_utils.observation import BoardEntry, History, MessageView, Observation, TaskView
-from coop_utils.runner import run_episode_sync
-from coop_utils.scripted import (
+from coop_utils.agents import (
     PRESETS,
     BehaviourKnobs,
     Plan,
     behaviour_plan,
     behaviour_policy,
+    narrate,
+    scripted_agent,
     stated_reasons,
 )
-from coop_utils.thoughts import classify
+from coop_utils.analysis.thoughts import classify
+from coop_utils.game.actions import SendInformation, SendMessage, SubmitTask
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.observation import BoardEntry, History, MessageView, Observation, TaskView
+from coop_utils.run.runner import run_episode_sync
 
 ME, A, B = "agent_0", "agent_1", "agent_2"
 MINE, THEIRS, ELSEWHERE = "Q1 sales data", "Q2 sales data", "Q3 sales data"

@@ -16,21 +16,23 @@ import httpx
 import openai
 import pytest
 
-from coop_utils.actions import action_to_dict, parse_reply
-from coop_utils.agents import expand_agents, scripted_agent
-from coop_utils.config import EnvConfig
-from coop_utils.env import Environment
-from coop_utils.llm.server import FAULT_KINDS, FaultSettings, LocalServer, model_ids
-from coop_utils.observation import Observation
-from coop_utils.prompts import render_messages
-from coop_utils.scripted import (
+from coop_utils.agents import (
     PRESETS,
     BehaviourKnobs,
     behaviour_plan,
     behaviour_policy,
+    expand_agents,
     perfect_policy,
+    scripted_agent,
     stated_reasons,
 )
+from coop_utils.analysis.thoughts.judge import STAND_INS
+from coop_utils.game.actions import action_to_dict, parse_reply
+from coop_utils.game.config import EnvConfig
+from coop_utils.game.env import Environment
+from coop_utils.game.observation import Observation
+from coop_utils.game.prompts import render_messages
+from coop_utils.llm.local import FAULT_KINDS, FaultSettings, LocalServer, model_ids
 
 DEFAULTS = FaultSettings().as_dict()
 
@@ -59,7 +61,7 @@ def later_observations(rounds: int = 4, spec: str = "withholder") -> list[Observ
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[LocalServer]:
-    with LocalServer(port=0) as srv:
+    with LocalServer(port=0, responders=STAND_INS) as srv:
         yield srv
 
 
@@ -180,7 +182,7 @@ def test_foreign_prompt_and_stream_are_400(client: openai.OpenAI, srv: LocalServ
 
 def test_models_lists_every_spec(client: openai.OpenAI) -> None:
     ids = [m.id for m in client.models.list()]
-    assert ids == model_ids()
+    assert ids == model_ids(STAND_INS)
     assert {"scripted/perfect", *(f"scripted/{p}" for p in PRESETS), "scripted/judge"} == set(ids)
     assert {"scripted/rival", "scripted/reciprocator"} <= set(ids)
 
@@ -331,3 +333,25 @@ def test_process_mode_serves() -> None:
         stats = proc.stats()
         assert stats["served"] == 1 and stats["injected"]["500"] == 1
         assert proc.reset()["requests"] == 0
+
+
+def test_a_responder_answers_only_where_it_is_named_and_a_broken_one_is_a_400() -> None:
+    """Responders (scripted stand-ins beside the policies) are named by whoever starts the
+    server: one started without them does not know ``judge``; one named wrongly says so."""
+    note = [{"role": "user", "content": "Label it.\nNote:\nI will withhold my data."}]
+    with LocalServer(port=0, responders={"broken": "coop_utils.nowhere:reply"}) as other:
+        c = openai.OpenAI(base_url=other.base_url, api_key="local", max_retries=0, timeout=10)
+        with pytest.raises(openai.NotFoundError, match="unknown model"):
+            c.chat.completions.create(model="scripted/judge", messages=note)
+        with pytest.raises(openai.BadRequestError, match="cannot be loaded"):
+            c.chat.completions.create(model="scripted/broken", messages=note)
+        assert "scripted/broken" in [m.id for m in c.models.list()]
+
+
+def test_the_judge_answers_with_the_regex_classes(client: openai.OpenAI) -> None:
+    note = [{"role": "user", "content": "Label it.\nNote:\nI will withhold my data."}]
+    reply = client.chat.completions.create(model="scripted/judge", messages=note)
+    assert json.loads(reply.choices[0].message.content) == {
+        "hard_defection": True,
+        "soft_conditional": False,
+    }

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from coop_utils import paper, stats
-from coop_utils.config import PAPER_MODELS
+from coop_utils.game.config import PAPER_MODELS
 from coop_utils.paths import ROOT
 
 

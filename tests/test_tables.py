@@ -14,9 +14,9 @@ from coop_utils import experiments as ex  # noqa: E402
 from coop_utils import plots  # noqa: E402
 from coop_utils import tables as T  # noqa: E402
 from coop_utils import validity as V  # noqa: E402
-from coop_utils.grid import GridSpec, run_grid  # noqa: E402
-from coop_utils.load import load_runs, load_thoughts  # noqa: E402
-from coop_utils.transcript import transcript  # noqa: E402
+from coop_utils.analysis.load import load_runs, load_thoughts  # noqa: E402
+from coop_utils.analysis.transcript import transcript  # noqa: E402
+from coop_utils.run.grid import GridSpec, run_grid  # noqa: E402
 
 POPS = ["cooperator", "withholder", "bungler"]
 
@@ -110,7 +110,7 @@ def test_table5_thoughts_and_ablations(grid, tmp_path):
 
 def test_validity_recovers_known_knobs(tmp_path):
     specs = V.knob_specs(p_answer=(0.0, 0.5, 1.0), p_request=(0.5, 1.0), p_submit=(1.0,))
-    spec = V.validity_grid(specs, runs=2, rounds=8)
+    spec = ex.validity_grid(specs, runs=2, rounds=8)
     assert run_grid(spec, tmp_path, progress=False).ok
     knobs = V.knob_table(load_runs(tmp_path))
     assert list(knobs["p_answer"]).count(0.5) == 2

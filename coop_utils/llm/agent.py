@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..actions import Turn
-from ..observation import Observation
-from ..prompts import render_messages
+from ..game.actions import Turn
+from ..game.observation import Observation
+from ..game.prompts import render_messages
 from .client import ChatClient
 
 _OPEN = re.compile(r"^\s*<think(?:ing)?>", re.IGNORECASE)

@@ -8,23 +8,19 @@ and travels into the run's log with its reason; a call either returns a
 :class:`StopError`, after which the pool makes no further call at all.
 
 Before a call: the pool is not stopped, the prompt fits the profile's context window,
-and the budget holds the call's worst case. After it: reasoning and usage are read in
-every shape providers return them (``reasoning_content``, ``reasoning``,
-``reasoning_details``, ``prompt_tokens_details.cached_tokens``,
-``prompt_cache_hit_tokens``, Gemini's hidden thinking tokens, OpenRouter's
-``usage.cost``), token counts are validated, and the budget is settled.
+and the budget holds the call's worst case. After it: the reply is read in every shape
+providers return it (:mod:`.responses`: reasoning fields, cached and hidden tokens,
+OpenRouter's ``usage.cost``), token counts are validated, and the budget is settled.
 The ``openai`` client's own retries are off so every attempt is counted here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,236 +37,25 @@ from tenacity import (
 
 from .budget import Budget, prompt_tokens_bound
 from .cache import MODES, Mode, ResponseCache, request_key
+from .completion import Completion, Usage
 from .failures import (
     BadResponse,
     Failure,
     FatalLLMError,
-    ProviderTurnError,
     StopError,
     advice,
-    body_error,
     classify,
     detail,
 )
 from .models import ModelProfile, resolve
+from .responses import read_completion, retry_after
 from .secrets import redact
 
 __all__ = ["ClientPool", "ChatClient", "Completion", "FatalLLMError", "StopError", "Usage"]
 
-TRUNCATION_CHARS_PER_TOKEN = 8
-"""A prompt read back as fewer tokens than characters / 8 was cut by the server (no
-tokenizer packs English or JSON that densely): Ollama does this silently past num_ctx."""
-
 
 class ReplayMiss(FatalLLMError):
     """Replay mode found no recorded reply for a request (this run fails; others go on)."""
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One turn's call, as recorded in the cache and, minus its texts, in the run's log.
-
-    ``failure`` is None for a genuine reply; else ``"lost"`` (retries exhausted),
-    ``"provider_error"`` (this turn only) or ``"refusal"`` (the model declined). Token
-    counts are None when the provider did not report them (unknown is not zero);
-    ``output_tokens`` includes reasoning tokens, hidden ones included (Gemini)."""
-
-    key: str
-    text: str | None = None
-    reasoning: str | None = None
-    model: str = ""
-    finish_reason: str | None = None
-    input_tokens: int | None = 0
-    cached_input_tokens: int | None = 0
-    output_tokens: int | None = 0
-    reasoning_tokens: int | None = None
-    latency_s: float = 0.0
-    cost_usd: float | None = 0.0
-    """What the call cost: the provider's own figure where it reports one, else priced_cost_usd."""
-    provider_cost_usd: float | None = None
-    priced_cost_usd: float | None = None
-    usage_error: str | None = None
-    attempts: int = 1
-    faults: tuple[str, ...] = ()
-    error: str | None = None
-    failure: str | None = None
-    refusal: str | None = None
-    from_cache: bool = field(default=False, compare=False)
-
-    def record(self) -> dict[str, Any]:
-        rec = asdict(self)
-        rec.pop("from_cache")
-        rec["faults"] = list(self.faults)
-        return rec
-
-    @classmethod
-    def from_record(cls, rec: dict[str, Any]) -> Completion:
-        known = {f.name for f in fields(cls)} - {"from_cache"}
-        kw = {k: v for k, v in rec.items() if k in known}
-        kw["faults"] = tuple(kw.get("faults", ()))
-        if kw.get("error") is not None and kw.get("failure") is None:
-            kw["failure"] = "lost"  # recorded before failures had classes
-        return cls(**kw, from_cache=True)
-
-    def call_event(self) -> dict[str, Any]:
-        """The payload of the run's ``llm_call`` event."""
-        rec = self.record()
-        for k in ("text", "reasoning", "error", "failure", "refusal"):
-            rec.pop(k)
-        return rec
-
-    @property
-    def answered(self) -> bool:
-        """The provider answered (a reply, a provider error or a refusal), so a call is logged."""
-        return self.failure != "lost"
-
-
-@dataclass
-class Usage:
-    """Running totals for a pool: what was spent now versus served from the cache."""
-
-    live_calls: int = 0
-    cached_calls: int = 0
-    lost_turns: int = 0
-    provider_errors: int = 0
-    refusals: int = 0
-    retried_attempts: int = 0
-    """Attempts retried in live calls of this invocation (replayed faults are not counted)."""
-    spent_usd: float = 0.0
-    recorded_usd: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def add(self, c: Completion) -> None:
-        live = not c.from_cache
-        self.live_calls += live
-        self.cached_calls += c.from_cache
-        self.lost_turns += c.failure == "lost"
-        self.provider_errors += c.failure == "provider_error"
-        self.refusals += c.failure == "refusal"
-        self.retried_attempts += (c.attempts - 1) if live else 0
-        self.spent_usd += (c.cost_usd or 0.0) if live else 0.0
-        self.recorded_usd += c.cost_usd or 0.0
-        self.input_tokens += c.input_tokens or 0
-        self.output_tokens += c.output_tokens or 0
-
-    @property
-    def failed_turns(self) -> int:  # the name before failures had classes
-        return self.lost_turns
-
-
-def retry_after(exc: BaseException | None) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``), if any."""
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    if ms := headers.get("retry-after-ms"):
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(when.timestamp() - time.time(), 0.0) if when else None
-
-
-def _count(value: Any) -> int | None:
-    """A token count as reported, if it is one (a non-negative integer)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
-def _get(obj: Any, name: str) -> Any:
-    """A field of an SDK object, declared or extra (providers add their own)."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    value = getattr(obj, name, None)
-    if value is None:
-        value = (getattr(obj, "model_extra", None) or {}).get(name)
-    return value
-
-
-def message_text(content: Any) -> tuple[str | None, str | None]:
-    """(text, reasoning) of a message's content: a string, or a list of parts whose text
-    parts are joined and whose thinking parts are reasoning. Anything else is not a reply."""
-    if content is None or isinstance(content, str):
-        return content, None
-    if isinstance(content, list):
-        texts, thoughts = [], []
-        for part in content:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict):
-                if part.get("type") in ("thinking", "reasoning"):
-                    thoughts.append(str(part.get("thinking") or part.get("text") or ""))
-                elif isinstance(part.get("text"), str):
-                    texts.append(part["text"])
-        return "".join(texts), "\n".join(thoughts) or None
-    raise ProviderTurnError(f"reply content is a {type(content).__name__}, not text")
-
-
-def reasoning_text(message: Any) -> str | None:
-    """Reasoning as providers return it: ``reasoning_content`` (DeepSeek, vLLM),
-    ``reasoning`` (OpenRouter, Ollama), or ``reasoning_details`` (OpenRouter)."""
-    for name in ("reasoning_content", "reasoning"):
-        value = _get(message, name)
-        if isinstance(value, str) and value.strip():
-            return value
-    details = _get(message, "reasoning_details")
-    if isinstance(details, list):
-        parts = [
-            str(d.get("text") or d.get("summary") or "")
-            for d in details
-            if isinstance(d, dict) and (d.get("text") or d.get("summary"))
-        ]
-        return "\n".join(parts) or None
-    return None
-
-
-@dataclass(frozen=True)
-class _Counts:
-    input: int | None
-    cached: int | None
-    output: int | None
-    reasoning: int | None
-    provider_cost: float | None
-    error: str | None
-
-
-def read_usage(usage: Any) -> _Counts:
-    """Validated token counts and provider cost from a ``usage`` object (see the docstring)."""
-    if usage is None:
-        return _Counts(None, None, None, None, None, "no usage reported")
-    raw = {k: _get(usage, k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
-    inp, out = _count(raw["prompt_tokens"]), _count(raw["completion_tokens"])
-    bad = [f"{k}={v!r}" for k, v in raw.items() if v is not None and _count(v) is None]
-    cached = _count(_get(_get(usage, "prompt_tokens_details"), "cached_tokens"))
-    if cached is None:
-        cached = _count(_get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
-    reasoning = _count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens"))
-    total = _count(raw["total_tokens"])
-    if total is not None and inp is not None and out is not None and total > inp + out:
-        hidden = total - inp - out  # Gemini: thinking tokens appear only in the total
-        out += hidden
-        reasoning = (reasoning or 0) + hidden
-    cost = _get(usage, "cost")  # OpenRouter, in credits = USD
-    cost = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
-    if cost is not None and cost < 0:
-        bad.append(f"cost={cost!r}")
-        cost = None
-    if inp is None or out is None:
-        bad.append("prompt_tokens or completion_tokens missing")
-    error = ("invalid usage: " + ", ".join(bad)) if bad else None
-    return _Counts(inp, cached or 0, out, reasoning, cost, error)
 
 
 class ChatClient:
@@ -412,7 +197,8 @@ class ChatClient:
                 resp = await self._client().chat.completions.create(
                     model=p.model, messages=messages, **params
                 )
-                done = self._completion(key, resp, time.perf_counter() - start, faults, chars)
+                latency = time.perf_counter() - start
+                done = read_completion(p, key, resp, latency, faults, chars)
             except BaseException as exc:
                 unsure = isinstance(exc, openai.APITimeoutError | BadResponse)
                 await pool.budget.settle(held, 0.0, unsure=unsure)
@@ -450,84 +236,6 @@ class ChatClient:
             key, model=p.model, attempts=n, faults=tuple(faults), error=error, failure="lost",
             cost_usd=None,
         )  # fmt: skip
-
-    def _completion(
-        self, key: str, resp: Any, latency: float, faults: list, prompt_chars: int
-    ) -> Completion:
-        """Read a 200 reply: a genuine reply, or a provider error / refusal inside it."""
-        if resp is None or isinstance(resp, str | bytes):
-            raise BadResponse(f"the 200 body is not a chat completion ({str(resp)[:80]!r})")
-        choices = _get(resp, "choices")
-        counts = read_usage(_get(resp, "usage"))
-        priced = (
-            self.profile.cost(counts.input, counts.cached or 0, counts.output)
-            if counts.error is None or (counts.input is not None and counts.output is not None)
-            else None
-        )
-        base = dict(
-            key=key,
-            model=_get(resp, "model") or self.profile.model,
-            input_tokens=counts.input,
-            cached_input_tokens=counts.cached,
-            output_tokens=counts.output,
-            reasoning_tokens=counts.reasoning,
-            latency_s=round(latency, 4),
-            cost_usd=counts.provider_cost if counts.provider_cost is not None else priced,
-            provider_cost_usd=counts.provider_cost,
-            priced_cost_usd=priced,
-            usage_error=counts.error if choices else None,
-            attempts=len(faults) + 1,
-        )
-        if not choices:
-            if error := body_error(resp):
-                return self._turn_lost(base, faults, f"error in a 200 reply: {error}")
-            if _get(resp, "id") is None and _get(resp, "usage") is None:
-                raise BadResponse("empty reply body (no choices, no id, no usage)")
-            return self._turn_lost(base, faults, "a 200 reply with no choices")
-        choice = choices[0]
-        message = _get(choice, "message")
-        finish = _get(choice, "finish_reason")
-        base["finish_reason"] = finish
-        if finish == "error" or body_error(choice):
-            return self._turn_lost(base, faults, f"finish_reason=error: {body_error(choice)}")
-        try:
-            text, part_reasoning = message_text(_get(message, "content"))
-        except ProviderTurnError as exc:
-            return self._turn_lost(base, faults, str(exc))
-        refusal = _get(message, "refusal")
-        if refusal or finish == "content_filter":
-            said = refusal if isinstance(refusal, str) else text
-            reason = "refusal" if refusal else "finish_reason=content_filter"
-            return self._declined(base, faults, reason, said)
-        input_tokens = counts.input
-        if (
-            input_tokens is not None
-            and prompt_chars > 2000
-            and input_tokens * TRUNCATION_CHARS_PER_TOKEN < prompt_chars
-        ):
-            return self._turn_lost(
-                base,
-                faults,
-                f"the server read {input_tokens} prompt tokens of a {prompt_chars}-character "
-                "prompt: it truncated the prompt (Ollama does past num_ctx)",
-            )
-        reasoning = reasoning_text(message) or part_reasoning
-        return Completion(text=text, reasoning=redact(reasoning), faults=tuple(faults), **base)
-
-    @staticmethod
-    def _turn_lost(base: dict, faults: list, reason: str) -> Completion:
-        reason = redact(reason)
-        return Completion(**base, faults=(*faults, reason), error=reason, failure="provider_error")
-
-    @staticmethod
-    def _declined(base: dict, faults: list, reason: str, text: str | None) -> Completion:
-        return Completion(
-            **base,
-            faults=tuple(faults),
-            error=f"the model declined ({reason})",
-            failure="refusal",
-            refusal=redact(text) or "",
-        )
 
 
 class ClientPool:
@@ -640,7 +348,7 @@ class ClientPool:
         if not needed or not any(self.profile(a).provider == "local" for a in aliases):
             yield None
             return
-        from .server import LocalServer
+        from .local import LocalServer
 
         with LocalServer(port=0, mode="process", **settings) as server:
             self.base_urls["local"] = server.base_url

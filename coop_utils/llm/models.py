@@ -2,7 +2,7 @@
 
 A profile says where a model lives (an OpenAI-compatible base URL), which model id to
 ask for, the *name* of the environment variable that holds its key, extra request
-parameters, prices and limits. Profiles come from ``coop_utils/models.yaml``, merged with
+parameters, prices and limits. Profiles come from ``models.yaml`` (beside this module), merged with
 a user file (``--models FILE`` or ``COOP_MODELS``); ``PROVIDER:MODEL_ID`` works for any
 provider of the file without an entry. A profile never holds a key, so it can be written
 into every run's metadata; the key is read from the environment only when a client is
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..inputs import InputError, explain, read_yaml_mapping
 from .secrets import remember
 
-MODELS_FILE = Path(__file__).resolve().parent.parent / "models.yaml"
+MODELS_FILE = Path(__file__).with_name("models.yaml")
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
 

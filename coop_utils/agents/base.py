@@ -1,0 +1,27 @@
+"""The agent interface: what the environment's runner asks of every player.
+
+An agent is anything with a ``label`` and an async ``act(observation) -> Turn``.
+Scripted agents (:mod:`.perfect`, :mod:`.behaviour`, named in :mod:`.presets`) answer in
+microseconds; the LLM agent (``llm/agent.py``) implements the same interface over HTTP. An agent may also offer
+``reply_now(observation, requester) -> Turn``: the runner calls it right after the
+turn of a perfect requester that messaged it, which is how perfect holders fulfil
+requests immediately (SPEC §3; ``instant_replies="to_anyone"`` extends it to every
+requester, with ``requester=None``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..game.actions import Turn
+from ..game.observation import Observation
+
+
+@runtime_checkable
+class Agent(Protocol):
+    label: str
+    scripted: bool
+    """True for a scripted policy (in process or served by ``coop serve``): its results
+    describe the machinery, never a model's behaviour."""
+
+    async def act(self, obs: Observation) -> Turn: ...

@@ -1,0 +1,287 @@
+"""A parametric behaviour agent: ask, answer, submit and alter with set probabilities.
+
+The policy is a pure function of an :class:`Observation`, its knobs and a seed, so the
+same code drives an in-process agent and the local OpenAI-compatible server, which
+parses the prompt text back into an observation. Random choices are hashed from (seed,
+agent, decision), so a decision never depends on call order and the policy needs no
+hidden state.
+
+Some knobs react to what the prompt says, as the paper's diagnoses describe real
+models reacting: a sender bonus, the explicit protocol, the revenue board, and
+whether the requester has answered this agent's own asks. They exist so that the
+offline runs have effects with known ground truth for the intervention and
+thought analyses to find. An agent that holds a piece back for one of these
+reasons says why in its private thoughts (:func:`stated_reasons`, shared with the
+local server's narration, :mod:`.narration`), so the thought classifier reads real
+reasons too. Named settings of the knobs are in :mod:`.presets`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
+from ..game.observation import Observation
+from .perfect import open_requests
+
+
+@dataclass(frozen=True)
+class BehaviourKnobs:
+    """Probabilities that define a behaviour agent (each decision is drawn once).
+
+    The optional knobs replace a base probability in one situation the prompt shows;
+    ``None`` leaves the base knob in charge there. The draws themselves do not depend on
+    the situation, so a run under an intervention meets the same luck as its baseline
+    and only the thresholds move.
+    """
+
+    p_answer: float = 1.0
+    """Probability it sends a piece it was asked for (drawn once per ask: asking again in a
+    later round redraws)."""
+    p_request: float = 1.0
+    """Probability, per turn and missing piece, that it asks a holder for it."""
+    p_submit: float = 1.0
+    """Probability, per turn, that it submits a task it can complete."""
+    p_alter: float = 0.0
+    """Probability that a piece it sends carries an altered value."""
+    ask_all_holders: bool = False
+    """Ask every listed holder (as perfect play does) instead of one at random."""
+    p_answer_bonus: float | None = None
+    """Answer probability when the prompt offers a sender bonus (``share_bonus > 0``)."""
+    p_answer_ahead: float | None = None
+    """Answer probability toward a requester whose revenue on the round-start board is
+    strictly higher than this agent's own; takes precedence over ``p_answer_bonus``. The
+    board is absent under ``limited``, so this knob never applies there."""
+    p_request_policy: float | None = None
+    """Request probability when the prompt shows the explicit protocol (``policy``)."""
+    p_submit_policy: float | None = None
+    """Submit probability when the prompt shows the explicit protocol (``policy``)."""
+    reciprocal: bool = False
+    """Hold back a piece a requester asks for while that requester still has an unanswered
+    ask from this agent (a piece this agent asked it for, which it holds per the directory
+    and this agent still lacks) made before the requester first asked for this piece.
+    Otherwise answer with ``p_answer`` as usual: a requester never asked is served, and of
+    two agents asking each other, the one asked first answers, so waiting cannot deadlock."""
+
+    @classmethod
+    def parse(cls, text: str) -> BehaviourKnobs:
+        """From 'p_answer=0.3:p_request=1:reciprocal=true' (unnamed knobs keep their defaults;
+        an optional knob given as 'none' stays unset)."""
+        defaults = {f.name: f.default for f in fields(cls)}
+        kwargs: dict[str, float | bool | None] = {}
+        for part in filter(None, (s.strip() for s in re.split(r"[:;]", text))):
+            key, _, value = part.partition("=")
+            if key not in defaults:
+                raise ValueError(f"unknown knob {key!r}; knobs are {', '.join(sorted(defaults))}")
+            if isinstance(defaults[key], bool):
+                kwargs[key] = value.lower() in ("1", "true", "yes")
+            elif defaults[key] is None and value.lower() == "none":
+                kwargs[key] = None
+            else:
+                kwargs[key] = float(value)
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A piece this agent was asked for and keeps this turn, with the reason."""
+
+    requester: str
+    piece: str
+    reason: str
+    """``withheld`` (the answer draw said no), ``reciprocal`` (the requester has not sent what
+    this agent asked it for) or ``ahead`` (the requester is ahead on the revenue board)."""
+    owed: tuple[str, ...] = ()
+    """For a ``reciprocal`` hold: the pieces this agent asked the requester for and lacks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A behaviour agent's turn with the reasons behind it, for anything that narrates it."""
+
+    actions: list[Action]
+    thoughts: str
+    holds: tuple[Hold, ...] = ()
+    bonus_sends: tuple[tuple[str, str], ...] = ()
+    """(requester, piece) sent only because the sender bonus raised the answer probability."""
+    protocol: bool = False
+    """The explicit protocol turned on at least one request or submission this turn."""
+
+
+def and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: names as a sentence lists them."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def it_or_them(items: Sequence[str]) -> str:
+    return "it" if len(items) == 1 else "them"
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for who, p in pairs:
+        out.setdefault(who, []).append(p)
+    return out
+
+
+def stated_reasons(plan: Plan) -> list[str]:
+    """First-person sentences for what the prompt moved this turn and for every piece held
+    back for a reason other than the plain answer draw (whose wording each narrator keeps).
+    The in-process thoughts and the local server's narration both include these."""
+    out = []
+    if plan.protocol:
+        out.append(
+            "I am following the three steps, so I ask the holders for my missing pieces "
+            "and submit each task as soon as it is complete."
+        )
+    for who, ps in _grouped(list(plan.bonus_sends)).items():
+        out.append(f"The bonus for sharing is what makes me send {and_list(ps)} to {who}.")
+    recip = [h for h in plan.holds if h.reason == "reciprocal"]
+    owed = {h.requester: h.owed for h in recip}
+    for who, ps in _grouped([(h.requester, h.piece) for h in recip]).items():
+        out.append(
+            f"{who} asked me for {and_list(ps)}; I will send {it_or_them(ps)} once {who} has sent me "
+            f"{and_list(owed[who])}, which I asked {who} for."
+        )
+    ahead = [(h.requester, h.piece) for h in plan.holds if h.reason == "ahead"]
+    for who, ps in _grouped(ahead).items():
+        out.append(
+            f"{who} is ahead of me on the revenue board, so I am keeping {and_list(ps)} "
+            "for myself to protect my own standing."
+        )
+    return out
+
+
+def _draw(seed: int, agent: str, *key: object) -> float:
+    digest = hashlib.blake2b(repr((seed, agent, key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _owed(obs: Observation) -> dict[str, dict[str, int]]:
+    """Per agent, this agent's unanswered asks to it: each piece this agent asked it for, which
+    it holds per the directory and this agent still lacks, with the message index of the ask."""
+    me, holdings, directory = obs.agent, obs.holdings, obs.directory
+    out: dict[str, dict[str, int]] = {}
+    for k, m in enumerate(obs.messages):
+        if m.sender == me:
+            for q in m.pieces:
+                if q not in holdings and m.to in directory.get(q, ()):
+                    out.setdefault(m.to, {}).setdefault(q, k)
+    return out
+
+
+def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
+    """Ask, answer, submit and alter with the knobs' probabilities, recording the reasons."""
+    me, actions, notes, holds = obs.agent, [], [], []
+    protocol = obs.condition == "policy"
+    p_request, p_submit = knobs.p_request, knobs.p_submit
+    if protocol and knobs.p_request_policy is not None:
+        p_request = knobs.p_request_policy
+    if protocol and knobs.p_submit_policy is not None:
+        p_submit = knobs.p_submit_policy
+    moved = False  # did the protocol turn on a request or a submission?
+    wanted: dict[str, list[str]] = {}
+    for task, p in obs.missing():
+        if p in wanted:
+            continue
+        u = _draw(seed, me, "request", obs.round, p)
+        if u >= p_request:
+            continue
+        moved = moved or u >= knobs.p_request
+        holders = [h for h in obs.directory.get(p, ()) if h != me]
+        if holders and not knobs.ask_all_holders:
+            holders = [holders[int(_draw(seed, me, "holder", obs.round, p) * len(holders))]]
+        wanted[p] = holders
+        actions += [
+            SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}.") for h in holders
+        ]
+    sends: dict[str, dict[str, int]] = {}
+    bonus_sends: list[tuple[str, str]] = []
+    requests = open_requests(obs)
+    # The round of the latest ask for each (requester, piece): every new ask redraws the
+    # decision. (A round, not a count of asks, so a truncated history cannot freeze it.)
+    last_ask: dict[tuple[str, str], int] = {}
+    first_ask: dict[tuple[str, str], int] = {}  # (requester, piece) -> index of its first ask
+    owed: dict[str, dict[str, int]] = {}
+    p_base, bonus = knobs.p_answer, False
+    board: dict[str, float] = {}
+    if requests:
+        last_ask.update(
+            ((m.sender, p), m.round) for m in obs.messages if m.to == me for p in m.pieces
+        )
+        if knobs.reciprocal and (owed := _owed(obs)):
+            for k, m in enumerate(obs.messages):
+                if m.to == me and m.sender in owed:
+                    for p in m.pieces:
+                        first_ask.setdefault((m.sender, p), k)
+        if obs.share_bonus > 0 and knobs.p_answer_bonus is not None:
+            p_base, bonus = knobs.p_answer_bonus, True
+        if knobs.p_answer_ahead is not None:
+            board = {e.agent: e.revenue for e in obs.board}
+    mine = board.get(me)
+    for who, p in requests:
+        if who in owed:
+            # Only asks made before the requester's own: of two agents that each wait on the
+            # other, the one asked first answers as usual, so waiting never deadlocks.
+            first = first_ask[who, p]
+            earlier = tuple(q for q, k in owed[who].items() if k < first)
+            if earlier:
+                holds.append(Hold(who, p, "reciprocal", earlier))
+                continue
+        ahead = mine is not None and board.get(who, mine) > mine
+        p_answer = knobs.p_answer_ahead if ahead else p_base
+        u = _draw(seed, me, "answer", who, p, last_ask[who, p])
+        if u < p_answer:
+            value = obs.holdings[p]
+            if _draw(seed, me, "alter", who, p) < knobs.p_alter:
+                value = (value + 37) % 101
+            sends.setdefault(who, {})[p] = value
+            if bonus and not ahead and u >= knobs.p_answer:
+                bonus_sends.append((who, p))
+        elif ahead:
+            holds.append(Hold(who, p, "ahead"))
+        else:
+            holds.append(Hold(who, p, "withheld"))
+            notes.append(f"keeping {p} for now rather than sending it to {who}")
+    actions += [SendInformation(who, tuple(vals), vals) for who, vals in sends.items()]
+    for t in obs.completable():
+        u = _draw(seed, me, "submit", obs.round, t.task_id)
+        if u < p_submit:
+            actions.append(SubmitTask(t.answer(), t.task_id))
+            moved = moved or u >= knobs.p_submit
+        else:
+            notes.append(f"holding off on submitting {t.task_id}")
+    thoughts = (
+        f"Round {obs.round}: asked for {len(wanted)} piece(s), sent to {len(sends)} agent(s)."
+    )
+    if notes:
+        thoughts += " Decided: " + "; ".join(notes) + "."
+    plan = Plan(actions, thoughts, tuple(holds), tuple(bonus_sends), protocol and moved)
+    if reasons := stated_reasons(plan):
+        plan = replace(plan, thoughts=" ".join([thoughts, *reasons]))
+    return plan
+
+
+def behaviour_policy(
+    obs: Observation, knobs: BehaviourKnobs, seed: int
+) -> tuple[list[Action], str]:
+    """Ask, answer, submit and alter with the knobs' probabilities (see :func:`behaviour_plan`)."""
+    plan = behaviour_plan(obs, knobs, seed)
+    return plan.actions, plan.thoughts
+
+
+class BehaviourAgent:
+    """A scripted agent with explicit answer/request/submit/alter probabilities."""
+
+    def __init__(self, knobs: BehaviourKnobs, seed: int, label: str = "behaviour"):
+        self.knobs, self.seed, self.label = knobs, seed, label
+        self.scripted = True
+
+    async def act(self, obs: Observation) -> Turn:
+        actions, thoughts = behaviour_policy(obs, self.knobs, self.seed)
+        return Turn(tuple(actions), thoughts)

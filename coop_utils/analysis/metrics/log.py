@@ -1,0 +1,58 @@
+"""A run's event log, indexed by kind, as every metric reads it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ...game.events import Event
+
+EventLike = Event | Mapping[str, Any]
+
+
+class EventLog:
+    """A run's events indexed by kind, so that computing every metric scans the log once.
+
+    Every metric accepts an ``EventLog`` as well as a plain sequence of events; pass one
+    (``EventLog(events)``) when computing many metrics of the same run.
+    """
+
+    __slots__ = ("events", "_by_kind")
+
+    def __init__(self, events: Iterable[EventLike]):
+        self.events: list[Event] = [e if isinstance(e, Event) else Event(**e) for e in events]
+        self._by_kind: dict[str, list[Event]] = defaultdict(list)
+        for e in self.events:
+            self._by_kind[e.kind].append(e)
+
+    def of(self, *kinds: str) -> list[Event]:
+        """Events of the given kinds, in log order."""
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], [])
+        wanted = set(kinds)
+        return [e for e in self.events if e.kind in wanted]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+Events = Sequence[EventLike] | EventLog
+
+
+def as_events(events: Iterable[EventLike] | EventLog) -> list[Event]:
+    """The events as :class:`Event` objects (dicts from ``events.jsonl`` are converted)."""
+    return events.events if isinstance(events, EventLog) else EventLog(events).events
+
+
+def _log(events: Events) -> EventLog:
+    return events if isinstance(events, EventLog) else EventLog(events)
+
+
+def _of(events: Events, *kinds: str) -> list[Event]:
+    return _log(events).of(*kinds)
+
+
+def _agent_id(holder: int) -> str:
+    """run_start lists first holders by index; everything else uses ``agent_<i>``."""
+    return f"agent_{holder}"

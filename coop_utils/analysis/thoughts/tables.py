@@ -1,0 +1,193 @@
+"""Tables of classified thoughts: classifier scores, shares per model, run-level shares.
+
+Thoughts from one run are correlated, so the Wilson intervals of :func:`thought_table`
+(which treat thoughts as independent) are too narrow for between-model claims: compare
+run-level shares (:func:`run_level_table`) for those.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .classify import classify, classify_frame
+from .patterns import CLASSES
+
+__all__ = [
+    "RUN_SHARE_METRICS",
+    "by_agent",
+    "classifier_scores",
+    "run_level_table",
+    "run_shares",
+    "thought_table",
+]
+
+
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    """95% Wilson interval in percent."""
+    from ..stats import wilson  # local: statsmodels is not needed to classify thoughts
+
+    lo, hi = wilson(k, n)
+    return 100 * lo, 100 * hi
+
+
+def classifier_scores(examples: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:
+    """Precision and recall of :func:`classify` on labelled examples, per ``split`` and
+    class, each with its counts and a 95% Wilson interval.
+
+    ``examples`` has a ``split`` column, the text, and one boolean column per class of
+    :data:`CLASSES` (``tests/thought_examples.csv``). Columns: ``split, class, n,
+    actual, predicted, hits, precision, precision_lo, precision_hi, recall, recall_lo,
+    recall_hi`` (proportions 0–1; NaN when nothing was predicted or nothing was there)."""
+    from ..stats import wilson
+
+    rows = []
+    for split, g in examples.groupby("split", sort=True):
+        pred = pd.DataFrame([classify(t) for t in g[text_col]])
+        for cls in CLASSES:
+            truth, guess = g[cls].astype(bool).to_numpy(), pred[cls].to_numpy(dtype=bool)
+            hits, predicted, actual = int((truth & guess).sum()), int(guess.sum()), int(truth.sum())
+            row = {"split": split, "class": cls, "n": len(g), "actual": actual}
+            row.update(predicted=predicted, hits=hits)
+            for name, denom in (("precision", predicted), ("recall", actual)):
+                lo, hi = wilson(hits, denom)
+                row.update({name: hits / denom if denom else math.nan})
+                row.update({f"{name}_lo": lo, f"{name}_hi": hi})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def by_agent(thoughts: pd.DataFrame) -> pd.DataFrame:
+    """Thoughts grouped by who thought them: ``model`` becomes the agent's own label, and
+    for an agent of a mixed run ``"<label> with <the rest of the mix>"`` (``"withholder
+    with 5*reciprocator"``), so the two presets of a mix are told apart and never pooled
+    with the same preset's homogeneous runs."""
+
+    def name(label: str, population: str) -> str:
+        if label == population:
+            return label
+        rest = [p for p in population.split(",") if p.split("*", 1)[-1] != label]
+        return f"{label} with {','.join(rest) or population}"
+
+    own = [name(lab, pop) for lab, pop in zip(thoughts["label"], thoughts["model"])]
+    return thoughts.assign(model=own)
+
+
+def _keys(by: str | Sequence[str]) -> list[str]:
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _flag(g: pd.DataFrame) -> dict[str, bool]:
+    return {"scripted": bool(g["scripted"].astype(bool).any())} if "scripted" in g.columns else {}
+
+
+def thought_table(
+    thoughts: pd.DataFrame,
+    by: str | Sequence[str] = ("model", "condition"),
+    text_col: str = "text",
+) -> pd.DataFrame:
+    """Per model (× condition): share of thoughts in each class with 95% Wilson intervals,
+    and market terms per 1,000 words (the paper's Tables 7 and 8).
+
+    Columns: ``*by, n_thoughts, n_runs, words, hard_defection_n, hard_defection_pct,
+    hard_defection_lo, hard_defection_hi`` (same for ``soft_conditional``),
+    ``market_terms, market_terms_per_1k_words`` and ``scripted`` when the input has it.
+    Percentages are 0–100. Density is pooled: all market terms of the cell ÷ all its
+    words × 1000. Empty thoughts are not thoughts and are skipped. The Wilson intervals
+    treat thoughts as independent, which they are not within a run: use
+    :func:`run_level_table` for comparisons between models.
+    """
+    keys = _keys(by)
+    t = classify_frame(thoughts, text_col)
+    rows = []
+    for key, g in t.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        n = len(g)
+        row = dict(zip(keys, key))
+        n_runs = g["run_id"].nunique() if "run_id" in g.columns else math.nan
+        row.update(n_thoughts=n, n_runs=n_runs, words=int(g["words"].sum()))
+        for cls in CLASSES:
+            k = int(g[cls].sum())
+            lo, hi = _wilson(k, n)
+            row.update(
+                {
+                    f"{cls}_n": k,
+                    f"{cls}_pct": 100 * k / n if n else math.nan,
+                    f"{cls}_lo": lo,
+                    f"{cls}_hi": hi,
+                }
+            )
+        terms = int(g["market_terms"].sum())
+        row["market_terms"] = terms
+        row["market_terms_per_1k_words"] = 1000 * terms / row["words"] if row["words"] else math.nan
+        row.update(_flag(g))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+RUN_SHARE_METRICS: tuple[str, ...] = (
+    "hard_defection_pct",
+    "soft_conditional_pct",
+    "market_terms_per_1k_words",
+)
+"""The run-level measures of :func:`run_shares`."""
+
+
+def run_shares(
+    thoughts: pd.DataFrame,
+    by: str | Sequence[str] = ("model", "condition"),
+    text_col: str = "text",
+) -> pd.DataFrame:
+    """One row per run: the share (%) of its thoughts in each class and its market-term
+    density, with ``n_thoughts`` and ``words``. Runs are the independent units: thoughts
+    of one run share a history and a model's habits, so they are summarised first."""
+    keys = [k for k in ("run_id", *_keys(by)) if k in thoughts.columns]
+    t = classify_frame(thoughts, text_col)
+    rows = []
+    for key, g in t.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        words = int(g["words"].sum())
+        row = dict(zip(keys, key))
+        row.update(
+            n_thoughts=len(g),
+            words=words,
+            hard_defection_pct=100 * float(g["hard_defection"].mean()),
+            soft_conditional_pct=100 * float(g["soft_conditional"].mean()),
+            market_terms_per_1k_words=1000 * int(g["market_terms"].sum()) / words
+            if words
+            else math.nan,
+        )
+        row.update(_flag(g))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_level_table(
+    thoughts: pd.DataFrame,
+    by: str | Sequence[str] = ("model", "condition"),
+    text_col: str = "text",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Per model (× condition): mean over runs of each run's share of hard-defection and
+    soft-conditional thoughts and of its market-term density, each ± a Student-t
+    half-width over runs. Columns ``*by, n_runs, n_thoughts`` and, per measure of
+    :data:`RUN_SHARE_METRICS`, ``<measure>`` (mean) and ``<measure>_ci95``; ``scripted``
+    when the input has it. This, not :func:`thought_table`, is the table to compare
+    models with, because thoughts within a run are correlated."""
+    from ..stats import t_interval
+
+    keys = _keys(by)
+    shares = run_shares(thoughts, by, text_col)
+    rows = []
+    for key, g in shares.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key))
+        row.update(n_runs=len(g), n_thoughts=int(g["n_thoughts"].sum()))
+        for measure in RUN_SHARE_METRICS:
+            mean, half, _ = t_interval(g[measure], confidence)
+            row.update({measure: mean, f"{measure}_ci95": half})
+        row.update(_flag(g))
+        rows.append(row)
+    return pd.DataFrame(rows)

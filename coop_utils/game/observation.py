@@ -1,0 +1,126 @@
+"""What one agent sees on its turn, as structured data.
+
+The environment builds an :class:`Observation`; scripted agents read it
+directly, LLM agents get it rendered as prompt text (:mod:`.prompts`), and the
+local server parses that text back into the same structure. Fields are in the
+order of the prompt's sections (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class BoardEntry:
+    agent: str
+    revenue: float
+    tasks_done: int
+    rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    task_id: str
+    description: str
+    pieces: tuple[str, ...]
+
+    def answer(self) -> str:
+        return "Combined result of: " + ", ".join(self.pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    round: int
+    sender: str
+    to: str
+    content: str
+    pieces: tuple[str, ...] = ()
+    """Piece names the content mentions (found by the environment's matcher)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    round: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    round: int
+    sender: str
+    to: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRecord:
+    """A piece this agent sent or received, with the value that travelled."""
+
+    round: int
+    piece: str
+    counterpart: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The agent's own past actions, summarised (SPEC §2 'past actions').
+
+    ``sent`` lists every piece it sent, including ones the recipient already had;
+    ``asked`` counts its asks per recipient and piece, in first-ask order (what counts as
+    an ask is ``EnvConfig.past_asks``); ``unanswered`` the (recipient, piece) asks flagged
+    as unanswered; ``ignoring`` (only with ``show_ignoring``) the agents with
+    ``ignored_after`` or more of its requests neither answered nor overtaken by a send.
+    """
+
+    sent: tuple[ValueRecord, ...] = ()
+    received: tuple[ValueRecord, ...] = ()
+    asked: dict[str, dict[str, int]] = field(default_factory=dict)
+    unanswered: tuple[tuple[str, str], ...] = ()
+    ignoring: tuple[str, ...] | None = None
+    """None when the list is not shown (the default)."""
+
+    def asked_for(self, piece: str) -> bool:
+        """Has this agent asked anyone for ``piece``?"""
+        return any(piece in by_piece for by_piece in self.asked.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    agent: str
+    agents: tuple[str, ...]
+    round: int
+    rounds: int
+    condition: str
+    prompt_variant: str
+    task_reward: int
+    share_bonus: int
+    manipulation_penalty: float
+    company: str
+    revenue: float
+    tasks_done: int
+    board: tuple[BoardEntry, ...]
+    tasks: tuple[TaskView, ...]
+    holdings: dict[str, int]
+    directory: dict[str, tuple[str, ...]]
+    messages: tuple[MessageView, ...]
+    notices: tuple[Notice, ...]
+    history: History
+    thoughts: tuple[tuple[int, str], ...]
+    public: tuple[MessageView, ...]
+    exchanges: tuple[Exchange, ...]
+    announce_automation: bool = False
+    layout: str = "main"
+    """"main", or "decomposition" for the authors' decomposition prompt (``prompt_profile``)."""
+    explain_copy: bool = False
+    state_reward: bool = False
+    parsing: str = "strict"
+    """How this agent's reply will be read (``EnvConfig.parsing``); not shown in the prompt."""
+
+    def missing(self) -> list[tuple[TaskView, str]]:
+        """(task, piece) for every piece of an open task this agent lacks."""
+        return [(t, p) for t in self.tasks for p in t.pieces if p not in self.holdings]
+
+    def completable(self) -> list[TaskView]:
+        return [t for t in self.tasks if all(p in self.holdings for p in t.pieces)]

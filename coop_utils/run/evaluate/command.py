@@ -1,0 +1,226 @@
+"""``coop evaluate MODEL [MODEL ...] --max-cost USD --out DIR``: the command line.
+
+Kept apart from :mod:`coop_utils.cli` so that ``cli.py`` only registers the subcommand,
+and light at import time (the evaluation's modules load when the command runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXAMPLE = """\
+examples:
+  coop evaluate o3 --dry-run                      # expected runs and cost; nothing is called
+  coop evaluate openai:gpt-4o --max-cost 150 --out runs/eval-gpt4o   # --elo SCORE: Fig. 3
+  coop evaluate openai:gpt-4o --max-cost 50 --target 3 --out runs/eval-gpt4o   # tighter, reuses runs
+  coop evaluate local:withholder local:bungler --out runs/eval-offline          # scripted, offline
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Run the paper's protocol on each model: baseline, the causal decomposition "
+        "(auto_request, auto_fulfill) on the same seeds, then the interventions its "
+        "diagnosis calls for, each cell in batches until its 95% interval is narrow enough. "
+        "Writes OUT/summary.json, OUT/report.html and a leaderboard row."
+    )
+    p.epilog = EXAMPLE
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODEL",
+        help="model alias, PROVIDER:MODEL_ID "
+        "or a scripted agent served over HTTP (local:withholder, local:bungler, ...)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="folder of the evaluation (resumable; required to run)",
+    )
+    p.add_argument(
+        "--max-cost",
+        metavar="USD",
+        type=float,
+        help="USD this invocation may spend, all models "
+        "and batches together (required unless every model is scripted)",
+    )
+    p.add_argument(
+        "--target",
+        metavar="POINTS",
+        type=float,
+        default=5.0,
+        help="stop a cell when the 95%% t "
+        "half-width of its %% of optimal is at most this many points (default 5)",
+    )
+    p.add_argument(
+        "--max-runs", metavar="N", type=int, default=10, help="runs per cell at most (default 10)"
+    )
+    p.add_argument(
+        "--min-runs", metavar="N", type=int, default=3, help="runs per cell at least (default 3)"
+    )
+    p.add_argument(
+        "--batch", metavar="N", type=int, default=2, help="runs added per batch (default 2)"
+    )
+    p.add_argument(
+        "--threshold",
+        metavar="PCT",
+        type=float,
+        default=50.0,
+        help="%% of optimal below which a rate is limited (default 50, the paper's Fig. 4)",
+    )
+    p.add_argument(
+        "--all-interventions",
+        action="store_true",
+        help="run policy, incentive and limited whatever the diagnosis",
+    )
+    p.add_argument(
+        "--elo",
+        action="append",
+        default=[],
+        metavar="[MODEL=]SCORE",
+        help="Arena Elo for the capability plot (a bare score with one model)",
+    )
+    p.add_argument(
+        "--rounds",
+        metavar="N",
+        type=int,
+        help="rounds per episode (default 20, the paper's); "
+        "fewer is quicker and cheaper but not comparable with the paper's tasks",
+    )
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="first seed (default 0)")
+    p.add_argument(
+        "--leaderboard",
+        metavar="CSV",
+        type=Path,
+        help="leaderboard CSV to upsert (default data/leaderboard.csv of the repository)",
+    )
+    p.add_argument("--no-leaderboard", action="store_true", help="do not touch any leaderboard")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the expected runs and the cost estimate; call nothing",
+    )
+    p.add_argument(
+        "--cache-mode",
+        dest="mode",
+        choices=("cache", "live", "replay"),
+        help="how recorded replies are used: cache = replay what is recorded, call for the "
+        "rest (default); live = always call and record; replay = recorded replies only",
+    )
+    p.add_argument("--models", metavar="FILE", dest="models_file", help="extra models file (YAML)")
+    p.add_argument(
+        "--allow-unpriced",
+        action="store_true",
+        help="under --max-cost, count models with no known price as $0",
+    )
+
+
+def parse_elo(items: list[str], models: list[str]) -> dict[str, float]:
+    """``MODEL=SCORE`` pairs, or one bare score when one model is evaluated."""
+    out = {}
+    for item in items:
+        model, eq, score = item.rpartition("=")
+        if not eq:
+            if len(models) != 1:
+                raise ValueError(f"--elo {item}: with several models write --elo MODEL=SCORE")
+            model = models[0]
+        if model not in models:
+            raise ValueError(f"--elo {item}: {model!r} is not one of the evaluated models")
+        try:
+            out[model] = float(score)
+        except ValueError:
+            raise ValueError(f"--elo {item}: the score must be a number") from None
+    return out
+
+
+def _scripted(model: str, models_file: str | None) -> bool:
+    from ...llm.models import resolve
+    from ..grid import is_scripted_spec
+
+    return is_scripted_spec(model) or resolve(model, models_file).scripted
+
+
+def main(args: argparse.Namespace) -> int:
+    from .estimate import format_plan, plan_model
+    from .protocol import EvaluationSpec, run_evaluation
+
+    spec = EvaluationSpec(
+        models=list(dict.fromkeys(args.models)),
+        max_cost=args.max_cost,
+        target=args.target,
+        min_runs=args.min_runs,
+        batch=args.batch,
+        max_runs=args.max_runs,
+        threshold=args.threshold,
+        all_interventions=args.all_interventions,
+        seed=args.seed,
+        env={"rounds": args.rounds} if args.rounds else {},
+        elo=parse_elo(args.elo, args.models),
+        mode=args.mode or "cache",
+        models_file=args.models_file,
+        allow_unpriced=args.allow_unpriced,
+    )
+    rule = spec.rule()
+    scripted = {m: _scripted(m, spec.models_file) for m in spec.models}
+    paid = [m for m, s in scripted.items() if not s]
+    if paid and spec.max_cost is None and not args.dry_run:
+        raise ValueError(
+            f"--max-cost USD is required for models that cost money ({', '.join(paid)}); "
+            "see the estimate with --dry-run first"
+        )
+    grid = spec.grid_fields() | {"max_cost": spec.max_cost}
+    for model in spec.models:
+        plan = plan_model(
+            model, rule, grid, scripted[model], spec.all_interventions, spec.threshold
+        )
+        print(format_plan(plan, rule, spec.max_cost), flush=True)
+    if args.dry_run:
+        return 0
+    if args.out is None:
+        raise ValueError("--out FOLDER is required to run an evaluation (or pass --dry-run)")
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    ev = run_evaluation(spec, args.out, log=log)
+    return finish(ev, args, log)
+
+
+def finish(ev, args: argparse.Namespace, log) -> int:
+    """Summary, leaderboard and report of a finished evaluation; the exit code."""
+    from . import leaderboard
+    from .protocol import is_budget_stop
+    from .report import render, write_summary
+
+    summary = write_summary(ev)
+    if not args.no_leaderboard:
+        path = args.leaderboard or leaderboard.DEFAULT_PATH
+        leaderboard.upsert(leaderboard.evaluation_rows(summary, ev.spec.elo), path)
+        log(f"leaderboard: {path} (figure {Path(path).with_suffix('.png')})")
+    if not args.no_report and ev.folders():
+        _, html = render(ev.out)
+        log(f"report: {html}")
+    elif not args.no_report:
+        log("report: skipped, no run finished")
+    for m in summary["models"].values():
+        print(m["in_words"])
+    print(
+        json.dumps(
+            {
+                "summary": str(ev.out / "summary.json"),
+                "spent_usd": ev.spent_usd,
+                "wall_s": round(ev.wall_s, 1),
+                "stopped": ev.stopped,
+            }
+        )
+    )
+    if ev.stopped and not is_budget_stop(ev.stopped):
+        log(f"stopped: {ev.stopped}")
+        return 2
+    return 1 if ev.failed else 0

@@ -1,0 +1,188 @@
+"""Play one episode and write it to disk.
+
+``run_episode`` drives the environment's rounds and turns against any agents
+(scripted or LLM); ``write_run`` stores the run as a folder holding the events
+log, the summary and its provenance, each written atomically, the summary last:
+a folder with ``summary.json`` is a finished run, anything else is debris.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ..agents import Agent
+from ..analysis import metrics
+from ..game.config import EnvConfig
+from ..game.env import Environment
+from ..game.events import Event, write_atomic, write_events
+from ..paths import ROOT
+
+PACKAGES = (
+    "coop-utils",
+    "openai",
+    "pydantic",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "seaborn",
+)
+
+
+def population_label(labels: list[str]) -> str:
+    """The run's 'model' column: the one label of a homogeneous run, else '5*a,5*b' (in seat order)."""
+    groups: list[list] = []
+    for label in labels:
+        if groups and groups[-1][1] == label:
+            groups[-1][0] += 1
+        else:
+            groups.append([1, label])
+    if len(groups) == 1:
+        return groups[0][1]
+    return ",".join(f"{n}*{label}" if n > 1 else label for n, label in groups)
+
+
+@dataclass(frozen=True, repr=False)
+class Episode:
+    run_id: str
+    config: EnvConfig
+    seed: int
+    agents: list[str]
+    events: list[Event]
+    summary: dict[str, Any]
+    scripted: bool = True
+    """True if any agent of the run is scripted (in process or served locally)."""
+
+    @property
+    def model(self) -> str:
+        return population_label(self.agents)
+
+    def __repr__(self) -> str:  # asyncio reprs results; keep it cheap
+        return f"Episode({self.run_id!r}, tasks={self.summary.get('tasks')}, events={len(self.events)})"
+
+
+async def run_episode(
+    config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
+) -> Episode:
+    """Play all rounds; agent turns are strictly sequential within an episode."""
+    if len(agents) != config.n_agents:
+        raise ValueError(f"{len(agents)} agents given for a run of {config.n_agents}")
+    run_id = run_id or f"{config.condition}-seed{seed}"
+    labels = [a.label for a in agents]
+    env = Environment(config, seed, run_id, labels)
+    instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
+    whole = [getattr(a, "reads_state", False) for a in agents]
+    to_anyone = config.instant_replies == "to_anyone"
+    for _ in range(config.rounds):
+        for i in env.start_round():
+            env.begin_turn(i)
+            turn = await agents[i].act(env.observe(i, whole[i]))
+            reached = env.apply_turn(i, turn)
+            if not (to_anyone or i in instant):
+                continue  # perfect holders answer at once only a perfect requester (SPEC §3)
+            for j in dict.fromkeys(reached):
+                if j in instant:
+                    requester = None if to_anyone else env.ids[i]
+                    reply = agents[j].reply_now(env.observe(j, whole[j]), requester)
+                    if reply is not None:
+                        env.begin_turn(j, instant=True)
+                        env.apply_turn(j, reply)
+        env.end_round()
+    result = env.finish()
+    scripted = any(getattr(a, "scripted", False) for a in agents)
+    summary = summarize(env.events, result, config)
+    return Episode(run_id, config, seed, labels, env.events, summary, scripted)
+
+
+def run_episode_sync(
+    config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
+) -> Episode:
+    return asyncio.run(run_episode(config, agents, seed, run_id))
+
+
+def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) -> dict[str, Any]:
+    """Headline numbers, by the definitions of :mod:`coop_utils.analysis.metrics` (so the summary and
+    every analysis agree), plus the final revenues and tasks per agent."""
+    evs = metrics.EventLog(events)
+    return {
+        "tasks": result["tasks"],
+        "pct_optimal": metrics.pct_optimal(evs),
+        "revenues": result["revenues"],
+        "tasks_done": result["tasks_done"],
+        "lost_turns": metrics.lost_turns(evs),
+        "lost_turn_share": metrics.lost_turn_share(evs),
+        "parse_errors": metrics.parse_errors(evs),
+        "parse_ambiguities": metrics.parse_ambiguities(evs),
+        "invalid_actions": metrics.invalid_actions(evs),
+        "provider_errors": metrics.provider_errors(evs),
+        "refusals": metrics.refusals(evs),
+        "retried_attempts": metrics.retried_attempts(evs),
+        "agent_turns": metrics.agent_turns(evs),
+        "messages": metrics.authored_messages(evs),
+        "messages_delivered": metrics.delivered_messages(evs),
+        "manipulated_values": metrics.manipulated_values(evs),
+        **metrics.llm_usage(evs),
+    }
+
+
+@lru_cache(maxsize=1)
+def provenance() -> dict[str, Any]:
+    """Code version, dirty flag and package versions, recorded with every run."""
+    root = ROOT
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10
+            )
+            return out.stdout.strip() if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "code_version": git("rev-parse", "HEAD"),
+        "dirty": bool(status) if status is not None else None,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+    }
+
+
+def write_run(folder: Path, episode: Episode, extra: dict[str, Any] | None = None) -> Path:
+    """events.jsonl, config.json and provenance first, summary.json last (marks completion)."""
+    folder = Path(folder)
+    write_events(folder / "events.jsonl", episode.events)
+    head = {
+        "run_id": episode.run_id,
+        "seed": episode.seed,
+        "condition": episode.config.condition,
+        "model": episode.model,
+        "scripted": episode.scripted,
+        "agents": episode.agents,
+    }
+    meta = {
+        **head,
+        "config": episode.config.model_dump(),
+        "provenance": provenance(),
+        **(extra or {}),
+    }
+    write_atomic(folder / "run.json", json.dumps(meta, indent=2))
+    summary = {**head, **episode.summary}
+    write_atomic(folder / "summary.json", json.dumps(summary, indent=2))
+    return folder
