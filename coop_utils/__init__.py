@@ -16,12 +16,16 @@ The public surface, in the order data flows: configure (``EnvConfig``), play
 (``plots``). Names are imported on first use, so ``import coop_utils`` stays cheap and the
 command line does not pay for pandas or matplotlib. The modules users import by their
 short names (``from coop_utils import tables, plots, stats, experiments, thoughts``) are
-found in their folders the same way (:data:`MODULES`).
+found in their folders the same way (:data:`MODULES`), and so is every dotted path from
+before the layout (``from coop_utils.stats import t_interval``: :data:`FORMER_PATHS`).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
 _EXPORTS = {
@@ -94,6 +98,13 @@ MODULES = {
 """The modules by the short names they had before the package was laid out in stages:
 ``from coop_utils import stats`` is ``coop_utils.analysis.stats``."""
 
+FORMER_PATHS = {**MODULES, "llm.server": "llm.local"}
+"""Every dotted path that moved when the package was laid out, and where it lives now:
+``from coop_utils.stats import t_interval`` and ``import coop_utils.evaluate.report`` still
+work (:class:`_FormerPaths`)."""
+
+STAGES = ("game", "agents", "llm", "analysis", "run", "cli", "paths", "inputs")
+
 __all__ = sorted(_WHERE) + ["plots"]
 
 
@@ -102,10 +113,39 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f".{MODULES[name]}", __name__)
     if name in _WHERE:
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    if name in STAGES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'coop_utils' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(
-        {*__all__, *MODULES, "game", "agents", "llm", "analysis", "run", "paths", "inputs"}
-    )
+    return sorted({*__all__, *MODULES, *STAGES})
+
+
+class _FormerPaths:
+    """Finds a module imported by its path from before the layout (``coop_utils.stats``,
+    ``coop_utils.llm.server``, ``coop_utils.evaluate.report``) and hands back the module
+    itself, so users' code and notebooks written then keep working with one module object,
+    not a second copy. First on ``sys.meta_path``: a submodule of a moved package would
+    otherwise be found a second time through the package's folder."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        return ModuleSpec(fullname, self) if _now_at(fullname) else None
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        return importlib.import_module(_now_at(spec.name))
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The module was run where it lives now."""
+
+
+def _now_at(fullname: str) -> str:
+    rest = fullname.removeprefix(f"{__name__}.")
+    for old, new in FORMER_PATHS.items():
+        if rest == old or rest.startswith(f"{old}."):
+            return f"{__name__}.{new}{rest[len(old) :]}"
+    return ""
+
+
+if not any(isinstance(f, _FormerPaths) for f in sys.meta_path):
+    sys.meta_path.insert(0, _FormerPaths())

@@ -5,12 +5,18 @@ every stage) < ``game`` < ``agents`` < ``llm`` < ``analysis`` < ``run`` < ``cli`
 may import its own layer and the layers below it, never one above; no set of modules imports
 itself round a circle; and no module grows past a screenful or two (:data:`MAX_LINES`)
 without a stated reason. Imports are read with ``ast`` wherever they are written, inside
-functions too: a lazy import is still a dependency.
+functions too: a lazy import is still a dependency. No module imports the package root (its
+names would hide any import). Inside one layer only circles are checked, not the order the
+map draws (``analysis/``: load, metrics, stats, ... plots). What these checks cannot see is a
+module named in a string: the local server's *responders* (``module:function``), which a
+higher layer hands down when it starts the server, are the one sanctioned case.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -116,6 +122,12 @@ def test_the_package_root_imports_nothing_at_import_time():
     assert not list(imports().successors("coop_utils")), "names are found on first use"
 
 
+def test_no_module_reaches_round_the_layers_through_the_package_root():
+    """``import coop_utils as cu`` or ``from coop_utils import stats`` inside the package would
+    hide any import, upward included, behind the names the root finds on first use."""
+    assert not list(imports().predecessors("coop_utils")), "import the module itself"
+
+
 def test_no_module_is_longer_than_a_screenful_or_two_without_a_reason():
     long = {
         _module_name(p, PACKAGE): n
@@ -141,6 +153,8 @@ def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path):
     graph = imports(pkg)
     assert upward(graph) == ["coop_utils.game.env -> coop_utils.analysis.metrics"]
     assert circles(graph) == [["coop_utils.game.env", "coop_utils.game.world"]]
+    (pkg / "game" / "rules.py").write_text("def g():\n    from coop_utils import stats\n")
+    assert list(imports(pkg).predecessors("coop_utils")) == ["coop_utils.game.rules"]
     (pkg / "mystery.py").write_text("")
     with pytest.raises(AssertionError, match="in no layer"):
         [layer(module) for module in imports(pkg)]
@@ -171,3 +185,36 @@ def test_former_names_and_module_names_still_resolve():
 
     assert stats.cell_summary and tables.table1 and plots.save and thoughts.classify
     assert experiments.run_experiment and metrics.run_metrics and paths.repo_file
+
+
+FORMER_PUBLIC_NAMES = json.loads((Path(__file__).parent / "former_public_names.json").read_text())
+"""The public names of every module before the package was laid out in stages (commit
+4ab5652), by the module's former dotted path."""
+
+NOT_KEPT = {
+    "cli": "the command line's own help texts and command functions: its interface is `coop`",
+    "llm.server": "the server's parts are modules of llm/local/ (routes, faults, replies) and the "
+    "thought judge is analysis/thoughts/ (the server may not import the analysis); "
+    "LocalServer and serve, what users start it with, are still here",
+    "llm.conformance": "test scaffolding: each scenario is reached by name through SCENARIOS",
+    "validity.validity_grid": "it builds a grid, so it moved up to run.experiments",
+    "llm.models.is_model_spec": "dead code, removed: nothing called it (resolve raises "
+    "UnknownModelError for a name that is not a model)",
+}
+"""Former names that are not kept where they were, with the reason."""
+
+
+def test_every_former_dotted_path_and_its_public_names_still_resolve():
+    for module, names in FORMER_PUBLIC_NAMES.items():
+        found = importlib.import_module(f"coop_utils.{module}")
+        if module in NOT_KEPT:
+            continue
+        lost = [n for n in names if not hasattr(found, n) and f"{module}.{n}" not in NOT_KEPT]
+        assert not lost, f"coop_utils.{module} lost {lost}: re-export them from {found.__name__}"
+    from coop_utils.analysis.stats import cell_summary
+    from coop_utils.evaluate.report import __name__ as report
+    from coop_utils.llm.server import LocalServer, serve
+    from coop_utils.stats import cell_summary as former
+
+    assert former is cell_summary, "one module object, not a second copy"
+    assert report == "coop_utils.run.evaluate.report" and LocalServer and serve

@@ -48,10 +48,28 @@ from .failures import (
     detail,
 )
 from .models import ModelProfile, resolve
-from .responses import read_completion, retry_after
+from .responses import (  # the last four: where they were before responses.py
+    TRUNCATION_CHARS_PER_TOKEN,
+    message_text,
+    read_completion,
+    read_usage,
+    reasoning_text,
+    retry_after,
+)
 from .secrets import redact
 
-__all__ = ["ClientPool", "ChatClient", "Completion", "FatalLLMError", "StopError", "Usage"]
+__all__ = [
+    "TRUNCATION_CHARS_PER_TOKEN",
+    "ClientPool",
+    "ChatClient",
+    "Completion",
+    "FatalLLMError",
+    "StopError",
+    "Usage",
+    "message_text",
+    "read_usage",
+    "reasoning_text",
+]
 
 
 class ReplayMiss(FatalLLMError):

@@ -305,12 +305,3 @@ def resolve(alias: str, models_file: str | Path | None = None) -> ModelProfile:
             or key in _read(f)["models"].get(alias, {})
         ] or _files(models_file)
         raise InputError(f"models file {files[-1]}: model {alias!r}: {explain(exc)}") from None
-
-
-def is_model_spec(spec: str, models_file: str | Path | None = None) -> bool:
-    """Whether an agent spec names a model (alias or PROVIDER:MODEL_ID) rather than a scripted agent."""
-    try:
-        resolve(spec, models_file)
-    except UnknownModelError:
-        return False
-    return True

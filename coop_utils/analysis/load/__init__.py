@@ -29,10 +29,14 @@ from .frames import (
     load_transfers,
     load_turns,
 )
-from .runs import clear_cache, find_runs, read_run_events
+from .rows import MESSAGE_COLUMNS, TRANSFER_COLUMNS
+from .runs import Roots, clear_cache, find_runs, read_run_events
 
 __all__ = [
+    "MESSAGE_COLUMNS",
     "RUN_KEYS",
+    "TRANSFER_COLUMNS",
+    "Roots",
     "clear_cache",
     "find_runs",
     "load_agents",

@@ -40,7 +40,7 @@ from .faults import (
     rejections,
     retried_attempts,
 )
-from .log import EventLog, as_events
+from .log import EventLike, EventLog, Events, as_events
 from .play import (
     RATIO_METRICS,
     authored_messages,
@@ -65,7 +65,9 @@ __all__ = [
     "REJECTION_RULES",
     "RATIO_METRICS",
     "USAGE_FIELDS",
+    "EventLike",
     "EventLog",
+    "Events",
     "agent_turns",
     "as_events",
     "authored_messages",

@@ -27,12 +27,27 @@ from .decomposition import quadrant_axes, quadrant_plot
 from .episode import exchange_network, tasks_per_round
 from .interventions import intervention_effects
 from .reasoning import thought_classes
-from .style import CONDITION_COLORS, SCRIPTED_NOTE, model_colors, save
+from .style import (
+    CONDITION_COLORS,
+    INK,
+    PAPER_BAR,
+    PAPER_MARKER,
+    PARTLY_SCRIPTED_NOTE,
+    SCRIPTED_NOTE,
+    SCRIPTED_PRESETS,
+    model_colors,
+    save,
+)
 from .validity import decomposition_validity
 
 __all__ = [
     "CONDITION_COLORS",
+    "INK",
+    "PAPER_BAR",
+    "PAPER_MARKER",
+    "PARTLY_SCRIPTED_NOTE",
     "SCRIPTED_NOTE",
+    "SCRIPTED_PRESETS",
     "baseline_bars",
     "ablation_effects",
     "capability_scatter",

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ...game.config import PERFECT_PLAY_TASKS
+from ...game.config import INTERVENTIONS, PERFECT_PLAY_TASKS
 from ..stats import canonical_model, cell_summary
 from .style import (
     CONDITION_COLORS,
@@ -49,7 +49,7 @@ def _paper_intervention_tasks(paper: pd.DataFrame | None) -> pd.DataFrame:
 def intervention_effects(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
-    conditions: Sequence[str] = ("baseline", "policy", "incentive", "limited"),
+    conditions: Sequence[str] = INTERVENTIONS,
     perfect: float = PERFECT_PLAY_TASKS,
     scripted: bool | None = None,
 ) -> Figure:

@@ -237,7 +237,12 @@ def _validate(body: Any, responders: Mapping[str, str]) -> _Valid | JSONResponse
         if stand_in is None:
             resolve_model(model)
     except UnknownModel as exc:
-        return _error(404, str(exc), "invalid_request_error", "model_not_found")
+        hint = (
+            "; a scripted stand-in such as the thought judge is served only by a server started"
+            " with it: `coop serve` starts the judge, or LocalServer(responders=STAND_INS) with"
+            " coop_utils.analysis.thoughts.judge.STAND_INS"
+        )
+        return _error(404, f"{exc}{hint}", "invalid_request_error", "model_not_found")
     try:
         messages = read_messages(body)
         if stand_in is not None:

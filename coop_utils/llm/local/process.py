@@ -199,7 +199,9 @@ class LocalServer:
     ``with LocalServer(port=0) as srv: client = AsyncOpenAI(base_url=srv.base_url, ...)``.
     ``faults`` (a :class:`FaultSettings` or a mapping) and any fault field given as a keyword
     (``rate_429=0.1``) set the initial faults; ``latency_s`` is the fixed per-request delay;
-    ``responders`` (name -> ``module:function``) adds scripted stand-ins (see :mod:`.replies`).
+    ``responders`` (name -> ``module:function``) adds scripted stand-ins (see :mod:`.replies`):
+    none by default, so ``local:judge`` is served only when it is named
+    (``responders=coop_utils.analysis.thoughts.judge.STAND_INS``; ``coop serve`` does).
     """
 
     def __init__(

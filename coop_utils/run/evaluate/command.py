@@ -1,7 +1,8 @@
 """``coop evaluate MODEL [MODEL ...] --max-cost USD --out DIR``: the command line.
 
-Kept apart from :mod:`coop_utils.cli` so that ``cli.py`` only registers the subcommand,
-and light at import time (the evaluation's modules load when the command runs).
+Kept apart from :mod:`coop_utils.cli` so that the command line only registers the
+subcommand (``cli/parser.py``), and light at import time (the evaluation's modules load
+when the command runs).
 """
 
 from __future__ import annotations

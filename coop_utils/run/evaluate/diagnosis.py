@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass
 
 from ...analysis.tables import diagnosis as quadrant
+from ...game.config import INTERVENTIONS
 
 DEFAULT_THRESHOLD = 50.0
 """% of optimal below which a rate is limited (the paper's Fig. 4 quadrant lines)."""
@@ -49,7 +50,8 @@ RATES = {"cooperation": "auto_request", "competence": "auto_fulfill"}
 """Each rate and the condition that measures it."""
 FIX = {"cooperation": "incentive", "competence": "policy"}
 """The intervention the paper pairs with each failure: the sender bonus, the protocol."""
-ALL_INTERVENTIONS = ("policy", "incentive", "limited")
+ALL_INTERVENTIONS = tuple(c for c in INTERVENTIONS if c != "baseline")
+"""What ``--all-interventions`` runs: every intervention the interventions grid has."""
 
 
 @dataclass(frozen=True)

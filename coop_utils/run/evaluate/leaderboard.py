@@ -32,7 +32,7 @@ from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...game.events import write_atomic
 from ...paths import ROOT
 from ..folders import hold
-from .diagnosis import DEFAULT_THRESHOLD
+from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
 from .diagnosis import quadrant as quadrant_of
 
 DEFAULT_PATH = ROOT / "data" / "leaderboard.csv"
@@ -132,7 +132,7 @@ def evaluation_rows(summary: dict[str, Any], elo: dict[str, float] | None = None
                 "competence_ci95": m["competence_rate"]["ci95"],
                 **{
                     f"{c}_pct_change": effects.get(c, {}).get("pct_change")
-                    for c in ("policy", "incentive", "limited")
+                    for c in ALL_INTERVENTIONS
                 },
                 "runs": sum(c["runs"] for c in m["cells"].values()),
                 "cost_usd": m["usage"].get("cost_usd"),
