@@ -140,7 +140,11 @@ class _FormerPaths:
 
 
 def _now_at(fullname: str) -> str:
-    rest = fullname.removeprefix(f"{__name__}.")
+    """Where a former path of this package lives now; "" for anything else (another
+    package's ``stats`` or a user's ``config.py`` is never ours)."""
+    package, dot, rest = fullname.partition(".")
+    if package != __name__ or not dot:
+        return ""
     for old, new in FORMER_PATHS.items():
         if rest == old or rest.startswith(f"{old}."):
             return f"{__name__}.{new}{rest[len(old) :]}"

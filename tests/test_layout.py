@@ -218,3 +218,19 @@ def test_every_former_dotted_path_and_its_public_names_still_resolve():
 
     assert former is cell_summary, "one module object, not a second copy"
     assert report == "coop_utils.run.evaluate.report" and LocalServer and serve
+
+
+def test_former_paths_never_capture_another_packages_module(tmp_path, monkeypatch):
+    """The finder is first on sys.meta_path: a user's ``config.py`` or a library called
+    ``evaluate`` must still be theirs."""
+    import sys
+
+    import coop_utils  # noqa: F401  (installs the finder)
+
+    for name in ("stats", "config", "evaluate"):
+        (tmp_path / f"{name}.py").write_text(f"WHO = {name!r}\n")
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("stats", "config", "evaluate"):
+        module = importlib.import_module(name)
+        assert module.WHO == name and module.__file__ == str(tmp_path / f"{name}.py")
