@@ -21,6 +21,7 @@ from ..game.config import EnvConfig
 from ..game.observation import Observation
 from ..game.prompts import render_messages
 from ..llm.budget import prompt_tokens_bound
+from ..llm.client import provider_limit
 from ..llm.models import resolve
 from .plan import GridSpec, is_scripted_spec, plan
 from .runner import run_episode
@@ -103,14 +104,12 @@ def estimate(spec: GridSpec) -> dict[str, Any]:
         row["cost_usd"] = None if cost is None else round(cost, 2)
         latency = 0.05 if row["kind"] == "scripted" else ASSUMED[row["kind"]]["latency_s"]
         prov = providers.setdefault(
-            row["provider"], {"calls": 0, "call_s": 0.0, "concurrency": p.concurrency}
+            row["provider"], {"calls": 0, "call_s": 0.0, "concurrency": None}
         )
         prov["calls"] += row["calls"]
         prov["call_s"] += row["calls"] * latency
         prov["turn_s"] = max(prov.get("turn_s", 0.0), latency)
-        prov["concurrency"] = min(
-            prov["concurrency"], spec.concurrency.get(row["provider"], p.concurrency)
-        )
+        prov["concurrency"] = provider_limit(p, spec.concurrency, prov["concurrency"])
     for name, prov in providers.items():
         n_eps = len(episodes[name])
         turns = prov["calls"] / max(n_eps, 1)
