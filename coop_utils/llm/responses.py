@@ -141,8 +141,8 @@ def read_completion(
     choices = _get(resp, "choices")
     counts = read_usage(_get(resp, "usage"))
     priced = (
-        profile.cost(counts.input, counts.cached or 0, counts.output)
-        if counts.error is None or (counts.input is not None and counts.output is not None)
+        profile.cost(counts.input, counts.cached, counts.output)
+        if counts.input is not None and counts.output is not None
         else None
     )
     base = dict(
