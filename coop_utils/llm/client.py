@@ -143,9 +143,7 @@ class ChatClient:
         p, prompt = self.profile, prompt_tokens_bound(messages)
         if p.context_window is None:
             return prompt
-        out = next(
-            (p.params[k] for k in ("max_completion_tokens", "max_tokens") if k in p.params), 0
-        )
+        out = p.requested_output_cap() or 0
         if prompt + out > p.context_window:
             chars = sum(len(str(m.get("content") or "")) for m in messages)
             raise StopError(
