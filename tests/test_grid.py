@@ -7,6 +7,7 @@ a killed grid resumes to exactly the expected runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -21,8 +22,9 @@ import pandas as pd
 import pytest
 
 from coop_utils.game.events import read_events
-from coop_utils.llm.client import FatalLLMError
+from coop_utils.llm.client import ClientPool, FatalLLMError
 from coop_utils.llm.models import MissingKeyError
+from coop_utils.run.dryrun import estimate
 from coop_utils.run.grid import GridMismatchError, GridSpec, run_grid
 
 MIX = "5*local:cooperator,5*local:withholder"
@@ -375,3 +377,31 @@ def test_every_call_failing_stops_the_grid_instead_of_finishing_empty_runs(serve
     assert result.stopped and "5 turns in a row lost" in result.stopped
     assert result.completed == [] and not list((tmp_path / "out").rglob("summary.json"))
     assert server.stats()["requests"] == 5 * 2, "no call after the fifth lost turn"
+
+
+def test_a_grids_concurrency_above_the_models_file_counts_in_the_dry_run_as_in_the_pool(tmp_path):
+    """The dry run once kept the smaller of a grid's override and the profile's value."""
+
+    def openai_at(limit: int) -> str:
+        f = tmp_path / f"models-{limit}.yaml"
+        f.write_text(f"providers:\n  openai:\n    concurrency: {limit}\n")
+        return str(f)
+
+    grid = dict(models=["openai:gpt-4o"], runs=32, env={"rounds": 5}, mode="replay")
+    raised = GridSpec(**grid, models_file=openai_at(16), concurrency={"openai": 64})
+    plain, in_file = (GridSpec(**grid, models_file=openai_at(n)) for n in (16, 64))
+    est = {n: estimate(s)["providers"]["openai"] for n, s in [(16, plain), (64, in_file)]}
+    got = estimate(raised)["providers"]["openai"]
+    assert (got["concurrency"], est[16]["concurrency"]) == (64, 16)
+    assert got["wall_h"] == est[64]["wall_h"] < est[16]["wall_h"], "32 episodes share 64 slots"
+
+    async def slots_free() -> int:
+        pool = ClientPool("replay", concurrency=raised.concurrency, models_file=raised.models_file)
+        pool.client("openai:gpt-4o")
+        slot, n = pool.slot("openai"), 0
+        while not slot.locked():
+            await slot.acquire()
+            n += 1
+        return n
+
+    assert asyncio.run(slots_free()) == 64, "the pool lets the same 64 calls in at once"

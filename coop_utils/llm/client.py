@@ -72,6 +72,12 @@ __all__ = [
 ]
 
 
+def provider_limit(profile: ModelProfile, overrides: dict[str, int], so_far: int | None) -> int:
+    """Calls in flight on a provider: its override, else the profile's; the least seen wins."""
+    limit = overrides.get(profile.provider, profile.concurrency)
+    return limit if so_far is None else min(limit, so_far)
+
+
 class ReplayMiss(FatalLLMError):
     """Replay mode found no recorded reply for a request (this run fails; others go on)."""
 
@@ -137,9 +143,7 @@ class ChatClient:
         p, prompt = self.profile, prompt_tokens_bound(messages)
         if p.context_window is None:
             return prompt
-        out = next(
-            (p.params[k] for k in ("max_completion_tokens", "max_tokens") if k in p.params), 0
-        )
+        out = p.requested_output_cap() or 0
         if prompt + out > p.context_window:
             chars = sum(len(str(m.get("content") or "")) for m in messages)
             raise StopError(
@@ -307,8 +311,8 @@ class ClientPool:
                 profile.check_params()
                 self._check_priced(profile)
             self._clients[alias] = ChatClient(profile, self)
-            limit = self.concurrency.get(profile.provider, profile.concurrency)
-            self._limits[profile.provider] = min(limit, self._limits.get(profile.provider, limit))
+            so_far = self._limits.get(profile.provider)
+            self._limits[profile.provider] = provider_limit(profile, self.concurrency, so_far)
         return self._clients[alias]
 
     def _check_priced(self, p: ModelProfile) -> None:

@@ -159,12 +159,21 @@ def detail(exc: BaseException) -> str:
     return f"{head}: {text}" if text else head
 
 
+def _get(obj: Any, name: str) -> Any:
+    """A field of an SDK object, declared or extra (providers add their own)."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    value = getattr(obj, name, None)
+    if value is None:
+        value = (getattr(obj, "model_extra", None) or {}).get(name)
+    return value
+
+
 def body_error(obj: Any) -> str | None:
     """The error message carried inside a 200 body or a choice (OpenRouter), if any."""
-    err = obj.get("error") if isinstance(obj, dict) else getattr(obj, "error", None)
-    if err is None:
-        extra = getattr(obj, "model_extra", None) or {}
-        err = extra.get("error")
+    err = _get(obj, "error")
     if err is None:
         return None
     if isinstance(err, dict):

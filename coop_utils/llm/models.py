@@ -122,12 +122,15 @@ class ModelProfile(BaseModel):
         """OpenAI's o-series and gpt-5 models: `max_completion_tokens`, no temperature/top_p."""
         return bool(_REASONING_FAMILY.match(self.model.rsplit("/", 1)[-1]))
 
+    def requested_output_cap(self) -> int | None:
+        """The output tokens the request's own parameters cap (max_completion_tokens first)."""
+        caps = (self.params.get(k) for k in ("max_completion_tokens", "max_tokens"))
+        return next((c for c in caps if isinstance(c, int)), None)
+
     def output_cap(self) -> int | None:
-        """The output tokens a request may produce, as the request itself caps them."""
-        for k in ("max_completion_tokens", "max_tokens"):
-            if isinstance(self.params.get(k), int):
-                return self.params[k]
-        return self.max_output_tokens
+        """The output tokens a call may produce: the request's cap, else max_output_tokens."""
+        cap = self.requested_output_cap()
+        return self.max_output_tokens if cap is None else cap
 
     def check_params(self) -> None:
         """Refuse, before any call, parameters that would fail every call (see PROVIDERS.md)."""

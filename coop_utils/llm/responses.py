@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .completion import Completion
-from .failures import BadResponse, ProviderTurnError, body_error
+from .failures import BadResponse, ProviderTurnError, _get, body_error
 from .models import ModelProfile
 from .secrets import redact
 
@@ -54,18 +54,6 @@ def _count(value: Any) -> int | None:
     """A token count as reported, if it is one (a non-negative integer)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
-    return value
-
-
-def _get(obj: Any, name: str) -> Any:
-    """A field of an SDK object, declared or extra (providers add their own)."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    value = getattr(obj, name, None)
-    if value is None:
-        value = (getattr(obj, "model_extra", None) or {}).get(name)
     return value
 
 
@@ -153,8 +141,8 @@ def read_completion(
     choices = _get(resp, "choices")
     counts = read_usage(_get(resp, "usage"))
     priced = (
-        profile.cost(counts.input, counts.cached or 0, counts.output)
-        if counts.error is None or (counts.input is not None and counts.output is not None)
+        profile.cost(counts.input, counts.cached, counts.output)
+        if counts.input is not None and counts.output is not None
         else None
     )
     base = dict(
@@ -181,8 +169,9 @@ def read_completion(
     message = _get(choice, "message")
     finish = _get(choice, "finish_reason")
     base["finish_reason"] = finish
-    if finish == "error" or body_error(choice):
-        return _turn_lost(base, faults, f"finish_reason=error: {body_error(choice)}")
+    error = body_error(choice)  # before the test: named even when finish alone says error
+    if finish == "error" or error:
+        return _turn_lost(base, faults, f"finish_reason=error: {error}")
     try:
         text, part_reasoning = message_text(_get(message, "content"))
     except ProviderTurnError as exc:

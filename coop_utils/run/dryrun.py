@@ -10,7 +10,6 @@ assumptions (``ASSUMED``), by whether the model reasons before it answers.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections import defaultdict
 from typing import Any
@@ -20,10 +19,10 @@ from ..game.actions import Turn
 from ..game.config import EnvConfig
 from ..game.observation import Observation
 from ..game.prompts import render_messages
-from ..llm.budget import prompt_tokens_bound
+from ..llm.client import provider_limit
 from ..llm.models import resolve
 from .plan import GridSpec, is_scripted_spec, plan
-from .runner import run_episode
+from .runner import run_episode_sync
 
 CHARS_PER_TOKEN = 4
 """Characters per token for the estimate (English and JSON average 3.5–4.5); the budget
@@ -39,23 +38,21 @@ REASONING_MODELS = ("o1", "o3", "o4", "gpt-5", "gemini-2.5", "deepseek-r1", "r1"
 class _Measuring:
     """A scripted agent that measures the prompt a model in its seat would be sent."""
 
-    def __init__(self, seat: int, sizes: dict[int, list[tuple[int, int]]]):
+    def __init__(self, seat: int, sizes: dict[int, list[int]]):
         self._inner = scripted_agent("cooperator", seat)
         self.label, self.scripted = "cooperator", True
         self._seat, self._sizes = seat, sizes
 
     async def act(self, obs: Observation) -> Turn:
-        messages = render_messages(obs)
-        chars = sum(len(m["content"]) for m in messages)
-        self._sizes[self._seat].append((chars, prompt_tokens_bound(messages)))
+        self._sizes[self._seat].append(sum(len(m["content"]) for m in render_messages(obs)))
         return await self._inner.act(obs)
 
 
-def measure(config: EnvConfig, seed: int) -> dict[int, list[tuple[int, int]]]:
-    """Per seat, (characters, token bound) of every prompt of one scripted episode."""
-    sizes: dict[int, list[tuple[int, int]]] = defaultdict(list)
+def measure(config: EnvConfig, seed: int) -> dict[int, list[int]]:
+    """Per seat, the characters of every prompt of one scripted episode."""
+    sizes: dict[int, list[int]] = defaultdict(list)
     agents = [_Measuring(i, sizes) for i in range(config.n_agents)]
-    asyncio.run(run_episode(config, agents, seed, "dry-run"))
+    run_episode_sync(config, agents, seed, "dry-run")
     return sizes
 
 
@@ -67,7 +64,7 @@ def _kind(alias: str, model: str) -> str:
 def estimate(spec: GridSpec) -> dict[str, Any]:
     """Calls, tokens, cost per model and wall time per provider for every run of ``spec``."""
     runs = plan(spec, None)
-    measured: dict[tuple, dict[int, list[tuple[int, int]]]] = {}
+    measured: dict[tuple, dict[int, list[int]]] = {}
     models: dict[str, dict[str, Any]] = {}
     episodes: dict[str, set[str]] = defaultdict(set)
     for run in runs:
@@ -92,7 +89,7 @@ def estimate(spec: GridSpec) -> dict[str, Any]:
                 }
             sizes = measured[cell][seat]
             row["calls"] += len(sizes)
-            row["input_tokens"] += sum(math.ceil(c / CHARS_PER_TOKEN) for c, _ in sizes)
+            row["input_tokens"] += sum(math.ceil(c / CHARS_PER_TOKEN) for c in sizes)
             out = 0 if row["kind"] == "scripted" else ASSUMED[row["kind"]]["output_tokens"]
             row["output_tokens"] += out * len(sizes)
             episodes[row["provider"]].add(run.run_id)
@@ -103,14 +100,12 @@ def estimate(spec: GridSpec) -> dict[str, Any]:
         row["cost_usd"] = None if cost is None else round(cost, 2)
         latency = 0.05 if row["kind"] == "scripted" else ASSUMED[row["kind"]]["latency_s"]
         prov = providers.setdefault(
-            row["provider"], {"calls": 0, "call_s": 0.0, "concurrency": p.concurrency}
+            row["provider"], {"calls": 0, "call_s": 0.0, "concurrency": None}
         )
         prov["calls"] += row["calls"]
         prov["call_s"] += row["calls"] * latency
         prov["turn_s"] = max(prov.get("turn_s", 0.0), latency)
-        prov["concurrency"] = min(
-            prov["concurrency"], spec.concurrency.get(row["provider"], p.concurrency)
-        )
+        prov["concurrency"] = provider_limit(p, spec.concurrency, prov["concurrency"])
     for name, prov in providers.items():
         n_eps = len(episodes[name])
         turns = prov["calls"] / max(n_eps, 1)

@@ -312,7 +312,7 @@ def empty_body_once(call: Call) -> Answer:
 
 
 def html_body_once(call: Call) -> Answer:
-    page = b"<html><call.body>502 Bad Gateway</call.body></html>"
+    page = b"<html><body>502 Bad Gateway</body></html>"
     return (200, page, {"content-type": "text/html"}) if call.n == 0 else _ok(call.body)
 
 
