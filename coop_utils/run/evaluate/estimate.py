@@ -19,7 +19,7 @@ from typing import Any
 
 from ...analysis.paper import load_paper, paper_value
 from ...analysis.stats import canonical_model
-from ...game.config import PERFECT_PLAY_TASKS
+from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS
 from ..dryrun import ASSUMED, estimate, format_estimate
 from ..grid import GridSpec
 from .diagnosis import ALL_INTERVENTIONS, FIX, RATES, Rate, diagnose
@@ -94,8 +94,6 @@ def plan_model(
     """Expected runs, batches and cost of evaluating one model, and the most it could cost.
 
     ``grid`` holds the GridSpec fields every run shares (seed, env, models_file, ...)."""
-    from .protocol import DECOMPOSITION
-
     spread = paper_spread(model, scripted)
     n = runs_for_target(spread.sd, rule)
     runs = min(n, rule.max_runs)

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...analysis.stats import t_interval
-from ...game.config import PERFECT_PLAY_TASKS, EnvConfig
+from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS, EnvConfig
 from ...game.events import write_atomic
 from ...llm.cache import Mode
 from ..folders import folder_names, hold, slug
@@ -39,7 +39,6 @@ from .stopping import CellState, Outcome, Played, StopRule, adapt
 PROTOCOL_VERSION = "1"
 """Bumped whenever the conditions, the stopping rule or the diagnosis rule change, so a
 leaderboard never ranks evaluations made under different protocols as one."""
-DECOMPOSITION = ("baseline", "auto_request", "auto_fulfill")
 LOCK_FILE = ".coop-evaluate.lock"
 """Held by the evaluation writing ``--out`` (git ignores ``.*.lock``)."""
 
