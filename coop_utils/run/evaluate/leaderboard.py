@@ -17,7 +17,6 @@ under the same protocol and setting replaces its row, never duplicates it.
 from __future__ import annotations
 
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from ...analysis.paper import load_diagnoses, load_paper, paper_value, reference
 from ...analysis.stats import canonical_model, load_elo
 from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...game.events import write_atomic
-from ...paths import ROOT
+from ...paths import ROOT, atomic_path
 from ..folders import hold
 from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
 from .diagnosis import quadrant as quadrant_of
@@ -274,10 +273,10 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
 
     fig = draw()
     if path is not None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(
+                tmp, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None}
+            )
     return fig
 
 
