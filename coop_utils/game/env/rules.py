@@ -122,35 +122,17 @@ class Rules:
     def _transfer(self, i: int, j: int, p: str, value: int, via: str) -> int:
         true = self.true_value[p]
         self.pending_asks[j].pop((i, p), None)
+        self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
+        payload = {"to": self.ids[j], "piece": p, "value": value, "true_value": true}
         if p in self.held[j]:
-            self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
-            self._log(
-                "transfer_skipped",
-                i,
-                to=self.ids[j],
-                piece=p,
-                value=value,
-                true_value=true,
-                reason="recipient already holds it",
-            )
+            self._log("transfer_skipped", i, **payload, reason="recipient already holds it")
             return 0
         bonus = self.config.share_bonus
         self.held[j][p] = value
         self.holders[p].add(j)
         self.revenue[i] += bonus
-        self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
         self.received[j].append(ValueRecord(self.round, p, self.ids[i], value))
-        self._log(
-            "transfer",
-            i,
-            to=self.ids[j],
-            piece=p,
-            value=value,
-            true_value=true,
-            manipulated=value != true,
-            bonus=bonus,
-            via=via,
-        )
+        self._log("transfer", i, **payload, manipulated=value != true, bonus=bonus, via=via)
         self._notify(j, f"{self.ids[i]} sent you {p} (value {value})")
         return 1
 
