@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections import Counter
 
 from ..actions import SendInformation, SubmitTask
-from ..observation import Exchange, MessageView, ValueRecord
+from ..observation import ANSWER_PREFIX, Exchange, MessageView, ValueRecord
 from ..world import Task, draw_task
 
-ANSWER_PREFIX = "Combined result of:"
 REQUEST_WORDS = ("need", "share", "please", "can you", "do you have", "looking for")
 """Under ``past_asks="as_run"`` a message counts as an ask for the pieces it names when it
 holds one of these (as a substring, any case), as the authors' code counted asks."""
