@@ -33,7 +33,7 @@ from ...game.events import write_atomic
 from ...llm.cache import Mode
 from ..folders import folder_names, hold, slug
 from ..grid import GridSpec, plan, run_grid
-from .diagnosis import DEFAULT_THRESHOLD, Diagnosis, Rate, diagnose
+from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
 from .stopping import CellState, Outcome, Played, StopRule, adapt
 
 PROTOCOL_VERSION = "1"
@@ -239,7 +239,9 @@ class _Player:
             out.append(None if s.get("degraded") else 100 * s["tasks"] / self.ev.ceiling)
 
 
-def _rate(name: str, values: list[float | None]) -> Rate:
+def _rate(name: str, outcome: Outcome, model: str) -> Rate:
+    """The rate ``name`` of ``model``, from the cell of the condition that measures it."""
+    values = outcome.values[(model, RATES[name])]
     mean, half, n = t_interval([v for v in values if v is not None])
     return Rate(name, mean, half, n)
 
@@ -279,8 +281,7 @@ def _evaluate(spec: EvaluationSpec, out: Path, log, progress: bool) -> Evaluatio
     cells = [(m, c) for m in spec.models for c in DECOMPOSITION]
     ev.phases["decomposition"] = first = adapt(cells, play, rule)
     for model in spec.models:
-        coop = _rate("cooperation", first.values[(model, "auto_request")])
-        comp = _rate("competence", first.values[(model, "auto_fulfill")])
+        coop, comp = _rate("cooperation", first, model), _rate("competence", first, model)
         d = diagnose(coop, comp, spec.threshold, spec.all_interventions)
         ev.diagnoses[model] = d
         log(d.sentence(model))
