@@ -304,18 +304,7 @@ def record(ev: Evaluation) -> dict[str, Any]:
         "setting": ev.spec.setting(),
         "runs_dir": str(ev.runs_dir.relative_to(ev.out)),
         "ceiling": {"tasks": ev.ceiling, "source": ev.ceiling_source},
-        "cells": [
-            {
-                "model": m,
-                "condition": c,
-                "runs": s.runs,
-                "usable": s.n,
-                "pct_optimal": s.mean,
-                "half_width": s.half_width,
-                "status": s.status,
-            }
-            for (m, c), s in ev.states().items()
-        ],
+        "cells": [{"model": m, "condition": c, **s.as_dict()} for (m, c), s in ev.states().items()],
         "batches": ev.batches,
         "spent_usd": round(ev.spent_usd, 6),
         "wall_s": round(ev.wall_s, 2),
