@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+ANSWER_PREFIX = "Combined result of:"
+"""What a submission's answer starts with; the piece names follow, joined by ", "."""
+
 
 @dataclass(frozen=True, slots=True)
 class BoardEntry:
@@ -26,7 +29,8 @@ class TaskView:
     pieces: tuple[str, ...]
 
     def answer(self) -> str:
-        return "Combined result of: " + ", ".join(self.pieces)
+        """The exact answer a submission of this task must give."""
+        return f"{ANSWER_PREFIX} " + ", ".join(self.pieces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,10 +70,6 @@ class Task:
     description: str
     pieces: tuple[str, ...]
 
-    def answer(self) -> str:
-        """The exact answer format a submission must use."""
-        return "Combined result of: " + ", ".join(self.pieces)
-
 
 def piece_names(config: EnvConfig, rng: random.Random) -> list[str]:
     """Distinct piece names: piece i is numbered i + 1 and gets a template drawn at random

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..observation import ANSWER_PREFIX
 from .kinds import ACTION_TYPES, Action, Broadcast, Issue, SendInformation, SendMessage, SubmitTask
 
 
@@ -254,7 +255,7 @@ def _answer(item: dict, strict: bool) -> str:
     """The answer text; a list of names is read as the answer naming them."""
     v = item.get("answer")
     if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
-        return "Combined result of: " + ", ".join(x.strip() for x in v)
+        return f"{ANSWER_PREFIX} " + ", ".join(x.strip() for x in v)
     return _text(item, "answer") if strict else _str_field(item, "answer")
 
 

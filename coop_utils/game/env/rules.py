@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections import Counter
 
 from ..actions import SendInformation, SubmitTask
-from ..observation import Exchange, MessageView, ValueRecord
+from ..observation import ANSWER_PREFIX, Exchange, MessageView, ValueRecord
 from ..world import Task, draw_task
 
-ANSWER_PREFIX = "Combined result of:"
 REQUEST_WORDS = ("need", "share", "please", "can you", "do you have", "looking for")
 """Under ``past_asks="as_run"`` a message counts as an ask for the pieces it names when it
 holds one of these (as a substring, any case), as the authors' code counted asks."""
@@ -122,35 +121,17 @@ class Rules:
     def _transfer(self, i: int, j: int, p: str, value: int, via: str) -> int:
         true = self.true_value[p]
         self.pending_asks[j].pop((i, p), None)
+        self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
+        payload = {"to": self.ids[j], "piece": p, "value": value, "true_value": true}
         if p in self.held[j]:
-            self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
-            self._log(
-                "transfer_skipped",
-                i,
-                to=self.ids[j],
-                piece=p,
-                value=value,
-                true_value=true,
-                reason="recipient already holds it",
-            )
+            self._log("transfer_skipped", i, **payload, reason="recipient already holds it")
             return 0
         bonus = self.config.share_bonus
         self.held[j][p] = value
         self.holders[p].add(j)
         self.revenue[i] += bonus
-        self.sent[i].append(ValueRecord(self.round, p, self.ids[j], value))
         self.received[j].append(ValueRecord(self.round, p, self.ids[i], value))
-        self._log(
-            "transfer",
-            i,
-            to=self.ids[j],
-            piece=p,
-            value=value,
-            true_value=true,
-            manipulated=value != true,
-            bonus=bonus,
-            via=via,
-        )
+        self._log("transfer", i, **payload, manipulated=value != true, bonus=bonus, via=via)
         self._notify(j, f"{self.ids[i]} sent you {p} (value {value})")
         return 1
 

@@ -17,12 +17,12 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from ...analysis.paper import load_paper
+from ...analysis.paper import load_paper, paper_value
 from ...analysis.stats import canonical_model
-from ...game.config import PERFECT_PLAY_TASKS
+from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS
 from ..dryrun import ASSUMED, estimate, format_estimate
 from ..grid import GridSpec
-from .diagnosis import ALL_INTERVENTIONS, FIX, Rate, diagnose
+from .diagnosis import ALL_INTERVENTIONS, FIX, RATES, Rate, diagnose
 from .stopping import StopRule, runs_for_target, sd_from_ci95
 
 
@@ -66,17 +66,11 @@ def expected_interventions(
     if all_interventions:
         return ALL_INTERVENTIONS, "--all-interventions"
     paper = load_paper()
-    key = canonical_model(model)
-    rates = {}
-    for name, condition in (("cooperation", "auto_request"), ("competence", "auto_fulfill")):
-        hit = paper[
-            (paper["key"] == key)
-            & (paper["condition"] == condition)
-            & (paper["metric"] == "pct_optimal")
-        ]
-        if len(hit) and not scripted:
-            rates[name] = Rate(name, float(hit["value"].iloc[0]), 0.0, 5)
-    if len(rates) == 2:
+    rates = {
+        name: Rate(name, paper_value(model, condition, "pct_optimal", paper, scripted), 0.0, 5)
+        for name, condition in RATES.items()
+    }
+    if not any(math.isnan(r.mean) for r in rates.values()):
         d = diagnose(rates["cooperation"], rates["competence"], threshold)
         return d.interventions, f"the paper's rates put {model} {d.quadrant}"
     both = tuple(sorted(FIX.values(), key=ALL_INTERVENTIONS.index))
@@ -100,8 +94,6 @@ def plan_model(
     """Expected runs, batches and cost of evaluating one model, and the most it could cost.
 
     ``grid`` holds the GridSpec fields every run shares (seed, env, models_file, ...)."""
-    from .protocol import DECOMPOSITION
-
     spread = paper_spread(model, scripted)
     n = runs_for_target(spread.sd, rule)
     runs = min(n, rule.max_runs)

@@ -121,13 +121,7 @@ def findings(ev: Evaluation) -> dict[str, Any]:
             },
             "interventions": _effects(runs, d.interventions),
             "cells": {
-                c: {
-                    "runs": s.runs,
-                    "usable": s.n,
-                    "pct_optimal": _num(s.mean),
-                    "half_width": _num(s.half_width),
-                    "status": s.status,
-                }
+                c: {**s.as_dict(), "pct_optimal": _num(s.mean), "half_width": _num(s.half_width)}
                 for (m, c), s in states.items()
                 if m == model
             },

@@ -17,7 +17,6 @@ under the same protocol and setting replaces its row, never duplicates it.
 from __future__ import annotations
 
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.paper import diagnosis as paper_diagnosis
-from ...analysis.paper import load_diagnoses, load_paper, paper_value
+from ...analysis.paper import load_diagnoses, load_paper, paper_value, reference
 from ...analysis.stats import canonical_model, load_elo
 from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...game.events import write_atomic
-from ...paths import ROOT
+from ...paths import ROOT, atomic_path
 from ..folders import hold
 from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
 from .diagnosis import quadrant as quadrant_of
@@ -73,11 +72,7 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
         def v(condition: str, metric: str, m: str = model) -> float:
             return paper_value(m, condition, metric, paper)
 
-        ci = paper[
-            (paper["key"] == model)
-            & (paper["condition"] == "baseline")
-            & (paper["metric"] == "tasks")
-        ]["ci95"]
+        ci = reference(model, "baseline", "tasks", paper)
         coop, comp = v("auto_request", "pct_optimal"), v("auto_fulfill", "pct_optimal")
         rows.append(
             {
@@ -89,8 +84,8 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
                 "uncertain": "",
                 "paper_words": (paper_diagnosis(model, words) or {}).get("paper_diagnosis", ""),
                 "baseline_pct": v("baseline", "pct_optimal"),
-                "baseline_pct_ci95": 100 * float(ci.iloc[0]) / PERFECT_PLAY_TASKS
-                if len(ci)
+                "baseline_pct_ci95": 100 * float(ci["ci95"]) / PERFECT_PLAY_TASKS
+                if ci
                 else math.nan,
                 "cooperation": coop,
                 "competence": comp,
@@ -278,10 +273,10 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
 
     fig = draw()
     if path is not None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(
+                tmp, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None}
+            )
     return fig
 
 

@@ -28,18 +28,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...analysis.stats import t_interval
-from ...game.config import PERFECT_PLAY_TASKS, EnvConfig
+from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS, EnvConfig
 from ...game.events import write_atomic
 from ...llm.cache import Mode
 from ..folders import folder_names, hold, slug
 from ..grid import GridSpec, plan, run_grid
-from .diagnosis import DEFAULT_THRESHOLD, Diagnosis, Rate, diagnose
+from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
 from .stopping import CellState, Outcome, Played, StopRule, adapt
 
 PROTOCOL_VERSION = "1"
 """Bumped whenever the conditions, the stopping rule or the diagnosis rule change, so a
 leaderboard never ranks evaluations made under different protocols as one."""
-DECOMPOSITION = ("baseline", "auto_request", "auto_fulfill")
 LOCK_FILE = ".coop-evaluate.lock"
 """Held by the evaluation writing ``--out`` (git ignores ``.*.lock``)."""
 
@@ -240,7 +239,9 @@ class _Player:
             out.append(None if s.get("degraded") else 100 * s["tasks"] / self.ev.ceiling)
 
 
-def _rate(name: str, values: list[float | None]) -> Rate:
+def _rate(name: str, outcome: Outcome, model: str) -> Rate:
+    """The rate ``name`` of ``model``, from the cell of the condition that measures it."""
+    values = outcome.values[(model, RATES[name])]
     mean, half, n = t_interval([v for v in values if v is not None])
     return Rate(name, mean, half, n)
 
@@ -280,8 +281,7 @@ def _evaluate(spec: EvaluationSpec, out: Path, log, progress: bool) -> Evaluatio
     cells = [(m, c) for m in spec.models for c in DECOMPOSITION]
     ev.phases["decomposition"] = first = adapt(cells, play, rule)
     for model in spec.models:
-        coop = _rate("cooperation", first.values[(model, "auto_request")])
-        comp = _rate("competence", first.values[(model, "auto_fulfill")])
+        coop, comp = _rate("cooperation", first, model), _rate("competence", first, model)
         d = diagnose(coop, comp, spec.threshold, spec.all_interventions)
         ev.diagnoses[model] = d
         log(d.sentence(model))
@@ -304,18 +304,7 @@ def record(ev: Evaluation) -> dict[str, Any]:
         "setting": ev.spec.setting(),
         "runs_dir": str(ev.runs_dir.relative_to(ev.out)),
         "ceiling": {"tasks": ev.ceiling, "source": ev.ceiling_source},
-        "cells": [
-            {
-                "model": m,
-                "condition": c,
-                "runs": s.runs,
-                "usable": s.n,
-                "pct_optimal": s.mean,
-                "half_width": s.half_width,
-                "status": s.status,
-            }
-            for (m, c), s in ev.states().items()
-        ],
+        "cells": [{"model": m, "condition": c, **s.as_dict()} for (m, c), s in ev.states().items()],
         "batches": ev.batches,
         "spent_usd": round(ev.spent_usd, 6),
         "wall_s": round(ev.wall_s, 2),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from scipy import stats as sps
 
@@ -60,6 +60,16 @@ class CellState:
     mean: float
     half_width: float
     status: Status
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cell as evaluation.json and summary.json write it, in % of optimal."""
+        return {
+            "runs": self.runs,
+            "usable": self.n,
+            "pct_optimal": self.mean,
+            "half_width": self.half_width,
+            "status": self.status,
+        }
 
 
 def cell_state(values: Sequence[float | None], rule: StopRule) -> CellState:
