@@ -19,38 +19,54 @@ import pytest
 from coop_utils.paths import ROOT, TMP_GLOB
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True).stdout
 
 
-def _tracked_outputs() -> dict[str, int]:
+def _tracked_outputs(repo: Path) -> dict[str, int]:
     """Modification times of the committed notebooks, figures and tables."""
-    names = _git("ls-files", "notebooks", "figures", "data/results").split()
-    return {n: (ROOT / n).stat().st_mtime_ns for n in names}
+    names = _git("ls-files", "notebooks", "figures", "data/results", cwd=repo).split()
+    return {n: (repo / n).stat().st_mtime_ns for n in names}
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """The tracked files, committed in a folder of their own: what lands beside the
+    repository is then ours alone to see (a clone in /tmp has neighbours that change)."""
+    repo = tmp_path / "beside" / "repo"
+    for name in _git("ls-files", "-z").split("\0"):
+        if name and (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_bytes((ROOT / name).read_bytes())
+    who = ["-c", "user.name=test", "-c", "user.email=test@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-qm", "copy"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    return repo
 
 
 @pytest.mark.parametrize(
-    ("cwd", "rounds"), [(ROOT, 3), (ROOT / "notebooks", 4)], ids=["from-root", "from-notebooks"]
+    ("sub", "rounds"), [(".", 3), ("notebooks", 4)], ids=["from-root", "from-notebooks"]
 )
-def test_papermill_with_changed_parameters_changes_nothing_committed(cwd, rounds, tmp_path):
-    status, outputs, outside = (
-        _git("status", "--porcelain"),
-        _tracked_outputs(),
-        {p.name for p in ROOT.parent.iterdir()},
-    )
-    notebook = ROOT / "notebooks" / "01_baseline.ipynb"
+def test_papermill_with_changed_parameters_changes_nothing_committed(
+    sub, rounds, repo_copy, tmp_path
+):
+    repo = repo_copy
+    status, outputs = _git("status", "--porcelain", cwd=repo), _tracked_outputs(repo)
+    outside = {p.name for p in repo.parent.iterdir()}
+    notebook = repo / "notebooks" / "01_baseline.ipynb"
     params = ["-p", "runs", "2", "-p", "rounds", str(rounds), "-p", "perfect_runs", "2"]
     done = subprocess.run(
         [sys.executable, "-m", "papermill", str(notebook), str(tmp_path / "out.ipynb"), *params],
-        cwd=cwd,
+        cwd=repo / sub,
         capture_output=True,
         text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},  # the kernel imports the copy's package
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert _git("status", "--porcelain") == status, "a committed file changed"
-    assert _tracked_outputs() == outputs, "a committed output was rewritten"
-    assert {p.name for p in ROOT.parent.iterdir()} == outside, "wrote beside the repository"
-    explore = ROOT / "runs" / "explore" / "01_baseline" / f"perfect_runs=2,rounds={rounds},runs=2"
+    assert _git("status", "--porcelain", cwd=repo) == status, "a committed file changed"
+    assert _tracked_outputs(repo) == outputs, "a committed output was rewritten"
+    assert {p.name for p in repo.parent.iterdir()} == outside, "wrote beside the repository"
+    explore = repo / "runs" / "explore" / "01_baseline" / f"perfect_runs=2,rounds={rounds},runs=2"
     assert (explore / "figures" / "offline" / "table1_baseline_bars.png").exists()
     assert (explore / "results" / "offline" / "table1_baseline.csv").exists()
     said = [o.get("text", "") for c in nbformat.read(tmp_path / "out.ipynb", 4).cells[:4]
