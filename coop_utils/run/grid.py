@@ -39,7 +39,7 @@ from ..inputs import InputError
 from ..llm.agent import LLMAgent
 from ..llm.client import ClientPool, StopError, Usage
 from ..llm.secrets import redact
-from .folders import claim, damage, folder_names, hold, read_json, slug, within  # noqa: F401
+from .folders import claim, damage, hold, read_json, within
 from .plan import GridSpec, PlannedRun, check_seats, is_scripted_spec, load_grid, plan  # noqa: F401
 from .runner import Episode, run_episode, write_run
 

@@ -22,7 +22,7 @@ from ..game.config import Condition, EnvConfig
 from ..inputs import InputError, explain, read_yaml_mapping
 from ..llm.cache import Mode
 from ..llm.models import UnknownModelError, resolve
-from .folders import claim, damage, folder_names, hold, read_json, slug, within  # noqa: F401
+from .folders import folder_names
 from .runner import population_label
 
 

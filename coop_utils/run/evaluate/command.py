@@ -142,7 +142,7 @@ def parse_elo(items: list[str], models: list[str]) -> dict[str, float]:
 
 def _scripted(model: str, models_file: str | None) -> bool:
     from ...llm.models import resolve
-    from ..grid import is_scripted_spec
+    from ..plan import is_scripted_spec
 
     return is_scripted_spec(model) or resolve(model, models_file).scripted
 
