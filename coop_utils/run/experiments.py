@@ -45,7 +45,7 @@ from ..llm.models import resolve
 from ..paths import ROOT, runs_root, shown
 from .folders import slug
 from .grid import CACHE_FILE, GridMismatchError, GridResult, run_grid
-from .plan import GridSpec, is_scripted_spec, plan
+from .plan import GridSpec, is_scripted_spec, load_grid, plan
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
@@ -191,12 +191,10 @@ def run_experiment(
                 f"no recorded grid at {source}: record one with "
                 f"`coop grid GRID.yaml --out {source} --cache-mode live` or use mode='offline'"
             )
-        played = GridSpec(**json.loads((source / "grid.json").read_text()))
         caches = [p for p in (source / CACHE_FILE, source / f"{CACHE_FILE}.gz") if p.exists()]
         if not caches:
             raise FileNotFoundError(f"{source} has a grid.json but no {CACHE_FILE}[.gz]")
-        cache = caches[0]
-        played = played.model_copy(update={"mode": "replay", "cache": str(cache)})
+        played = load_grid(source / "grid.json", mode="replay", cache=str(caches[0]))
         root = runs_dir / f"replay-{recorded}" / config_folder(played.env)
     else:
         played = spec.model_copy(update={"mode": "cache"})
