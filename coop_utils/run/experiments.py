@@ -41,11 +41,10 @@ from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and
     PAPER_MODELS,
     EnvConfig,
 )
-from ..llm.models import resolve
 from ..paths import ROOT, runs_root, shown
 from .folders import slug
 from .grid import CACHE_FILE, GridMismatchError, GridResult, run_grid
-from .plan import GridSpec, is_scripted_spec, load_grid, plan
+from .plan import GridSpec, load_grid, plan, plays_offline
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
@@ -115,11 +114,7 @@ def check_mode(spec: GridSpec, mode: str) -> None:
         raise ValueError(f"mode must be one of {', '.join(NOTEBOOK_MODES)}, got {mode!r}")
     if mode == "offline":
         seats = {seat for run in plan(spec, None) for seat in run.seats}
-        real = [
-            s
-            for s in seats
-            if not is_scripted_spec(s) and not resolve(s, spec.models_file).scripted
-        ]
+        real = [s for s in seats if not plays_offline(s, spec.models_file)]
         if real:
             raise ValueError(
                 "mode 'offline' runs scripted agents only, but these are models: "

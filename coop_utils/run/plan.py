@@ -154,6 +154,12 @@ def is_scripted_spec(spec: str) -> bool:
     return True
 
 
+def plays_offline(seat: str, models_file: str | None) -> bool:
+    """Whether ``seat`` needs no model and no key: a scripted agent, in process or behind
+    ``coop serve`` (a ``local:`` profile). Raises UnknownModelError for an unknown name."""
+    return is_scripted_spec(seat) or resolve(seat, models_file).scripted
+
+
 def plan(spec: GridSpec, out: Path | None) -> list[PlannedRun]:
     """Every run of the grid, with its id and folder (see :func:`folders.folder_names`)."""
     runs = []
