@@ -98,14 +98,7 @@ def ablations(
 def validity_grid(specs: Sequence[str], runs: int = 3, seed: int = 0, **env) -> GridSpec:
     """Beyond the paper (notebook 06): the decomposition for every knob setting of behaviour
     agents (``analysis.validity.knob_specs``), whose willingness and competence are known."""
-    return GridSpec(
-        name="validity",
-        models=list(specs),
-        conditions=list(DECOMPOSITION),
-        runs=runs,
-        seed=seed,
-        env=env,
-    )
+    return _spec("validity", specs, DECOMPOSITION, runs, seed, env=env)
 
 
 def check_mode(spec: GridSpec, mode: str) -> None:
