@@ -41,6 +41,7 @@ from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and
     PAPER_MODELS,
     EnvConfig,
 )
+from ..llm.failures import StopError
 from ..paths import ROOT, runs_root, shown
 from .folders import slug
 from .grid import CACHE_FILE, GridMismatchError, GridResult, run_grid
@@ -168,7 +169,8 @@ def run_experiment(
     parameter makes new runs. ``replay`` plays the recorded grid ``recorded_dir/<recorded>``
     (default ``data/recorded/demo``) again from its recorded replies and keeps the runs
     whose condition and setting ``spec`` asks for; the recorded grid, not ``spec``, decides
-    models, seeds and rounds.
+    models, seeds and rounds. A failed run raises, and so does a stop (the budget, a refused
+    key) that left runs unfinished: rerun once its cause is removed, and the grid resumes.
     """
     check_mode(spec, mode)
     runs_dir = Path(runs_dir) if runs_dir is not None else runs_root()
@@ -199,11 +201,19 @@ def run_experiment(
         first = next(iter(result.failed.items()))
         raise RuntimeError(f"{len(result.failed)} run(s) failed, e.g. {first[0]}: {first[1]}")
     wanted = [
-        r.folder
+        r
         for r in plan(played, root)
         if r.condition in spec.conditions and r.setting in spec.settings
     ]
-    return Experiment(played, result, root, wanted, mode)
+    left = {*result.unfinished, *result.not_started}
+    if result.stopped and (missing := [r for r in wanted if r.run_id in left]):
+        raise StopError(
+            f"the grid stopped with {len(missing)} of its {len(wanted)} runs unfinished: "
+            f"{result.stopped}. Remove the cause (a budget: raise the grid's max_cost; a "
+            "refused key or model: set the key or fix the model id) and run again: the "
+            "finished runs are kept and the others resume"
+        )
+    return Experiment(played, result, root, [r.folder for r in wanted], mode)
 
 
 PUBLISH_ENV = "COOP_PUBLISH"
