@@ -22,9 +22,10 @@ import pandas as pd
 import pytest
 
 from coop_utils.game.events import read_events
-from coop_utils.llm.client import ClientPool, FatalLLMError
+from coop_utils.llm.client import ClientPool, FatalLLMError, StopError
 from coop_utils.llm.models import MissingKeyError
 from coop_utils.run.dryrun import estimate
+from coop_utils.run.experiments import baseline, run_experiment
 from coop_utils.run.grid import GridMismatchError, GridSpec, run_grid
 
 MIX = "5*local:cooperator,5*local:withholder"
@@ -247,6 +248,28 @@ def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, 
     fixed = spec.model_copy(update={"models": ["local:cooperator"]})
     assert len(run_grid(fixed, tmp_path / "out", False, urls).completed) == 2
     assert issubclass(FatalLLMError, RuntimeError)
+
+
+def test_an_experiment_stopped_with_runs_unfinished_raises_the_stops_reason(
+    server, tmp_path, monkeypatch
+):
+    """A notebook gets the budget's message, not "no such runs folder" from a later load."""
+    monkeypatch.setenv("COOP_LOCAL_URL", server.base_url)
+    f = models_file(tmp_path)
+    Path(f).write_text(
+        Path(f).read_text()
+        + "models:\n  pricey:\n    provider: local\n    model: scripted/cooperator\n"
+        "    prices: {input: 5.0, output: 5.0}\n    max_output_tokens: 1000\n"
+    )
+    spec = baseline(["pricey"], runs=3, rounds=2).model_copy(
+        update={"max_cost": 0.4, "models_file": f, "episodes_in_flight": 1}
+    )  # a run costs about $0.28: the first finishes, the second meets the cap
+    with pytest.raises(StopError, match=r"runs unfinished: budget: .* raise the grid's max_cost"):
+        run_experiment(spec, "live", tmp_path / "runs")
+    raised = spec.model_copy(update={"max_cost": 5.0})
+    exp = run_experiment(raised, "live", tmp_path / "runs")
+    assert exp.result.already_done >= 1, "what finished before the stop is kept"
+    assert all((folder / "summary.json").exists() for folder in exp.folders)
 
 
 def test_reasoning_text_is_recorded(tmp_path):

@@ -41,11 +41,11 @@ from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and
     PAPER_MODELS,
     EnvConfig,
 )
-from ..llm.models import resolve
+from ..llm.failures import StopError
 from ..paths import ROOT, runs_root, shown
 from .folders import slug
 from .grid import CACHE_FILE, GridMismatchError, GridResult, run_grid
-from .plan import GridSpec, is_scripted_spec, plan
+from .plan import GridSpec, load_grid, plan, plays_offline
 
 Mode = Literal["offline", "replay", "live"]
 NOTEBOOK_MODES: tuple[str, ...] = Mode.__args__
@@ -99,14 +99,7 @@ def ablations(
 def validity_grid(specs: Sequence[str], runs: int = 3, seed: int = 0, **env) -> GridSpec:
     """Beyond the paper (notebook 06): the decomposition for every knob setting of behaviour
     agents (``analysis.validity.knob_specs``), whose willingness and competence are known."""
-    return GridSpec(
-        name="validity",
-        models=list(specs),
-        conditions=list(DECOMPOSITION),
-        runs=runs,
-        seed=seed,
-        env=env,
-    )
+    return _spec("validity", specs, DECOMPOSITION, runs, seed, env=env)
 
 
 def check_mode(spec: GridSpec, mode: str) -> None:
@@ -115,11 +108,7 @@ def check_mode(spec: GridSpec, mode: str) -> None:
         raise ValueError(f"mode must be one of {', '.join(NOTEBOOK_MODES)}, got {mode!r}")
     if mode == "offline":
         seats = {seat for run in plan(spec, None) for seat in run.seats}
-        real = [
-            s
-            for s in seats
-            if not is_scripted_spec(s) and not resolve(s, spec.models_file).scripted
-        ]
+        real = [s for s in seats if not plays_offline(s, spec.models_file)]
         if real:
             raise ValueError(
                 "mode 'offline' runs scripted agents only, but these are models: "
@@ -180,7 +169,8 @@ def run_experiment(
     parameter makes new runs. ``replay`` plays the recorded grid ``recorded_dir/<recorded>``
     (default ``data/recorded/demo``) again from its recorded replies and keeps the runs
     whose condition and setting ``spec`` asks for; the recorded grid, not ``spec``, decides
-    models, seeds and rounds.
+    models, seeds and rounds. A failed run raises, and so does a stop (the budget, a refused
+    key) that left runs unfinished: rerun once its cause is removed, and the grid resumes.
     """
     check_mode(spec, mode)
     runs_dir = Path(runs_dir) if runs_dir is not None else runs_root()
@@ -191,12 +181,10 @@ def run_experiment(
                 f"no recorded grid at {source}: record one with "
                 f"`coop grid GRID.yaml --out {source} --cache-mode live` or use mode='offline'"
             )
-        played = GridSpec(**json.loads((source / "grid.json").read_text()))
         caches = [p for p in (source / CACHE_FILE, source / f"{CACHE_FILE}.gz") if p.exists()]
         if not caches:
             raise FileNotFoundError(f"{source} has a grid.json but no {CACHE_FILE}[.gz]")
-        cache = caches[0]
-        played = played.model_copy(update={"mode": "replay", "cache": str(cache)})
+        played = load_grid(source / "grid.json", mode="replay", cache=str(caches[0]))
         root = runs_dir / f"replay-{recorded}" / config_folder(played.env)
     else:
         played = spec.model_copy(update={"mode": "cache"})
@@ -213,11 +201,19 @@ def run_experiment(
         first = next(iter(result.failed.items()))
         raise RuntimeError(f"{len(result.failed)} run(s) failed, e.g. {first[0]}: {first[1]}")
     wanted = [
-        r.folder
+        r
         for r in plan(played, root)
         if r.condition in spec.conditions and r.setting in spec.settings
     ]
-    return Experiment(played, result, root, wanted, mode)
+    left = {*result.unfinished, *result.not_started}
+    if result.stopped and (missing := [r for r in wanted if r.run_id in left]):
+        raise StopError(
+            f"the grid stopped with {len(missing)} of its {len(wanted)} runs unfinished: "
+            f"{result.stopped}. Remove the cause (a budget: raise the grid's max_cost; a "
+            "refused key or model: set the key or fix the model id) and run again: the "
+            "finished runs are kept and the others resume"
+        )
+    return Experiment(played, result, root, [r.folder for r in wanted], mode)
 
 
 PUBLISH_ENV = "COOP_PUBLISH"

@@ -39,7 +39,7 @@ from ..inputs import InputError
 from ..llm.agent import LLMAgent
 from ..llm.client import ClientPool, StopError, Usage
 from ..llm.secrets import redact
-from .folders import claim, damage, folder_names, hold, read_json, slug, within  # noqa: F401
+from .folders import claim, damage, hold, read_json, within
 from .plan import GridSpec, PlannedRun, check_seats, is_scripted_spec, load_grid, plan  # noqa: F401
 from .runner import Episode, run_episode, write_run
 
@@ -63,7 +63,6 @@ class GridResult:
     """What the budget counted: settled spending plus the worst case of calls whose outcome
     is unknown (a caller splitting one cap over several grids deducts this)."""
     wall_s: float = 0.0
-    out: Path | None = None
     damaged: dict[str, str] = field(default_factory=dict)
     """Finished runs found damaged (e.g. a truncated events.jsonl) and played again: why."""
     cache_torn: int = 0
@@ -160,7 +159,7 @@ async def run_grid_async(
     lock_wait_s: float = 0.0,
 ) -> GridResult:
     out = Path(out) if out is not None else None
-    result = GridResult(out=out)
+    result = GridResult()
     start = time.perf_counter()
     runs = plan(spec, out)
     result.planned = len(runs)

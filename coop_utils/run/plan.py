@@ -22,7 +22,7 @@ from ..game.config import Condition, EnvConfig
 from ..inputs import InputError, explain, read_yaml_mapping
 from ..llm.cache import Mode
 from ..llm.models import UnknownModelError, resolve
-from .folders import claim, damage, folder_names, hold, read_json, slug, within  # noqa: F401
+from .folders import folder_names
 from .runner import population_label
 
 
@@ -152,6 +152,12 @@ def is_scripted_spec(spec: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def plays_offline(seat: str, models_file: str | None) -> bool:
+    """Whether ``seat`` needs no model and no key: a scripted agent, in process or behind
+    ``coop serve`` (a ``local:`` profile). Raises UnknownModelError for an unknown name."""
+    return is_scripted_spec(seat) or resolve(seat, models_file).scripted
 
 
 def plan(spec: GridSpec, out: Path | None) -> list[PlannedRun]:

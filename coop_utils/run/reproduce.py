@@ -82,8 +82,11 @@ def overrides(nb: Path, params: dict[str, Any]) -> dict[str, Any]:
 
 def strip_volatile(path: Path) -> None:
     """Remove execution timestamps, paths and random ids, and join a cell's consecutive
-    printouts to one stream (the kernel splits them wherever its buffer happened to flush),
-    so the executed notebook is reproducible byte for byte."""
+    printouts to one stream (the kernel splits them wherever its buffer happened to flush;
+    nbconvert's coalescing also keeps only what a carriage return left on screen), so the
+    executed notebook is reproducible byte for byte."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
     nb = nbformat.read(path, as_version=4)
     pm = nb.metadata.get("papermill", {})
     for key in VOLATILE_NOTEBOOK_KEYS:
@@ -93,21 +96,8 @@ def strip_volatile(path: Path) -> None:
         cell.metadata.pop("papermill", None)
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell["id"] = "injected-parameters"  # papermill draws a new random id every run
-        if cell.cell_type == "code":
-            cell.outputs = _join_streams(cell.outputs)
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, path)
-
-
-def _join_streams(outputs: list[Any]) -> list[Any]:
-    joined: list[Any] = []
-    for out in outputs:
-        last = joined[-1] if joined else None
-        if out.output_type == "stream" and last and last.output_type == "stream":
-            if last.name == out.name:
-                last.text += out.text
-                continue
-        joined.append(out)
-    return joined
 
 
 class NotebookFailed(RuntimeError):

@@ -140,14 +140,8 @@ def parse_elo(items: list[str], models: list[str]) -> dict[str, float]:
     return out
 
 
-def _scripted(model: str, models_file: str | None) -> bool:
-    from ...llm.models import resolve
-    from ..grid import is_scripted_spec
-
-    return is_scripted_spec(model) or resolve(model, models_file).scripted
-
-
 def main(args: argparse.Namespace) -> int:
+    from ..plan import plays_offline
     from .estimate import format_plan, plan_model
     from .protocol import EvaluationSpec, run_evaluation
 
@@ -168,7 +162,7 @@ def main(args: argparse.Namespace) -> int:
         allow_unpriced=args.allow_unpriced,
     )
     rule = spec.rule()
-    scripted = {m: _scripted(m, spec.models_file) for m in spec.models}
+    scripted = {m: plays_offline(m, spec.models_file) for m in spec.models}
     paid = [m for m, s in scripted.items() if not s]
     if paid and spec.max_cost is None and not args.dry_run:
         raise ValueError(
