@@ -304,6 +304,14 @@ def test_vllm_extra_fields_must_sit_in_extra_body(tmp_path, conf):
     assert done.failure is None and conf.calls_to("vllm-no-parser")[-1].body["top_k"] == 20
 
 
+def test_an_output_cap_that_is_not_a_whole_number_is_refused_before_any_call(tmp_path, conf):
+    before = len(conf.calls_to("vllm-no-parser"))
+    for bad in ("1000", 0, 2.5, True):
+        with pytest.raises(ParamError, match="positive whole number"):
+            complete(tmp_path, conf, "vllm-no-parser", params={"max_tokens": bad})
+    assert len(conf.calls_to("vllm-no-parser")) == before, "no call was sent"
+
+
 # ---- Ollama -------------------------------------------------------------------------------------
 # https://docs.ollama.com/faq#how-can-i-specify-the-context-window-size (num_ctx; silent cut)
 

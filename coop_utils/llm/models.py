@@ -141,6 +141,10 @@ class ModelProfile(BaseModel):
                     f"'{k}' is not an OpenAI chat parameter; provider-specific fields go under "
                     f"extra_body (params: {{extra_body: {{{k}: ...}}}})"
                 )
+        for k in ("max_completion_tokens", "max_tokens"):
+            cap = self.params.get(k)
+            if k in self.params and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+                problems.append(f"'{k}' must be a positive whole number of tokens, got {cap!r}")
         if self.reasoning_family:
             if "max_tokens" in self.params:
                 problems.append(
