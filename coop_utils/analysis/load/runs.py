@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...game.events import Event
+from ...game.events import Event, read_events
 from .. import metrics
 from .rows import _Run, _walk
 
@@ -62,24 +62,14 @@ _REDO = "delete its run folder and rerun the grid that made it to redo the run"
 
 
 def read_run_events(folder: str | os.PathLike) -> list[Event]:
-    """The events of one run folder, in order; a damaged log is an error naming its line."""
-    path = Path(folder) / "events.jsonl"
-    text = path.read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line.strip()]
-    try:  # one json.loads over the whole log is several times faster than one per line
-        return [Event(**d) for d in json.loads("[" + ",".join(lines) + "]")]
-    except (ValueError, TypeError):
-        pass
-    for n, line in enumerate(text.splitlines(), 1):
-        try:
-            if line.strip():
-                Event(**json.loads(line))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"{path}: line {n} is not an event ({exc}); the log is truncated or damaged: "
-                f"{_REDO}"
-            ) from None
-    raise AssertionError("unreachable: some line failed to parse above")
+    """The events of one run folder, in order (:func:`~coop_utils.game.events.read_events`);
+    a damaged log is an error naming its line and how to redo the run."""
+    try:
+        return read_events(Path(folder) / "events.jsonl")
+    except UnicodeDecodeError:  # a ValueError too, but not a line read: Python's own error
+        raise
+    except ValueError as exc:
+        raise ValueError(f"{exc}: {_REDO}") from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
