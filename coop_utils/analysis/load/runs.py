@@ -123,8 +123,8 @@ def _config_columns(config: dict[str, Any], taken: set[str]) -> dict[str, Any]:
 def _build(folder: Path, ceiling: float) -> _Run:
     summary = _read_json(folder / "summary.json")
     meta = _read_json(folder / "run.json")
-    events = read_run_events(folder)
-    start = next((e for e in events if e.kind == "run_start"), None)
+    log = metrics.EventLog(read_run_events(folder))  # indexed once for the metrics and rows
+    start = next(iter(log.of("run_start")), None)
     config = meta.get("config") or (start.payload.get("config", {}) if start else {})
     labels: dict[str, str] = dict(start.payload.get("agents", {})) if start else {}
     if not labels and meta.get("agents"):
@@ -141,11 +141,11 @@ def _build(folder: Path, ceiling: float) -> _Run:
         "setting": meta.get("setting", "default"),
         "agents": ",".join(labels.values()) if labels else ",".join(meta.get("agents", [])),
         "degraded": bool(summary.get("degraded", False)),
-        **metrics.run_metrics(events, ceiling),
+        **metrics.run_metrics(log, ceiling),
     }
     run.update(_config_columns(config, set(run)))
     prov = meta.get("provenance") or {}
     run.update(code_version=prov.get("code_version"), dirty=prov.get("dirty"), path=str(folder))
     parsed = _Run(head=head, run=run)
-    _walk(events, labels, config, parsed)
+    _walk(log, labels, config, parsed)
     return parsed
