@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from coop_utils import paper, stats
+from coop_utils import metrics, paper, stats
 from coop_utils.game.config import PAPER_MODELS
 from coop_utils.paths import ROOT
 
@@ -486,6 +486,27 @@ def test_cell_summary_contract():
     assert "scripted" not in stats.cell_summary(runs.drop(columns="scripted"), "tasks")
     with pytest.raises(KeyError, match="metric 'nope'"):
         stats.cell_summary(runs, "nope")
+
+
+def test_one_rule_reads_the_scripted_flag_everywhere():
+    assert stats.scripted_flag(pd.DataFrame({"scripted": [np.nan, None, False]})) is False
+    assert stats.scripted_flag(pd.DataFrame({"scripted": [np.nan, True]})) is True
+    assert stats.scripted_flag(pd.DataFrame({"x": [1]})) is None
+    assert stats.scripted_flag(pd.DataFrame({"scripted": []})) is None
+    runs = pd.DataFrame(
+        {
+            "model": ["m", "m", "n", "n"],
+            "condition": ["auto_request", "auto_fulfill"] * 2,
+            "pct_optimal": [50.0, 60.0, 70.0, 80.0],
+            "scripted": [np.nan, True, np.nan, np.nan],  # a missing flag is not scripted
+        }
+    )
+    cc = metrics.cooperation_competence(runs).set_index("model")["scripted"]
+    assert cc.to_dict() == {"m": True, "n": False}
+    assert stats.capability_correlation(runs, metric="pct_optimal", condition=None).attrs[
+        "scripted"
+    ] == ["m"]
+    assert "scripted" not in metrics.cooperation_competence(runs.drop(columns="scripted"))
 
 
 def test_paired_difference_contract():

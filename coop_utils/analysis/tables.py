@@ -20,7 +20,14 @@ from ..paths import atomic_path
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side
-from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
+from .stats import (
+    canonical_model,
+    cell_summary,
+    holm_family,
+    paired_difference,
+    pct_change,
+    scripted_flag,
+)
 from .thoughts import classify_frame, run_level_table, thought_table
 
 TABLE1_METRICS = (
@@ -143,8 +150,6 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
         pct = pct_change(runs, "baseline", cond, "tasks", by="model")
         paired = paired_difference(runs, "tasks", "baseline", cond, by="model")
         t = pct.merge(paired[["model", "n_pairs", "diff", "sd_diff", "p"]], on="model", how="left")
-        scripted = runs.groupby("model")["scripted"].any()
-        t["scripted"] = t["model"].map(scripted)
         t["paper_pct_change"] = [
             paper_value(m, cond, "pct_change_tasks", paper, s)
             for m, s in zip(t["model"], t["scripted"])
@@ -216,8 +221,9 @@ def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.Da
         answered_pct=100 * (runs["truthful_sends"] + runs["manipulated_values"]) / asked
     )
     cols = ["response_rate", "answered_pct", "manipulated_values"]
-    agg = did.groupby(["model", "condition"], sort=True)[cols].mean().reset_index()
-    agg["scripted"] = did.groupby(["model", "condition"], sort=True)["scripted"].any().to_numpy()
+    cells = did.groupby(["model", "condition"], sort=True)
+    agg = cells[cols].mean().reset_index()
+    agg["scripted"] = [scripted_flag(g) for _, g in cells]
     return said.merge(agg, on=["model", "condition"], how="inner")
 
 

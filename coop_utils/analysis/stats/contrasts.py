@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from .intervals import _as_list, _cells, _with_flag
+from .intervals import _as_list, _cells, with_flag
 
 PAIRED_COLUMNS = ("diff", "sd_diff", "ci95", "lo", "hi", "t", "p")
 """What :func:`paired_difference` reports about the differences, beside counts and means."""
@@ -80,7 +80,7 @@ def paired_difference(
         row.update(metric=metric, a=a, b=b, n_pairs=n, unpaired=g[pair_on].nunique() - n)
         row.update(mean_a=both[a].mean(), mean_b=both[b].mean())
         row.update(_paired_stats((both[b] - both[a]).to_numpy(), confidence))
-        rows.append(_with_flag(row, g))
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
 
 
@@ -143,7 +143,7 @@ def pct_change(
             dof = min(xa.size, xb.size) - 1
             lo, hi = _log_ratio_interval(ma, mb, se, dof, confidence)
         row.update(lo=lo, hi=hi)
-        rows.append(_with_flag(row, g))
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
 
 
