@@ -4,6 +4,7 @@ reference table and the Elo table."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import warnings
@@ -360,6 +361,20 @@ def test_runs_needed_matches_textbook_and_noncentral_t():
 
 def test_paper_table_is_a_verbatim_copy_of_the_shared_one():
     assert paper.PAPER_PATH.read_bytes() == shared_file("paper_results.csv").read_bytes()
+
+
+def test_the_reference_tables_are_read_where_their_constants_say(monkeypatch, tmp_path):
+    capability = importlib.import_module("coop_utils.analysis.stats.capability")
+    for module, name, load in (
+        (paper, "PAPER_PATH", paper.load_paper),
+        (paper, "DIAGNOSES_PATH", paper.load_diagnoses),
+        (capability, "ELO_PATH", stats.load_elo),
+    ):
+        monkeypatch.setattr(module, name, tmp_path / f"{name}.csv")
+        with pytest.raises(FileNotFoundError, match=f"{name}.csv is missing.*pip install -e"):
+            load()
+        monkeypatch.undo()
+        assert len(load()) > 5
 
 
 def test_paper_values_are_read_by_canonical_name():

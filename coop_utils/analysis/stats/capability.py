@@ -43,7 +43,7 @@ def load_elo(path: str | Path | None = None, primary_only: bool = True) -> pd.Da
     with ``primary == False`` are alternative leaderboard entries for the same
     model (e.g. a thinking or high-effort variant) kept for sensitivity checks.
     """
-    elo = pd.read_csv(path or repo_file("data", "elo.csv"), comment="#")
+    elo = pd.read_csv(path or repo_file(ELO_PATH), comment="#")
     elo["primary"] = elo["primary"].astype(str).str.lower().isin(("true", "1", "yes"))
     if primary_only:
         elo = elo[elo["primary"]].reset_index(drop=True)
