@@ -28,8 +28,9 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def repo_file(*parts: str) -> Path:
-    """A file of the repository; a clear error when the package was installed without it."""
+def repo_file(*parts: str | os.PathLike[str]) -> Path:
+    """A file of the repository, by its parts (``"data", "elo.csv"``) or a path constant
+    already inside it; a clear error when the package was installed without it."""
     path = ROOT.joinpath(*parts)
     if not path.exists():
         raise FileNotFoundError(

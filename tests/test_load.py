@@ -15,6 +15,7 @@ from coop_utils import load, metrics
 from coop_utils.agents import scripted_agent
 from coop_utils.game.actions import Turn
 from coop_utils.game.config import EnvConfig
+from coop_utils.game.events import Event, read_events
 from coop_utils.run.runner import run_episode_sync, write_run
 
 ROUNDS = 4
@@ -184,6 +185,21 @@ def test_several_roots_and_caching(root, tmp_path):
 def test_missing_root_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         load.load_runs(tmp_path / "nope")
+
+
+def test_one_reader_of_event_logs_names_a_damaged_line(root, tmp_path):
+    folder = next((root / "perfect").rglob("events.jsonl")).parent
+    log = folder / "events.jsonl"
+    events = read_events(log)
+    assert events == [Event(**json.loads(x)) for x in log.read_text().splitlines()]
+    assert load.read_run_events(folder) == events
+    lines = log.read_text().splitlines()
+    (tmp_path / "events.jsonl").write_text("\n".join([lines[0], lines[1][:-9], *lines[2:]]))
+    with pytest.raises(ValueError, match=r"events\.jsonl: line 2 is not an event") as exc:
+        read_events(tmp_path / "events.jsonl")
+    assert "rerun" not in str(exc.value), "the game's reader knows no grids"
+    with pytest.raises(ValueError, match=r"line 2 is not an event .*rerun the grid"):
+        load.read_run_events(tmp_path)
 
 
 def test_a_summary_without_events_is_debris(tmp_path):

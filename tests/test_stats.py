@@ -4,6 +4,7 @@ reference table and the Elo table."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import warnings
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from coop_utils import paper, stats
+from coop_utils import metrics, paper, stats
 from coop_utils.game.config import PAPER_MODELS
 from coop_utils.paths import ROOT
 
@@ -362,6 +363,20 @@ def test_paper_table_is_a_verbatim_copy_of_the_shared_one():
     assert paper.PAPER_PATH.read_bytes() == shared_file("paper_results.csv").read_bytes()
 
 
+def test_the_reference_tables_are_read_where_their_constants_say(monkeypatch, tmp_path):
+    capability = importlib.import_module("coop_utils.analysis.stats.capability")
+    for module, name, load in (
+        (paper, "PAPER_PATH", paper.load_paper),
+        (paper, "DIAGNOSES_PATH", paper.load_diagnoses),
+        (capability, "ELO_PATH", stats.load_elo),
+    ):
+        monkeypatch.setattr(module, name, tmp_path / f"{name}.csv")
+        with pytest.raises(FileNotFoundError, match=f"{name}.csv is missing.*pip install -e"):
+            load()
+        monkeypatch.undo()
+        assert len(load()) > 5
+
+
 def test_paper_values_are_read_by_canonical_name():
     p = paper.load_paper()
     assert list(p.columns[:6]) == ["model", "condition", "metric", "value", "ci95", "source"]
@@ -486,6 +501,27 @@ def test_cell_summary_contract():
     assert "scripted" not in stats.cell_summary(runs.drop(columns="scripted"), "tasks")
     with pytest.raises(KeyError, match="metric 'nope'"):
         stats.cell_summary(runs, "nope")
+
+
+def test_one_rule_reads_the_scripted_flag_everywhere():
+    assert stats.scripted_flag(pd.DataFrame({"scripted": [np.nan, None, False]})) is False
+    assert stats.scripted_flag(pd.DataFrame({"scripted": [np.nan, True]})) is True
+    assert stats.scripted_flag(pd.DataFrame({"x": [1]})) is None
+    assert stats.scripted_flag(pd.DataFrame({"scripted": []})) is None
+    runs = pd.DataFrame(
+        {
+            "model": ["m", "m", "n", "n"],
+            "condition": ["auto_request", "auto_fulfill"] * 2,
+            "pct_optimal": [50.0, 60.0, 70.0, 80.0],
+            "scripted": [np.nan, True, np.nan, np.nan],  # a missing flag is not scripted
+        }
+    )
+    cc = metrics.cooperation_competence(runs).set_index("model")["scripted"]
+    assert cc.to_dict() == {"m": True, "n": False}
+    assert stats.capability_correlation(runs, metric="pct_optimal", condition=None).attrs[
+        "scripted"
+    ] == ["m"]
+    assert "scripted" not in metrics.cooperation_competence(runs.drop(columns="scripted"))
 
 
 def test_paired_difference_contract():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -82,11 +84,18 @@ def test_table3_finds_the_designed_effects_and_no_others(grid):
     assert {"p_holm", "reject", "paper_pct_change"} <= set(t3.columns)
 
 
-def test_table5_thoughts_and_ablations(grid, tmp_path):
+def test_table5_thoughts_and_ablations(grid, tmp_path, monkeypatch):
     runs = load_runs(grid)
     t5 = T.table5(runs)
     assert set(t5["model"]) == {*POPS, "perfect"} and "baseline_tasks" in t5
-    run_level, pooled = T.thought_tables(load_thoughts(grid))
+    thoughts = load_thoughts(grid)
+    module = importlib.import_module("coop_utils.analysis.thoughts.classify")
+    read = []
+    monkeypatch.setattr(
+        module, "classify", lambda text, f=module.classify: read.append(1) or f(text)
+    )
+    run_level, pooled = T.thought_tables(thoughts)
+    assert len(read) == len(thoughts), "each thought classified once for both tables"
     w = run_level[(run_level.model == "withholder") & (run_level.condition == "baseline")]
     assert w["hard_defection_pct"].iloc[0] > 50
     said_did = T.thoughts_beside_actions(load_thoughts(grid), runs).set_index(

@@ -12,6 +12,7 @@ conditional P 0.93 / R 0.81 (the misses are paraphrases such as "sit on my piece
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import math
 import re
@@ -196,6 +197,26 @@ def test_run_level_shares_average_runs_not_thoughts():
     assert a["hard_defection_pct_ci95"] == pytest.approx(half)
     assert table.loc["b", "n_runs"] == 1 and math.isnan(table.loc["b", "hard_defection_pct_ci95"])
     assert a["scripted"]
+
+
+def test_classified_thoughts_are_not_classified_again(monkeypatch):
+    raw = _thoughts()
+    classified = th.classify_frame(raw)
+    tables = th.thought_table(raw), th.run_level_table(raw)
+
+    def refuse(text):
+        raise AssertionError(f"classified again: {text!r}")
+
+    monkeypatch.setattr(
+        importlib.import_module("coop_utils.analysis.thoughts.classify"), "classify", refuse
+    )
+    again = th.classify_frame(classified)
+    pd.testing.assert_frame_equal(again, classified)
+    assert again is not classified, "a copy: the caller's frame stays its own"
+    pd.testing.assert_frame_equal(th.thought_table(classified), tables[0])
+    pd.testing.assert_frame_equal(th.run_level_table(classified), tables[1])
+    with pytest.raises(AssertionError, match="classified again"):
+        th.classify_frame(classified.drop(columns="market_terms"))
 
 
 # ---- LLM judge -----------------------------------------------------------------------------

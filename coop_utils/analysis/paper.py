@@ -44,7 +44,7 @@ PERFECT_PLAY = "perfect_play"
 def load_paper(path: str | Path | None = None) -> pd.DataFrame:
     """The paper's numbers: ``model, condition, metric, value, ci95, source`` plus ``key``
     (the canonical model name used for joining; equal to ``model`` for the paper's rows)."""
-    paper = pd.read_csv(path or repo_file("data", "paper", "paper_results.csv"))
+    paper = pd.read_csv(path or repo_file(PAPER_PATH))
     paper["key"] = paper["model"].map(canonical_model)
     return paper
 
@@ -55,9 +55,7 @@ def load_diagnoses(path: str | Path | None = None) -> pd.DataFrame:
     ``paper_diagnosis`` is empty where the words are not transcribed; ``verbatim`` says
     whether they are the paper's exact words or a report of them; ``source`` says where
     they come from."""
-    table = pd.read_csv(
-        path or repo_file("data", "paper", "paper_diagnoses.csv"), keep_default_na=False
-    )
+    table = pd.read_csv(path or repo_file(DIAGNOSES_PATH), keep_default_na=False)
     table["verbatim"] = table["verbatim"].astype(str).str.lower().eq("true")
     table["key"] = table["model"].map(canonical_model)
     return table

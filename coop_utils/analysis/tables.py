@@ -20,8 +20,15 @@ from ..paths import atomic_path
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side
-from .stats import canonical_model, cell_summary, holm_family, paired_difference, pct_change
-from .thoughts import run_level_table, thought_table
+from .stats import (
+    canonical_model,
+    cell_summary,
+    holm_family,
+    paired_difference,
+    pct_change,
+    scripted_flag,
+)
+from .thoughts import classify_frame, run_level_table, thought_table
 
 TABLE1_METRICS = (
     "tasks",
@@ -143,8 +150,6 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
         pct = pct_change(runs, "baseline", cond, "tasks", by="model")
         paired = paired_difference(runs, "tasks", "baseline", cond, by="model")
         t = pct.merge(paired[["model", "n_pairs", "diff", "sd_diff", "p"]], on="model", how="left")
-        scripted = runs.groupby("model")["scripted"].any()
-        t["scripted"] = t["model"].map(scripted)
         t["paper_pct_change"] = [
             paper_value(m, cond, "pct_change_tasks", paper, s)
             for m, s in zip(t["model"], t["scripted"])
@@ -184,8 +189,11 @@ def thought_tables(
     thoughts: pd.DataFrame, paper: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tables 6–8: per model and condition, (run-level shares ± CI, pooled shares with
-    Wilson intervals), with the paper's hard-defection share and market-term density."""
+    Wilson intervals), with the paper's hard-defection share and market-term density.
+    ``thoughts`` raw or already classified (:func:`~.thoughts.classify_frame`); they are
+    classified once for both tables."""
     paper = load_paper() if paper is None else paper
+    thoughts = classify_frame(thoughts)
     runs_level = run_level_table(thoughts)
     pooled = thought_table(thoughts)
     scripted = runs_level.get("scripted", pd.Series(False, index=runs_level.index))
@@ -204,7 +212,8 @@ def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.Da
     (sends of any value ÷ requests, so altered-value answers count) and
     ``manipulated_values`` per run. A thought is classed hard defection when it holds back
     *any* request, so a population that answers most requests but refuses one in several
-    turns can score high on thoughts: read the two side by side."""
+    turns can score high on thoughts: read the two side by side. ``thoughts`` raw or
+    already classified (:func:`~.thoughts.classify_frame`), then not classified again."""
     said = run_level_table(thoughts)
     said = said[["model", "condition", "n_runs", "hard_defection_pct", "hard_defection_pct_ci95"]]
     asked = runs["requests"].where(runs["requests"] > 0)
@@ -212,8 +221,9 @@ def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.Da
         answered_pct=100 * (runs["truthful_sends"] + runs["manipulated_values"]) / asked
     )
     cols = ["response_rate", "answered_pct", "manipulated_values"]
-    agg = did.groupby(["model", "condition"], sort=True)[cols].mean().reset_index()
-    agg["scripted"] = did.groupby(["model", "condition"], sort=True)["scripted"].any().to_numpy()
+    cells = did.groupby(["model", "condition"], sort=True)
+    agg = cells[cols].mean().reset_index()
+    agg["scripted"] = [scripted_flag(g) for _, g in cells]
     return said.merge(agg, on=["model", "condition"], how="inner")
 
 

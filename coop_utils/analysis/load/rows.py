@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...game.events import Event
 from .. import metrics
 from ..thoughts import word_count
 
@@ -36,7 +35,7 @@ class _Run:
     per_round: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) -> None:
+def _walk(log: metrics.EventLog, labels: dict[str, str], config: dict, out: _Run) -> None:
     """Build the per-agent, per-turn, per-message, per-thought, per-transfer, per-round rows."""
     instant: dict[int, bool] = {}
     turn_issues: dict[int, Counter] = defaultdict(Counter)
@@ -51,7 +50,7 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
     round_transfers: Counter = Counter()
     turn_rows: dict[int, dict[str, Any]] = {}
     final: dict[str, Any] = {}
-    for e in events:
+    for e in log.events:
         k, p = e.kind, e.payload
         if k == "turn_start":
             instant[e.turn] = bool(p.get("instant", False))
@@ -137,7 +136,7 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
     for t, row in turn_rows.items():
         row["parse_errors"] = turn_issues[t]["parse_error"]
         row["invalid_actions"] = turn_issues[t]["invalid_action"]
-    for requester, holder, piece in metrics.requests_received(events):  # one definition
+    for requester, holder, piece in metrics.requests_received(log):  # one definition
         asked[holder].add((requester, piece))
     revenues, done = final.get("revenues", {}), final.get("tasks_done", {})
     for agent in labels or revenues:
@@ -156,7 +155,7 @@ def _walk(events: list[Event], labels: dict[str, str], config: dict, out: _Run) 
                 "messages_written": written[agent],
             }
         )
-    rounds = int(config.get("rounds") or max([e.round for e in events] or [0]))
+    rounds = int(config.get("rounds") or max([e.round for e in log.events] or [0]))
     cumulative = 0
     for r in range(1, rounds + 1):
         cumulative += round_tasks[r]

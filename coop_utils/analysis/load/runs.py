@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...game.events import Event
+from ...game.events import Event, read_events
 from .. import metrics
 from .rows import _Run, _walk
 
@@ -62,24 +62,14 @@ _REDO = "delete its run folder and rerun the grid that made it to redo the run"
 
 
 def read_run_events(folder: str | os.PathLike) -> list[Event]:
-    """The events of one run folder, in order; a damaged log is an error naming its line."""
-    path = Path(folder) / "events.jsonl"
-    text = path.read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line.strip()]
-    try:  # one json.loads over the whole log is several times faster than one per line
-        return [Event(**d) for d in json.loads("[" + ",".join(lines) + "]")]
-    except (ValueError, TypeError):
-        pass
-    for n, line in enumerate(text.splitlines(), 1):
-        try:
-            if line.strip():
-                Event(**json.loads(line))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"{path}: line {n} is not an event ({exc}); the log is truncated or damaged: "
-                f"{_REDO}"
-            ) from None
-    raise AssertionError("unreachable: some line failed to parse above")
+    """The events of one run folder, in order (:func:`~coop_utils.game.events.read_events`);
+    a damaged log is an error naming its line and how to redo the run."""
+    try:
+        return read_events(Path(folder) / "events.jsonl")
+    except UnicodeDecodeError:  # a ValueError too, but not a line read: Python's own error
+        raise
+    except ValueError as exc:
+        raise ValueError(f"{exc}: {_REDO}") from None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -133,8 +123,8 @@ def _config_columns(config: dict[str, Any], taken: set[str]) -> dict[str, Any]:
 def _build(folder: Path, ceiling: float) -> _Run:
     summary = _read_json(folder / "summary.json")
     meta = _read_json(folder / "run.json")
-    events = read_run_events(folder)
-    start = next((e for e in events if e.kind == "run_start"), None)
+    log = metrics.EventLog(read_run_events(folder))  # indexed once for the metrics and rows
+    start = next(iter(log.of("run_start")), None)
     config = meta.get("config") or (start.payload.get("config", {}) if start else {})
     labels: dict[str, str] = dict(start.payload.get("agents", {})) if start else {}
     if not labels and meta.get("agents"):
@@ -151,11 +141,11 @@ def _build(folder: Path, ceiling: float) -> _Run:
         "setting": meta.get("setting", "default"),
         "agents": ",".join(labels.values()) if labels else ",".join(meta.get("agents", [])),
         "degraded": bool(summary.get("degraded", False)),
-        **metrics.run_metrics(events, ceiling),
+        **metrics.run_metrics(log, ceiling),
     }
     run.update(_config_columns(config, set(run)))
     prov = meta.get("provenance") or {}
     run.update(code_version=prov.get("code_version"), dirty=prov.get("dirty"), path=str(folder))
     parsed = _Run(head=head, run=run)
-    _walk(events, labels, config, parsed)
+    _walk(log, labels, config, parsed)
     return parsed

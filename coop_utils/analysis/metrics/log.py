@@ -12,10 +12,13 @@ EventLike = Event | Mapping[str, Any]
 
 
 class EventLog:
-    """A run's events indexed by kind, so that computing every metric scans the log once.
+    """A run's events indexed by kind in one scan of the log: a metric reading one kind then
+    gets its events without a scan, while ``of`` with several kinds (``"message",
+    "broadcast"``) filters the whole log again, to keep the events in log order.
 
-    Every metric accepts an ``EventLog`` as well as a plain sequence of events; pass one
-    (``EventLog(events)``) when computing many metrics of the same run.
+    Every metric accepts an ``EventLog`` as well as a plain sequence of events, which it
+    indexes itself; pass one (``EventLog(events)``) when computing many metrics of the
+    same run.
     """
 
     __slots__ = ("events", "_by_kind")

@@ -78,7 +78,7 @@ def cooperation_competence(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
     any run of the model is; a missing flag is False — when the input has it). Half-widths
     are Student-t at ``confidence``; NaN for fewer than 2 runs.
     """
-    from ..stats import t_interval  # local: scoring a run needs no statsmodels
+    from ..stats import t_interval, with_flag  # local: scoring a run needs no statsmodels
 
     rows = []
     for model, g in runs.groupby("model", sort=True):
@@ -87,7 +87,5 @@ def cooperation_competence(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
             vals = g.loc[g["condition"] == condition, "pct_optimal"]
             mean, half, n = t_interval(vals, confidence)
             row.update({name: mean, f"{name}_ci95": half, f"{name}_n": n})
-        if "scripted" in g.columns:
-            row["scripted"] = bool(g["scripted"].fillna(False).astype(bool).any())
-        rows.append(row)
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)

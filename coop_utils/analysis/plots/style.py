@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 
 from ...game.config import PAPER_MODELS
 from ...paths import atomic_path
-from ..stats import canonical_model
+from ..stats import canonical_model, scripted_flag
 
 SCRIPTED_NOTE = "scripted agents — not model behaviour"
 PARTLY_SCRIPTED_NOTE = "includes scripted agents — those are not model behaviour"
@@ -100,8 +100,7 @@ def _scripted_state(frame: pd.DataFrame | None, scripted: bool | None) -> str | 
 def _scripted_models(frame: pd.DataFrame) -> set[str]:
     if "scripted" not in frame.columns:
         return set()
-    flags = frame.groupby("model")["scripted"].apply(lambda s: bool(s.astype(bool).any()))
-    return {m for m, f in flags.items() if f}
+    return {m for m, g in frame.groupby("model") if scripted_flag(g)}
 
 
 def _title(fig: Figure, title: str, state: str | None) -> None:

@@ -30,7 +30,7 @@ Conventions
 from .capability import ELO_PATH, canonical_model, capability_correlation, load_elo
 from .contrasts import PAIRED_COLUMNS, holm, holm_family, paired_difference, pct_change
 from .counts import cell_rates, count_model, rate_ratios
-from .intervals import cell_summary, t_interval, wilson
+from .intervals import cell_summary, scripted_flag, t_interval, wilson, with_flag
 from .power import runs_needed
 
 __all__ = [
@@ -48,6 +48,8 @@ __all__ = [
     "pct_change",
     "rate_ratios",
     "runs_needed",
+    "scripted_flag",
     "t_interval",
     "wilson",
+    "with_flag",
 ]

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ...paths import ROOT, repo_file
+from .intervals import scripted_flag
 
 ELO_PATH = ROOT / "data" / "elo.csv"
 """Dated Chatbot Arena (LMArena) text scores for the paper's models; see data/README.md."""
@@ -42,7 +43,7 @@ def load_elo(path: str | Path | None = None, primary_only: bool = True) -> pd.Da
     with ``primary == False`` are alternative leaderboard entries for the same
     model (e.g. a thinking or high-effort variant) kept for sensitivity checks.
     """
-    elo = pd.read_csv(path or repo_file("data", "elo.csv"), comment="#")
+    elo = pd.read_csv(path or repo_file(ELO_PATH), comment="#")
     elo["primary"] = elo["primary"].astype(str).str.lower().isin(("true", "1", "yes"))
     if primary_only:
         elo = elo[elo["primary"]].reset_index(drop=True)
@@ -76,7 +77,7 @@ def capability_correlation(
     per_model = frame.groupby("model")[col].mean().rename("value").reset_index()
     scripted: list[str] = []
     if "scripted" in frame.columns:
-        scripted = sorted(frame.loc[frame["scripted"].eq(True), "model"].unique())
+        scripted = sorted(m for m, g in frame.groupby("model") if scripted_flag(g))
     # A scripted population has no capability score, whatever its label says.
     per_model["key"] = (
         per_model["model"].map(canonical_model).where(~per_model["model"].isin(scripted))

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from .intervals import _as_list, _cells, _with_flag
+from .intervals import _as_list, _cells, t_interval, with_flag
 
 PAIRED_COLUMNS = ("diff", "sd_diff", "ci95", "lo", "hi", "t", "p")
 """What :func:`paired_difference` reports about the differences, beside counts and means."""
@@ -21,12 +21,11 @@ def _paired_stats(d: np.ndarray, confidence: float) -> dict[str, float]:
     """Mean difference, its t-interval and the paired t-test (one-sample t on ``d``); NaN
     where undefined. Identical differences (sd 0) have a zero-width interval and no test."""
     out = dict.fromkeys(PAIRED_COLUMNS, math.nan)
-    if d.size:
-        out["diff"] = float(d.mean())
-    if d.size >= 2:
+    mean, half, n = t_interval(d, confidence)
+    out["diff"] = mean
+    if n >= 2:
         sd = float(d.std(ddof=1))
-        half = float(sps.t.ppf(0.5 + confidence / 2, d.size - 1) * sd / math.sqrt(d.size))
-        out.update(sd_diff=sd, ci95=half, lo=out["diff"] - half, hi=out["diff"] + half)
+        out.update(sd_diff=sd, ci95=half, lo=mean - half, hi=mean + half)
         if sd > 0:
             test = sps.ttest_1samp(d, 0.0)
             out.update(t=float(test.statistic), p=float(test.pvalue))
@@ -80,7 +79,7 @@ def paired_difference(
         row.update(metric=metric, a=a, b=b, n_pairs=n, unpaired=g[pair_on].nunique() - n)
         row.update(mean_a=both[a].mean(), mean_b=both[b].mean())
         row.update(_paired_stats((both[b] - both[a]).to_numpy(), confidence))
-        rows.append(_with_flag(row, g))
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
 
 
@@ -143,7 +142,7 @@ def pct_change(
             dof = min(xa.size, xb.size) - 1
             lo, hi = _log_ratio_interval(ma, mb, se, dof, confidence)
         row.update(lo=lo, hi=hi)
-        rows.append(_with_flag(row, g))
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
 
 

@@ -12,7 +12,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats as sps
 
-from .intervals import _as_list, _scripted_flag, _with_flag, cell_summary
+from .intervals import _as_list, cell_summary, scripted_flag, with_flag
 
 
 def _term_support(exog: np.ndarray) -> np.ndarray:
@@ -130,7 +130,7 @@ def count_model(
     groups = _cluster_ids(data, cluster)
     res = _fit(model, groups)
     out = _small_sample(res, groups, confidence)
-    flag = _scripted_flag(data)
+    flag = scripted_flag(data)
     if flag is not None:
         out["scripted"] = flag
     out.attrs.update(
@@ -229,5 +229,5 @@ def rate_ratios(
         row.update(rate=vals.mean(), reference_rate=fit.loc[reference, "rate_ratio"])
         row.update(fit.loc[cell, ["rate_ratio", "rr_lo", "rr_hi", "df", "p"]].to_dict())
         row["p_welch"] = float(welch.pvalue)
-        rows.append(_with_flag(row, data[in_cell | (labels == reference)]))
+        rows.append(with_flag(row, data[in_cell | (labels == reference)]))
     return pd.DataFrame(rows)

@@ -43,10 +43,12 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     return min(float(lo), phat), max(float(hi), phat)
 
 
-def _scripted_flag(frame: pd.DataFrame) -> bool | None:
+def scripted_flag(frame: pd.DataFrame) -> bool | None:
+    """Does any row of ``frame`` come from scripted agents? None when the frame cannot say
+    (no ``scripted`` column, or no rows); a missing flag (NaN, None) is not scripted."""
     if "scripted" not in frame.columns or frame.empty:
         return None
-    return bool(frame["scripted"].eq(True).any())  # missing (NaN, None) is not scripted
+    return bool(frame["scripted"].eq(True).any())
 
 
 def _cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
@@ -54,9 +56,10 @@ def _cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFra
     return list(frame.groupby(keys, sort=True, dropna=False)) if keys else [((), frame)]
 
 
-def _with_flag(row: dict, frame: pd.DataFrame) -> dict:
-    """``row`` with the ``scripted`` flag of ``frame`` when the frame has one."""
-    flag = _scripted_flag(frame)
+def with_flag(row: dict, frame: pd.DataFrame) -> dict:
+    """``row`` with the ``scripted`` flag of ``frame`` (:func:`scripted_flag`) when the frame
+    has one: how every summary row carries the label of scripted results."""
+    flag = scripted_flag(frame)
     return row if flag is None else {**row, "scripted": flag}
 
 
@@ -84,5 +87,5 @@ def cell_summary(
         row = dict(zip(keys, key))
         row.update(metric=metric, n=n, mean=mean, sd=sd, se=sd / math.sqrt(n) if n else sd)
         row.update(ci95=half, lo=mean - half, hi=mean + half)
-        rows.append(_with_flag(row, g))
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)

@@ -111,8 +111,14 @@ def _classify_clause(clause: str) -> tuple[tuple[tuple[str, int, str], ...], int
 
 def classify_frame(thoughts: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:
     """The thoughts frame with ``hard_defection``, ``soft_conditional``, ``market_terms``
-    and ``words`` (recomputed only when absent) columns added; empty thoughts are dropped."""
+    and ``words`` (recomputed only when absent) columns added; empty thoughts are dropped.
+
+    A frame that already has all four (what this function returns) comes back as a copy,
+    not read again: every thought table takes raw or classified thoughts, so a notebook
+    classifies once and hands the result to each of them."""
     t = thoughts[thoughts[text_col].fillna("").str.strip() != ""].copy()
+    if {*CLASSES, "market_terms", "words"} <= set(t.columns) and t["words"].notna().all():
+        return t
     labels = [classify(x) for x in t[text_col]]
     for cls in CLASSES:
         t[cls] = [lab[cls] for lab in labels]

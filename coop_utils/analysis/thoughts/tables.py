@@ -2,7 +2,9 @@
 
 Thoughts from one run are correlated, so the Wilson intervals of :func:`thought_table`
 (which treat thoughts as independent) are too narrow for between-model claims: compare
-run-level shares (:func:`run_level_table`) for those.
+run-level shares (:func:`run_level_table`) for those. The functions import their helpers
+from ``..stats`` when called: loading runs imports this package (for word counts) and must
+not pay for statsmodels.
 """
 
 from __future__ import annotations
@@ -25,14 +27,6 @@ __all__ = [
 ]
 
 
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    """95% Wilson interval in percent."""
-    from ..stats import wilson  # local: statsmodels is not needed to classify thoughts
-
-    lo, hi = wilson(k, n)
-    return 100 * lo, 100 * hi
-
-
 def classifier_scores(examples: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:
     """Precision and recall of :func:`classify` on labelled examples, per ``split`` and
     class, each with its counts and a 95% Wilson interval.
@@ -41,7 +35,7 @@ def classifier_scores(examples: pd.DataFrame, text_col: str = "text") -> pd.Data
     :data:`CLASSES` (``tests/thought_examples.csv``). Columns: ``split, class, n,
     actual, predicted, hits, precision, precision_lo, precision_hi, recall, recall_lo,
     recall_hi`` (proportions 0–1; NaN when nothing was predicted or nothing was there)."""
-    from ..stats import wilson
+    from ..stats.intervals import wilson
 
     rows = []
     for split, g in examples.groupby("split", sort=True):
@@ -75,14 +69,6 @@ def by_agent(thoughts: pd.DataFrame) -> pd.DataFrame:
     return thoughts.assign(model=own)
 
 
-def _keys(by: str | Sequence[str]) -> list[str]:
-    return [by] if isinstance(by, str) else list(by)
-
-
-def _flag(g: pd.DataFrame) -> dict[str, bool]:
-    return {"scripted": bool(g["scripted"].astype(bool).any())} if "scripted" in g.columns else {}
-
-
 def thought_table(
     thoughts: pd.DataFrame,
     by: str | Sequence[str] = ("model", "condition"),
@@ -99,31 +85,31 @@ def thought_table(
     treat thoughts as independent, which they are not within a run: use
     :func:`run_level_table` for comparisons between models.
     """
-    keys = _keys(by)
+    from ..stats.intervals import _as_list, wilson, with_flag
+
+    keys = _as_list(by)
     t = classify_frame(thoughts, text_col)
     rows = []
     for key, g in t.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
         n = len(g)
         row = dict(zip(keys, key))
         n_runs = g["run_id"].nunique() if "run_id" in g.columns else math.nan
         row.update(n_thoughts=n, n_runs=n_runs, words=int(g["words"].sum()))
         for cls in CLASSES:
             k = int(g[cls].sum())
-            lo, hi = _wilson(k, n)
+            lo, hi = wilson(k, n)
             row.update(
                 {
                     f"{cls}_n": k,
                     f"{cls}_pct": 100 * k / n if n else math.nan,
-                    f"{cls}_lo": lo,
-                    f"{cls}_hi": hi,
+                    f"{cls}_lo": 100 * lo,
+                    f"{cls}_hi": 100 * hi,
                 }
             )
         terms = int(g["market_terms"].sum())
         row["market_terms"] = terms
         row["market_terms_per_1k_words"] = 1000 * terms / row["words"] if row["words"] else math.nan
-        row.update(_flag(g))
-        rows.append(row)
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
 
 
@@ -143,11 +129,12 @@ def run_shares(
     """One row per run: the share (%) of its thoughts in each class and its market-term
     density, with ``n_thoughts`` and ``words``. Runs are the independent units: thoughts
     of one run share a history and a model's habits, so they are summarised first."""
-    keys = [k for k in ("run_id", *_keys(by)) if k in thoughts.columns]
+    from ..stats.intervals import _as_list, with_flag
+
+    keys = [k for k in ("run_id", *_as_list(by)) if k in thoughts.columns]
     t = classify_frame(thoughts, text_col)
     rows = []
     for key, g in t.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
         words = int(g["words"].sum())
         row = dict(zip(keys, key))
         row.update(
@@ -159,8 +146,7 @@ def run_shares(
             if words
             else math.nan,
         )
-        row.update(_flag(g))
-        rows.append(row)
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
 
 
@@ -176,18 +162,16 @@ def run_level_table(
     :data:`RUN_SHARE_METRICS`, ``<measure>`` (mean) and ``<measure>_ci95``; ``scripted``
     when the input has it. This, not :func:`thought_table`, is the table to compare
     models with, because thoughts within a run are correlated."""
-    from ..stats import t_interval
+    from ..stats.intervals import _as_list, t_interval, with_flag
 
-    keys = _keys(by)
+    keys = _as_list(by)
     shares = run_shares(thoughts, by, text_col)
     rows = []
     for key, g in shares.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(keys, key))
         row.update(n_runs=len(g), n_thoughts=int(g["n_thoughts"].sum()))
         for measure in RUN_SHARE_METRICS:
             mean, half, _ = t_interval(g[measure], confidence)
             row.update({measure: mean, f"{measure}_ci95": half})
-        row.update(_flag(g))
-        rows.append(row)
+        rows.append(with_flag(row, g))
     return pd.DataFrame(rows)
