@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..paths import ROOT
+from .rounding import snap
 
 __all__ = [
     "Markdown",
@@ -70,11 +71,11 @@ def names(items: Iterable[str], none: str = "none", code: bool = True) -> str:
 
 
 def num(x: float, digits: int = 1) -> str:
-    """A number to ``digits`` decimals, ``–`` for NaN; never "-0.00" (floating-point noise
-    around zero must not change the prose from one machine to the next)."""
+    """A number to ``digits`` decimals, ``–`` for NaN; never "-0.00". Snapped first
+    (:func:`~coop_utils.analysis.rounding.snap`): float noise never changes a digit."""
     if x is None or math.isnan(x):
         return "–"
-    return f"{round(x, digits) + 0.0:.{digits}f}"
+    return f"{round(snap(x), digits) + 0.0:.{digits}f}"
 
 
 def interval(lo: float, hi: float, digits: int = 1) -> str:
@@ -84,7 +85,7 @@ def interval(lo: float, hi: float, digits: int = 1) -> str:
 
 def p_value(p: float) -> str:
     """Two significant figures, ``–`` when there was nothing to test."""
-    return "–" if p is None or math.isnan(p) else f"{p:.2g}"
+    return "–" if p is None or math.isnan(p) else f"{snap(p, 0.0):.2g}"
 
 
 # ---- numbers typed into Markdown ---------------------------------------------------------

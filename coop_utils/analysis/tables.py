@@ -20,6 +20,7 @@ from ..paths import atomic_path
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side
+from .rounding import P_COLUMNS, snap_frame
 from .stats import (
     canonical_model,
     cell_summary,
@@ -250,22 +251,22 @@ def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.
 
 
 def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/results") -> Path:
-    """Write ``folder/name.csv`` (full precision) and return its path."""
+    """Write ``folder/name.csv`` (six significant digits, float noise snapped away by
+    :func:`~coop_utils.analysis.rounding.snap`) and return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
     with atomic_path(path) as tmp:  # a killed run never leaves half a table
-        table.to_csv(tmp, index=False, float_format="%.6g")
+        snap_frame(table).to_csv(tmp, index=False, float_format="%.6g")
     return path
-
-
-P_COLUMNS = ("p", "p_holm", "p_other", "p_welch")
 
 
 def show(table: pd.DataFrame, digits: int = 1) -> str:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
-    figures (what notebooks print). Rounded zeros print as 0, never -0 (floating-point noise
-    around zero must not change a checked output from one machine to the next)."""
+    figures (what notebooks print). Values are snapped first
+    (:func:`~coop_utils.analysis.rounding.snap`), so float noise never changes a printed
+    digit from one machine to the next, and zeros print as 0, never -0."""
+    table = snap_frame(table)
     out = table.round(digits)
     for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]
         out[col] = table[col].round(3)
