@@ -113,6 +113,8 @@ def main() -> None:
                 }
             path = Path(tmp) / "models.yaml"
             path.write_text(json.dumps({"providers": providers, "models": models}))
+            for name in names.values():  # the proxy's first call to a model is slow: not timed
+                asyncio.run(play(str(path), f"proxy-{name}", 1))
             print(
                 "| scenario | way | ended | upstream requests / turn | retried attempts logged | s / turn |"
             )
