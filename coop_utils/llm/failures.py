@@ -83,18 +83,11 @@ QUOTA_CODES = frozenset(
     }
 )
 """429 codes that mean "no money left", not "slow down" (OpenAI error codes)."""
-QUOTA_MESSAGES = ("exceeded your current quota", "insufficient_quota", "spend limit")
+QUOTA_MESSAGES = ("exceeded your current quota", "insufficient_quota")
 """The same, as a gateway that rewrites the code keeps it: in the message (LiteLLM's 429
 becomes ``type: "throttling_error"``, ``code: "429"``)."""
 BUDGET_CODE = "budget_exceeded"
 """A gateway's own spending cap (LiteLLM: a 422, a 429 in older versions): no retry helps."""
-
-
-def _budget(exc: BaseException) -> bool:
-    message = str(getattr(exc, "message", "") or "").lower()
-    return BUDGET_CODE in error_code(exc) or "budget has been exceeded" in message
-
-
 CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
 GATEWAY_PREFIX = "llm_provider-"
 """How LiteLLM forwards the provider's own headers (``llm_provider-retry-after``)."""
@@ -150,6 +143,11 @@ def classify(exc: BaseException) -> Failure:
     return Failure.STOP
 
 
+def _budget(exc: BaseException) -> bool:
+    message = str(getattr(exc, "message", "") or "").lower()
+    return BUDGET_CODE in error_code(exc) or "budget has been exceeded" in message
+
+
 def upstream(exc: BaseException) -> bool:
     """Whether a gateway's error was made by the provider behind it (LiteLLM names it)."""
     return bool(_PROVIDER_NAMED.search(str(getattr(exc, "message", "") or exc)))
@@ -193,7 +191,8 @@ GATEWAY_ADVICE = {
 
 
 def _gateway_advice(exc: BaseException, env: str) -> str | None:
-    """What to do about an error a LiteLLM gateway made itself (None: the provider made it)."""
+    """What to do about a stop behind a LiteLLM gateway, by which side made the error (None:
+    the provider's error is about our request, and the usual advice holds)."""
     code, message = error_code(exc), str(getattr(exc, "message", "") or "")
     if _budget(exc):
         return "a budget in the gateway is spent (its message names which); raise it there or ask its owner, then rerun"
