@@ -68,6 +68,9 @@ def test_a_litellm_proxy_keeps_replies_failure_classes_and_the_upstream_model(
             (folder,) = (tmp_path / "gw-cooperator").rglob("events.jsonl")
             calls = [e.payload for e in read_events(folder) if e.kind == "llm_call"]
             assert calls and {c["upstream_model"] for c in calls} == {"openai/scripted/cooperator"}
+            run = json.loads((folder.parent / "run.json").read_text())
+            assert run["upstream_models"] == {"gw-cooperator": ["openai/scripted/cooperator"]}
+            assert run["llm"]["gw-cooperator"]["model"] == "cooperator", "the alias, beside it"
 
             # each failure through the proxy: its class, and one upstream request per attempt
             messages = render_messages(observation())
