@@ -127,7 +127,8 @@ def test_the_name_plays_no_part_and_the_budget_holds(tmp_path, capsys):
     assert m["diagnosis"] == "cooperation-limited" and list(m["interventions"]) == ["incentive"]
 
     argv = ["evaluate", "priced-helper", "--out", str(tmp_path / "p"), "--max-cost", "0.2"]
-    assert main([*argv, *common]) == 0, "the cap is an expected end, not an error"
+    assert main([*argv, *common]) == 2, "cells left unfinished: as coop run and coop grid"
+    assert "priced-helper" not in (tmp_path / "b.csv").read_text(), "no row with spending uncounted"
     s = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert s["stopped"].startswith("budget") and 0 < s["spent_usd"] <= 0.2
     cells = s["models"]["priced-helper"]["cells"]

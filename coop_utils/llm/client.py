@@ -38,17 +38,10 @@ from tenacity import (
 from .budget import Budget, prompt_tokens_bound
 from .cache import MODES, Mode, ResponseCache, request_key
 from .completion import Completion, Usage
-from .failures import (
-    BadResponse,
-    Failure,
-    FatalLLMError,
-    StopError,
-    advice,
-    classify,
-    detail,
-)
+from .failures import BadResponse, Failure, FatalLLMError, StopError, advice, classify, detail
 from .models import ModelProfile, resolve
 from .responses import (  # the last four: where they were before responses.py
+    GATEWAY_HEADERS,
     TRUNCATION_CHARS_PER_TOKEN,
     message_text,
     read_completion,
@@ -96,6 +89,8 @@ class ChatClient:
             body = dict(params.get("extra_body") or {})
             body["options"] = {**(body.get("options") or {}), "num_ctx": p.context_window}
             params["extra_body"] = body
+        if p.gateway == "litellm":  # retries happen here, once, where they are counted
+            params["extra_headers"] = {**GATEWAY_HEADERS, **(params.get("extra_headers") or {})}
         return params
 
     async def complete(
@@ -216,11 +211,11 @@ class ChatClient:
             held = await pool.budget.reserve(worst, p.alias)
             start = time.perf_counter()
             try:
-                resp = await self._client().chat.completions.create(
+                raw = await self._client().chat.completions.with_raw_response.create(
                     model=p.model, messages=messages, **params
                 )
                 latency = time.perf_counter() - start
-                done = read_completion(p, key, resp, latency, faults, chars)
+                done = read_completion(p, key, raw.parse(), latency, faults, chars, raw.headers)
             except BaseException as exc:
                 unsure = isinstance(exc, openai.APITimeoutError | BadResponse)
                 await pool.budget.settle(held, 0.0, unsure=unsure)
@@ -240,7 +235,7 @@ class ChatClient:
             raise StopError(
                 redact(
                     f"{p.alias} ({p.provider}, {where}): {last}. What to do: "
-                    f"{advice(exc, p.api_key_env)}"
+                    f"{advice(exc, p.api_key_env, p.gateway)}"
                 )
             ) from None
         if kind is Failure.TURN:

@@ -16,7 +16,7 @@ import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -89,6 +89,9 @@ class ModelProfile(BaseModel):
     backoff_max_s: float = Field(60.0, gt=0)
     scripted: bool = False
     """True for scripted policies behind `coop serve`: results are never a model's behaviour."""
+    gateway: Literal["litellm"] | None = None
+    """The gateway this endpoint is (a LiteLLM proxy): its errors are read for the provider's
+    meaning it keeps, and advice says whether to fix the models file or the gateway's config."""
     send_seed: bool = False
     """Send each agent's integer seed in the request's `seed` field."""
     base_url_template: str | None = Field(None, exclude=True)

@@ -140,12 +140,16 @@ async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict)
         for debris in run.folder.glob(".*.tmp"):  # left by a write that was killed
             debris.unlink(missing_ok=True)
         calls = {"live": 0, "cached": 0}
+        upstream: dict[str, set[str]] = {}  # behind a gateway: the models it called per alias
         for a in agents:
             if isinstance(a, LLMAgent):
                 calls["live"] += a.live_calls
                 calls["cached"] += a.cached_calls
+                upstream.setdefault(a.label, set()).update(a.upstream_models)
         extra = {"grid": spec.name, "setting": run.setting, "population": run.population}
         extra |= {"mode": pool.mode, "llm": models, "calls": calls}
+        if upstream := {alias: sorted(m) for alias, m in upstream.items() if m}:
+            extra["upstream_models"] = upstream
         pool.cache.sync()  # the run's replies are durable before the run counts as finished
         write_run(run.folder, episode, extra)
     return episode

@@ -194,7 +194,12 @@ def finish(ev, args: argparse.Namespace, log) -> int:
     from .report import render, write_summary
 
     summary = write_summary(ev)
-    if not args.no_leaderboard:
+    # a stop leaves runs in flight unfinished: their spending is in no summary, so a row now
+    # would show less than was paid (and fewer runs than the protocol asks)
+    unfinished = ev.stopped is not None and any(s.status == "stopped" for s in ev.states().values())
+    if unfinished and not args.no_leaderboard:
+        log("leaderboard: not written, the evaluation stopped with cells unfinished")
+    elif not args.no_leaderboard:
         path = args.leaderboard or leaderboard.DEFAULT_PATH
         leaderboard.upsert(leaderboard.evaluation_rows(summary, ev.spec.elo), path)
         log(f"leaderboard: {path} (figure {Path(path).with_suffix('.png')})")
@@ -215,7 +220,9 @@ def finish(ev, args: argparse.Namespace, log) -> int:
             }
         )
     )
-    if ev.stopped and not is_budget_stop(ev.stopped):
-        log(f"stopped: {ev.stopped}")
+    if ev.stopped and (unfinished or not is_budget_stop(ev.stopped)):
+        log(
+            f"stopped: {ev.stopped}; rerun the same command to finish (a higher --max-cost if the cap stopped it)"
+        )
         return 2
     return 1 if ev.failed else 0
