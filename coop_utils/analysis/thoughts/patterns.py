@@ -59,13 +59,19 @@ _PIECE = (
     rf"|{_PIECE_NAME})"
 )
 _NOTCOND = r"(?![^.;!?\n]{0,60}\b(?:until|unless|till|before|once|after|first)\b)"
+_WAITS_ON = (
+    r"(?![^.;!?\n]{0,60}\b(?:until|unless|till|before|once|after|pending)\s+(?:they|he|she"
+    r"|agent[_ ]?\d+|i (?:get|hear|receive)|(?:their|a|the) (?:reply|confirmation|response)"
+    r"|counterparts?|both|the other))"
+)
+"""A hold that waits on the other side is a soft conditional, not a hard refusal."""
 
 PATTERNS: tuple[Pattern, ...] = (
     # ---- hard defection: withholding ------------------------------------------------------
     Pattern(
         "withholding",
         r"\b(?:withhold\w*|hoard\w*|hold(?:ing|s)? (?:[\w'-]+ ){0,4}?back)\b"
-        r"(?!\s+(?:would|will|could|only|just|hurts?|harms?|is|was|makes|helps)\b)" + _NOTCOND,
+        r"(?!\s+(?:would|will|could|only|just|hurts?|harms?|is|was|makes|helps)\b)" + _WAITS_ON,
         "says it will withhold, hoard or hold back pieces (not talk *about* withholding)",
     ),
     Pattern(
