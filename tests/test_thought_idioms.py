@@ -134,6 +134,8 @@ def test_self_priority_needs_the_thinker_as_subject():
         "hard_defection"
     ]
     assert not th.classify("They seem to prioritize my messages.")["hard_defection"]
+    far = "Both agents, after my reminders in the last two rounds, now prioritize my requests."
+    assert not th.classify(far)["hard_defection"], "the subject is far from the verb"
     assert th.classify("I need to prioritize my own tasks over requests.")["hard_defection"]
 
 
