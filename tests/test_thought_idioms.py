@@ -196,3 +196,26 @@ def test_the_judge_is_scored_against_the_hand_labels_over_the_llm_path(server, i
     regex = th.agreement(held, th.classify_frame(held)).set_index("cls")
     pd.testing.assert_frame_equal(kappa, regex)  # the scripted judge is the regex classifier
     assert (kappa["n"] == len(held)).all() and (kappa["kappa"] > 0.8).all()
+
+
+def test_the_floor_is_drawn_and_tabled_beside_the_shares():
+    from coop_utils import plots, tables
+
+    thoughts = pd.DataFrame(
+        {
+            "run_id": ["r1", "r1", "r2"],
+            "model": ["a"] * 3,
+            "label": ["a"] * 3,
+            "condition": ["baseline"] * 3,
+            "round": [1, 2, 1],
+            "text": ["I’ll hold it back.", "Sending now.", "Sending now."],
+            "scripted": [True] * 3,
+        }
+    )
+    floor = pd.DataFrame({"class": list(th.CLASSES), "floor_pct": [30.0, 1.0]})
+    run_level, _ = tables.thought_tables(thoughts, floor=floor)
+    assert run_level.loc[0, "hard_defection_floor_pct"] == 30.0
+    assert not run_level.loc[0, "hard_defection_above_floor"]  # 25% ± a wide interval
+    fig = plots.thought_classes(run_level, floor=floor)
+    dashed = [ln.get_ydata()[0] for ln in fig.axes[0].lines if ln.get_linestyle() == "--"]
+    assert dashed == [30.0]

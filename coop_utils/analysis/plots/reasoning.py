@@ -33,6 +33,9 @@ def _interval(t: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray | N
     return vals, None, "pooled thoughts, no interval"
 
 
+_FLOOR_LABEL = "classifier's false-positive floor\n(at or below: not distinguishable from 0)"
+
+
 def _class_of(measure: str) -> str:
     """The class a share column measures ('hard_defection_pct' → 'hard_defection')."""
     return measure.removesuffix("_pct")
@@ -85,7 +88,11 @@ def thought_classes(
         )
         if at is not None:
             ax.axhline(at, ls="--", lw=1, color="0.3", zorder=3)
-            ax.text(len(x) - 0.5, at, " false-positive floor", va="bottom", ha="right", fontsize=8)
+            ax.legend(
+                handles=[Line2D([], [], ls="--", lw=1, color="0.3", label=_FLOOR_LABEL)],
+                loc="upper right",
+                fontsize=8,
+            )
         pp = _paper(paper, measure, condition or "baseline")
         for i, m in enumerate(models):
             hit = pp[pp["key"] == canonical_model(m)]

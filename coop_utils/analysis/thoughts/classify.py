@@ -89,17 +89,26 @@ class ThoughtSpans(NamedTuple):
 def thought_spans(text: str) -> ThoughtSpans:
     """The classes of one thought and where each matched pattern sits in ``text`` (offsets
     into the text as given, whatever its quotes, dashes or case): what a viewer highlights."""
-    norm, where = normalize(text or "")
+    return _read(text or "")[0]
+
+
+def _read(text: str) -> tuple[ThoughtSpans, int]:
+    """The spans of one thought and its market-term count, sentence by cached sentence."""
+    norm, where = normalize(text)
     spans: dict[int, Span] = {}
+    terms = 0
     for m in _SENTENCE.finditer(norm):
         if not m.group(0):
             continue
-        for cls, i, a, b in _classify_sentence(m.group(0)):
+        hits, n_terms = _classify_sentence(m.group(0))
+        terms += n_terms
+        for cls, i, a, b in hits:
             if i not in spans:
                 start, end = where[m.start() + a], where[m.start() + b - 1] + 1
                 spans[i] = Span(start, end, cls, PATTERNS[i].move, i)
     ordered = tuple(spans[i] for i in sorted(spans))
-    return ThoughtSpans(tuple(c for c in CLASSES if any(s.cls == c for s in ordered)), ordered)
+    classes = tuple(c for c in CLASSES if any(s.cls == c for s in ordered))
+    return ThoughtSpans(classes, ordered), terms
 
 
 def classify(text: str) -> dict:
@@ -110,26 +119,26 @@ def classify(text: str) -> dict:
     match per pattern: the first, in text order). :func:`thought_spans` gives the offsets.
     """
     text = text or ""
-    found = thought_spans(text)
-    norm = normalize(text)[0]
+    found, terms = _read(text)
     return {
         **{c: c in found.classes for c in CLASSES},
-        "market_terms": len(_MARKET.findall(norm)),
-        "words": len(_WORD.findall(norm)),
+        "market_terms": terms,
+        "words": word_count(text),
         "matches": [(s.cls, s.pattern, text[s.start : s.end]) for s in found.spans],
     }
 
 
 @functools.lru_cache(maxsize=200_000)
-def _classify_sentence(sentence: str) -> tuple[tuple[str, int, int, int], ...]:
-    """Pattern matches (class, pattern index, start, end) of one normalised sentence (cached)."""
+def _classify_sentence(sentence: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
+    """Pattern matches (class, pattern index, start, end) and the market-term count of one
+    normalised sentence (cached)."""
     hits = []
     for i, (pattern, rx) in enumerate(_COMPILED):
         for m in rx.finditer(sentence):
             if not _skipped(sentence, pattern, m):
                 hits.append((pattern.cls, i, m.start(), m.end()))
                 break
-    return tuple(hits)
+    return tuple(hits), len(_MARKET.findall(sentence))
 
 
 def classify_frame(thoughts: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:

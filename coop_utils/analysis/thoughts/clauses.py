@@ -35,6 +35,8 @@ _MAP = {
 def normalize(text: str) -> tuple[str, list[int]]:
     """The text as the patterns read it, and for each of its characters (plus one past the
     end) the offset of the original character it came from."""
+    if text.isascii():  # the common case: lower case is all there is to do
+        return text.lower(), list(range(len(text) + 1))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
