@@ -122,6 +122,14 @@ def test_bargaining_by_offer():
     assert not th.classify("Sending Q2 sales data with nothing in return.")["hard_defection"]
 
 
+def test_negation_reaches_across_its_clause_and_stops_at_its_end():
+    far = "It would make no sense at this stage of the game to bargain with my pieces."
+    assert not th.classify(far)["hard_defection"], "a negator eight words back"
+    assert th.classify("No, I’m keeping Q3 sales data for myself.")["hard_defection"]
+    text = "Agent_2 did not ask for anything, but I’ll hold back the Q4 sales data."
+    assert th.classify(text)["hard_defection"], "the negator is in the clause before"
+
+
 def test_another_agent_as_the_subject_of_a_later_clause():
     text = "Agent_5 has the Department 3 budget but did not respond; I’ll ask again."
     assert not th.classify(text)["hard_defection"]
