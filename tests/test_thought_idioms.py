@@ -165,6 +165,17 @@ def test_patterns_and_judge_read_one_definition(monkeypatch):
 # ---- the false-positive floor and the judge against the hand labels ----------------------
 
 
+def test_the_floor_is_measured_on_every_held_out_example():
+    held = th.held_out_examples()
+    assert set(held["split"]) == {"holdout"}
+    assert held.groupby("set").size().to_dict() == {
+        name.removesuffix(".csv"): int(
+            (pd.read_csv(IDIOMS.with_name(name))["split"] == "holdout").sum()
+        )
+        for name in th.EXAMPLE_SETS
+    }
+
+
 def test_false_positive_floor_counts_the_negatives_flagged(idioms):
     held = idioms[idioms["split"] == "holdout"].reset_index(drop=True)
     floor = th.false_positive_floor(held).set_index("class")
@@ -224,6 +235,10 @@ def test_the_floor_is_drawn_and_tabled_beside_the_shares():
     run_level, _ = tables.thought_tables(thoughts, floor=floor)
     assert run_level.loc[0, "hard_defection_floor_pct"] == 30.0
     assert not run_level.loc[0, "hard_defection_above_floor"]  # 25% ± a wide interval
+    from coop_utils.run.evaluate import report
+
+    shown = report.thoughts(run_level.assign(paper_hard_defection_pct=float("nan"))).data
+    assert not shown.loc[0, "hard_defection_above_floor"], "coop evaluate's report shows it too"
     fig = plots.thought_classes(run_level, floor=floor)
     dashed = [ln.get_ydata()[0] for ln in fig.axes[0].lines if ln.get_linestyle() == "--"]
     assert dashed == [30.0]

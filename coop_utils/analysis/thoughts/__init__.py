@@ -46,11 +46,13 @@ from .definitions import CLASSES, DEFINITIONS, MOVES
 from .judge import JUDGE_INSTRUCTIONS, agreement, llm_judge, model_judge, parse_judge_reply
 from .patterns import MARKET_TERMS, PATTERNS, Pattern
 from .tables import (
+    EXAMPLE_SETS,
     RUN_SHARE_METRICS,
     beside_floor,
     by_agent,
     classifier_scores,
     false_positive_floor,
+    held_out_examples,
     run_level_table,
     run_shares,
     thought_table,
@@ -59,6 +61,7 @@ from .tables import (
 __all__ = [
     "CLASSES",
     "DEFINITIONS",
+    "EXAMPLE_SETS",
     "JUDGE_INSTRUCTIONS",
     "MARKET_TERMS",
     "MOVES",
@@ -74,6 +77,7 @@ __all__ = [
     "classify",
     "classify_frame",
     "false_positive_floor",
+    "held_out_examples",
     "llm_judge",
     "model_judge",
     "normalize",

@@ -23,7 +23,9 @@ __all__ = [
     "beside_floor",
     "by_agent",
     "classifier_scores",
+    "EXAMPLE_SETS",
     "false_positive_floor",
+    "held_out_examples",
     "run_level_table",
     "run_shares",
     "thought_table",
@@ -62,6 +64,23 @@ def classifier_scores(
             row["f1"] = 2 * hits / both if both else math.nan
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+EXAMPLE_SETS: tuple[str, ...] = ("thought_examples.csv", "thought_idioms.csv")
+"""The labelled example thoughts (in the repository's ``tests/``), each with a held-out split."""
+
+
+def held_out_examples() -> pd.DataFrame:
+    """The held-out rows of every labelled example set, with the set's name in ``set``:
+    what :func:`false_positive_floor` is measured on."""
+    from ...paths import repo_file
+
+    frames = [
+        pd.read_csv(repo_file("tests", name)).assign(set=name.removesuffix(".csv"))
+        for name in EXAMPLE_SETS
+    ]
+    held = pd.concat(frames, ignore_index=True)
+    return held[held["split"] == "holdout"].reset_index(drop=True)
 
 
 def false_positive_floor(examples: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:
