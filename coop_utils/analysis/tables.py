@@ -29,7 +29,7 @@ from .stats import (
     pct_change,
     scripted_flag,
 )
-from .thoughts import classify_frame, run_level_table, thought_table
+from .thoughts import beside_floor, classify_frame, run_level_table, thought_table
 
 TABLE1_METRICS = (
     "tasks",
@@ -187,15 +187,18 @@ def table5(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
 
 
 def thought_tables(
-    thoughts: pd.DataFrame, paper: pd.DataFrame | None = None
+    thoughts: pd.DataFrame, paper: pd.DataFrame | None = None, floor: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tables 6–8: per model and condition, (run-level shares ± CI, pooled shares with
-    Wilson intervals), with the paper's hard-defection share and market-term density.
-    ``thoughts`` raw or already classified (:func:`~.thoughts.classify_frame`); they are
-    classified once for both tables."""
+    """Tables 6–8: per model and condition, (run-level shares ± CI, pooled shares), with
+    the paper's hard-defection share and market-term density, and with ``floor``
+    (:func:`~.thoughts.false_positive_floor`) the classifier's false-positive floor beside
+    each class share (:func:`~.thoughts.beside_floor`). ``thoughts`` raw or already
+    classified (:func:`~.thoughts.classify_frame`); they are classified once for both."""
     paper = load_paper() if paper is None else paper
     thoughts = classify_frame(thoughts)
     runs_level = run_level_table(thoughts)
+    if floor is not None:
+        runs_level = beside_floor(runs_level, floor)
     pooled = thought_table(thoughts)
     scripted = runs_level.get("scripted", pd.Series(False, index=runs_level.index))
     for metric in ("hard_defection_pct", "market_terms_per_1k_words"):
@@ -206,7 +209,9 @@ def thought_tables(
     return runs_level, pooled
 
 
-def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+def thoughts_beside_actions(
+    thoughts: pd.DataFrame, runs: pd.DataFrame, floor: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per population and condition: what the agents *said* (run-level share of thoughts
     classed hard defection, ± t half-width) beside what the same runs *did* with the
     requests they received: ``response_rate`` (truthful sends ÷ requests), ``answered_pct``
@@ -214,9 +219,14 @@ def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.Da
     ``manipulated_values`` per run. A thought is classed hard defection when it holds back
     *any* request, so a population that answers most requests but refuses one in several
     turns can score high on thoughts: read the two side by side. ``thoughts`` raw or
-    already classified (:func:`~.thoughts.classify_frame`), then not classified again."""
+    already classified (:func:`~.thoughts.classify_frame`), then not classified again. With
+    ``floor``, the hard-defection floor and whether the share lies above it are beside it."""
     said = run_level_table(thoughts)
-    said = said[["model", "condition", "n_runs", "hard_defection_pct", "hard_defection_pct_ci95"]]
+    cols = ["model", "condition", "n_runs", "hard_defection_pct", "hard_defection_pct_ci95"]
+    if floor is not None:
+        said = beside_floor(said, floor)
+        cols += ["hard_defection_floor_pct", "hard_defection_above_floor"]
+    said = said[cols]
     asked = runs["requests"].where(runs["requests"] > 0)
     did = runs.assign(
         answered_pct=100 * (runs["truthful_sends"] + runs["manipulated_values"]) / asked

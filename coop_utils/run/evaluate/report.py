@@ -189,12 +189,18 @@ THOUGHT_COLUMNS = ("model", "condition", "n_runs", "n_thoughts")
 
 
 def thoughts(run_level: pd.DataFrame):
-    """The run-level thought table, each measure as mean ± 95% t half-width over runs."""
+    """The run-level thought table, each measure as mean ± 95% t half-width over runs, and
+    each class's false-positive floor beside it when the table has one (False in
+    ``*_above_floor``: the share is not distinguishable from zero)."""
     from ...analysis.thoughts import RUN_SHARE_METRICS
 
     out = run_level[list(THOUGHT_COLUMNS)].copy()
     for m in RUN_SHARE_METRICS:
         out[m] = [_pm(a, b) for a, b in zip(run_level[m], run_level[f"{m}_ci95"])]
+    for cls in ("hard_defection", "soft_conditional"):
+        if f"{cls}_above_floor" in run_level:  # thoughts.beside_floor
+            out[f"{cls}_floor_pct"] = run_level[f"{cls}_floor_pct"].round(1)
+            out[f"{cls}_above_floor"] = run_level[f"{cls}_above_floor"]
     if "paper_hard_defection_pct" in run_level:
         out["paper_hard_defection_pct"] = [
             _pm(v, None) for v in run_level["paper_hard_defection_pct"]
