@@ -215,3 +215,8 @@ def test_chromium_renders_every_turn_and_requests_nothing(runs, tmp_path):
     assert dom.count('class="item turn') >= n_turns  # the list, beside the side-by-side rows
     assert 'class="prompt"' in dom, "an opened turn shows its prompt"
     assert 'data-loaded="nothing"' in dom and "data-blocked" not in dom
+
+
+async def test_a_notebook_cell_can_build_the_page(runs):
+    """Inside a running event loop (a notebook cell) the replay runs on a loop of its own."""
+    assert _data(view_html([runs[0]]))["runs"][0]["prompt_note"].startswith("rebuilt")
