@@ -23,7 +23,7 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-from ...game.prompts import HEADERS
+from ...game.prompts import HEADERS, NOTICES
 from ...paths import atomic_path
 from .compare import compare
 from .data import ACTION_KINDS, run_data
@@ -54,6 +54,7 @@ def view_html(folders: list[str | Path]) -> str:
         "compare": compare(*runs) if len(runs) == 2 else None,
         "action_kinds": ACTION_KINDS,
         "headers": list(HEADERS),
+        "notices_header": NOTICES,
     }
     return env.get_template("view.html.j2").render(
         title=title,

@@ -178,7 +178,7 @@ def _items(events: list[Event], labels: dict[str, str]) -> list[dict]:
             continue
         own = turn is not None and e.turn == turn_no and not _system(e)
         if e.kind in ("round_start", "round_end", "run_start", "run_end") or not own:
-            if e.kind in ("round_start", "run_start") or rnd is None:
+            if e.kind in ("round_start", "run_start") or items[-1] is not rnd:
                 rnd = {"type": "round", "round": e.round, "events": []}
                 items.append(rnd)
             if e.kind in ("round_end", "run_end"):

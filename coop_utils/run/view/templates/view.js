@@ -164,6 +164,23 @@ async function detail(run, it, box) {
   pbox.replaceChildren();
   if (!P) { pbox.append(h("div", { class: "note" }, "not available")); return; }
   for (const [role, refs] of P.prompts[it.n]) pbox.append(h("div", { class: "note" }, role), promptText(unpack(P, refs)));
+  const next = turnsOf(run).find((t) => t.n > it.n && t.agent === it.agent);
+  if (!next) return;
+  const seen = new Set(notices(P, it.n));
+  const fresh = notices(P, next.n).filter((line) => !seen.has(line));
+  box.append(h("h3", {}, `New system notices at its next turn (#${next.n}, round ${next.round})`),
+    fresh.length ? h("ul", { class: "ev" }, fresh.map((line) => h("li", { class: /penalty/i.test(line) ? "bad" : "" }, line))) : h("div", { class: "note" }, "none"));
+}
+function notices(P, n) {
+  const user = P.prompts[n].find(([role]) => role === "user");
+  const lines = user ? unpack(P, user[1]).split("\n") : [];
+  const at = lines.findIndex((l) => l.trim() === DATA.notices_header);
+  const out = [];
+  for (const l of at < 0 ? [] : lines.slice(at + 1)) {
+    if (DATA.headers.includes(l.trim())) break;
+    if (l.trim()) out.push(l.trim());
+  }
+  return out;
 }
 function badges(it) {
   const out = (it.classes || []).map((c) => h("span", { class: "badge " + c }, c));
@@ -228,7 +245,8 @@ function openTurn(n, runIndex) {
   document.getElementById("f-text").dispatchEvent(new Event("input"));
   const box = row.querySelector(".detail");
   if (box.hidden) row.querySelector(".head").click();
-  row.scrollIntoView({ block: "start" });
+  const top = row.getBoundingClientRect().top;
+  if (top < 60 || top > innerHeight / 2) row.scrollIntoView({ block: "start" });
 }
 
 // ---- two runs
@@ -244,8 +262,9 @@ function buildCompare() {
   const lo = Math.max(0, (C.first ?? 0) - 2), hi = (C.first ?? 0) + 8;
   const col = (run, ts, i) => h("div", {}, h("h3", {}, `${"AB"[i]}: ${run.model} · ${run.condition}`), ts.slice(lo, hi).map((it) => {
     const r = itemRow(run, it);
+    r.removeAttribute("id");
     if (it.n === C.first) r.classList.add("diff");
-    r.querySelector(".head").addEventListener("click", (e) => { e.stopPropagation(); openTurn(it.n, i); }, true);
+    r.querySelector(".head").addEventListener("click", (e) => { e.stopImmediatePropagation(); openTurn(it.n, i); }, true);
     return r;
   }));
   const side = h("div", { class: "card" }, h("h2", {}, `Turns #${lo}–#${hi - 1} side by side (click one to open it in its run)`), h("div", { class: "side" }, col(A, ta, 0), col(B, tb, 1)));
