@@ -16,6 +16,7 @@ import pytest
 
 from coop_utils.cli import main
 from coop_utils.game.events import read_events
+from coop_utils.game.prompts import parse_observation
 from coop_utils.run.grid import GridSpec, run_grid
 from coop_utils.run.view import view_html, write_view
 from coop_utils.run.view.data import thought_marks
@@ -100,6 +101,12 @@ def test_each_turn_opens_to_the_messages_its_agent_was_sent(runs):
     turn = next(it for it in run["items"] if it["type"] == "turn")
     assert f"You are {turn['agent']} of" in first[1][1]
     assert "This is round 1 of 4." in first[1][1]
+    turns = [it for it in run["items"] if it["type"] == "turn"]
+    for t, messages in zip(turns, packed["prompts"]):  # each read back as the server reads it
+        obs = parse_observation(
+            [{"role": r, "content": _unpack(packed["lines"], x)} for r, x in messages]
+        )
+        assert (obs.agent, obs.round) == (t["agent"], t["round"])
 
 
 def test_a_replay_that_parts_from_the_log_shows_no_prompt(runs, tmp_path):
