@@ -28,7 +28,7 @@ POPULATION = "3*local:withholder,3*local:manipulator,4*local:bungler"
 def runs(_server, tmp_path_factory):
     """Baseline and incentive of one seed, 4 rounds, with malformed replies injected."""
     out = tmp_path_factory.mktemp("view")
-    _server.set_faults(rate_malformed=0.1)
+    _server.set_faults(rate_malformed=0.2)  # P(no parse error in 40 turns) = 0.8**40 < 1e-3
     try:
         spec = GridSpec(
             name="view",
@@ -80,7 +80,7 @@ def test_every_turn_thought_and_event_kind_is_on_the_page(runs):
     assert placed == [e.seq for e in events], "every event in exactly one item"
     kinds = Counter(e.kind for e in events)
     assert run["kinds"] == kinds
-    assert {"parse_error", "submit", "message", "llm_call"} <= set(kinds), "the run exercises them"
+    assert {"parse_error", "submit", "message", "llm_call"} <= set(kinds), kinds
     by_seq = {ev[0]: it for it in run["items"] for ev in it["events"]}
     for e in events:
         if e.kind == "agent_reply" and e.payload["private_thoughts"]:
@@ -227,3 +227,26 @@ def test_chromium_renders_every_turn_and_requests_nothing(runs, tmp_path):
 async def test_a_notebook_cell_can_build_the_page(runs):
     """Inside a running event loop (a notebook cell) the replay runs on a loop of its own."""
     assert _data(view_html([runs[0]]))["runs"][0]["prompt_note"].startswith("rebuilt")
+
+
+def test_jumps_land_on_the_first_withholding_thought_unanswered_request_and_bad_submissions(
+    runs,
+):
+    events = read_events(runs[0] / "events.jsonl")
+    run = _data(view_html([runs[0]]))["runs"][0]
+    turns = [it for it in run["items"] if it["type"] == "turn"]
+    jumps = run["jumps"]
+    withholding = [t["n"] for t in turns if "hard_defection" in t.get("classes", [])]
+    assert jumps["withholding"] == withholding[0]
+    sent = {(e.agent, e.payload["to"], e.payload["piece"]) for e in events if e.kind == "transfer"}
+    asked = next(
+        e
+        for e in events
+        if e.kind == "message"
+        and any((e.payload["to"], e.agent, p) not in sent for p in e.payload["requests"])
+    )
+    assert asked.seq in [ev[0] for ev in turns[jumps["unanswered"]]["events"]]
+    penalised = [e.seq for e in events if e.kind == "submit" and e.payload["penalty"]]
+    assert penalised, "the manipulators' altered values are penalised"
+    landed = [ev[0] for n in jumps["failed_submissions"] for ev in turns[n]["events"]]
+    assert set(penalised) <= set(landed)
