@@ -270,8 +270,23 @@ function buildCompare() {
   const side = h("div", { class: "card" }, h("h2", {}, `Turns #${lo}–#${hi - 1} side by side (click one to open it in its run)`), h("div", { class: "side" }, col(A, ta, 0), col(B, tb, 1)));
   const cum = [0, 0];
   const rows = C.rounds.map((r) => { cum[0] += r.a.tasks; cum[1] += r.b.tasks; return h("tr", {}, h("td", {}, r.round), [r.a.tasks, r.b.tasks, cum[0], cum[1], r.a.messages, r.b.messages, r.a.transfers, r.b.transfers].map((x) => h("td", { class: "num" }, x))); });
-  const table = h("div", { class: "card" }, h("h2", {}, "Round by round"), h("table", {}, h("tr", {}, ["round", "tasks A", "tasks B", "total A", "total B", "messages A", "messages B", "pieces sent A", "pieces sent B"].map((x) => h("th", {}, x))), rows));
+  const table = h("div", { class: "card" }, h("h2", {}, "Round by round"), cumulative(C.rounds, [A, B]), h("table", {}, h("tr", {}, ["round", "tasks A", "tasks B", "total A", "total B", "messages A", "messages B", "pieces sent A", "pieces sent B"].map((x) => h("th", {}, x))), rows));
   el.append(card, side, table);
+}
+
+function cumulative(rounds, runs) {
+  const W = 440, H = 170, pad = 34, colors = ["#3b6fb6", "#d9822b"];
+  const series = ["a", "b"].map((k) => rounds.reduce((acc, r) => [...acc, (acc.at(-1) || 0) + r[k].tasks], []));
+  const max = Math.max(1, ...series.flat()), n = Math.max(1, rounds.length - 1);
+  const g = s("svg", { width: W, height: H + 24, viewBox: `0 0 ${W} ${H + 24}`, role: "img" });
+  g.append(s("line", { x1: pad, y1: H, x2: W - 4, y2: H, stroke: "#999" }), s("text", { x: 2, y: 12 }, `${max} tasks`));
+  series.forEach((ys, i) => {
+    const pts = ys.map((y, k) => `${pad + ((W - pad - 8) * k) / n},${H - ((H - 20) * y) / max}`).join(" ");
+    g.append(s("polyline", { points: pts, fill: "none", stroke: colors[i], "stroke-width": 2 }));
+    g.append(s("text", { x: pad + 8, y: 30 + 14 * i, style: `fill:${colors[i]}` }, `${"AB"[i]}: ${runs[i].condition} (${ys.at(-1) ?? 0})`));
+  });
+  g.append(s("text", { x: pad, y: H + 16 }, "round 1"), s("text", { x: W - 4, y: H + 16, "text-anchor": "end" }, `round ${rounds.length}`));
+  return h("div", {}, h("div", { class: "note" }, "tasks completed so far"), g);
 }
 
 // ---- tabs and runs
