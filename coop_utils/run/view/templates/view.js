@@ -61,7 +61,7 @@ function promptText(text) {
 function bars(rows, key, label, color) {
   const W = 440, H = 170, pad = 30, n = rows.length || 1, max = Math.max(1, ...rows.map((r) => r[key]));
   const bw = (W - pad - 6) / n;
-  const g = s("svg", { width: W, height: H + 20, viewBox: `0 0 ${W} ${H + 20}`, role: "img" });
+  const g = s("svg", { width: "100%", viewBox: `0 0 ${W} ${H + 20}`, role: "img", style: `max-width:${W}px` });
   g.append(s("text", { x: 2, y: 10 }, `max ${fmt(max)}`));
   rows.forEach((r, k) => {
     const bh = ((H - 20) * r[key]) / max, x = pad + k * bw;
@@ -278,7 +278,7 @@ function cumulative(rounds, runs) {
   const W = 440, H = 170, pad = 34, colors = ["#3b6fb6", "#d9822b"];
   const series = ["a", "b"].map((k) => rounds.reduce((acc, r) => [...acc, (acc.at(-1) || 0) + r[k].tasks], []));
   const max = Math.max(1, ...series.flat()), n = Math.max(1, rounds.length - 1);
-  const g = s("svg", { width: W, height: H + 24, viewBox: `0 0 ${W} ${H + 24}`, role: "img" });
+  const g = s("svg", { width: "100%", viewBox: `0 0 ${W} ${H + 24}`, role: "img", style: `max-width:${W}px` });
   g.append(s("line", { x1: pad, y1: H, x2: W - 4, y2: H, stroke: "#999" }), s("text", { x: 2, y: 12 }, `${max} tasks`));
   series.forEach((ys, i) => {
     const pts = ys.map((y, k) => `${pad + ((W - pad - 8) * k) / n},${H - ((H - 20) * y) / max}`).join(" ");
