@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -82,6 +83,20 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     assert outputs and not noise, noise
     record = json.loads((out / "ev" / "evaluation.json").read_text())
     assert record["protocol"] == "1" and record["batches"]
+
+
+def test_the_report_links_to_a_view_of_each_cell(offline):
+    _, out = offline
+    html = (out / "ev" / "report.html").read_text()
+    links = re.findall(r'href="([^"]+\.html)"', html)
+    record = json.loads((out / "ev" / "evaluation.json").read_text())
+    cells = {(c["model"], c["condition"]) for c in record["cells"] if c["runs"]}
+    singles = [x for x in links if x.endswith("/view.html")]
+    pairs = [x for x in links if "/view-vs-" in x]
+    assert len(singles) == len(cells) and len(pairs) == len(cells) - 2  # all but 2 baselines
+    for link in links:
+        page = (out / "ev" / link).read_text()
+        assert "coop view" in page and "scripted agents" in page
 
 
 def test_a_tighter_target_reuses_every_run(offline, capsys):

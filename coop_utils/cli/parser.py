@@ -289,6 +289,31 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=main)
 
 
+VIEW = """\
+Write one self-contained HTML page of a run (it opens from the file: no server, no network):
+its overview, every turn with the messages the agent was sent, its reply, actions, private
+thoughts and what followed, with filters, search and jumps; with two runs (one seed, two
+conditions), where their histories part. Built from the run folder and its seed alone."""
+VIEW_EXAMPLES = """\
+examples:
+  coop view runs/o3/o3/baseline/seed0                writes .../seed0/view.html
+  coop view RUN_BASELINE RUN_INCENTIVE --out cmp.html   two runs side by side"""
+
+
+def _add_view(p: argparse.ArgumentParser) -> None:
+    p.description, p.epilog = VIEW, VIEW_EXAMPLES
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="one run folder, or two")
+    p.add_argument("--out", type=Path, help="the page (default: view.html in the first run)")
+
+    def view(args: argparse.Namespace) -> int:
+        from ..run.view import write_view
+
+        print(write_view(args.runs, args.out))
+        return 0
+
+    p.set_defaults(func=view)
+
+
 def _add_clean(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = CLEAN, CLEAN_EXAMPLES
     p.add_argument("--yes", action="store_true", help="delete (default: only list)")
@@ -303,6 +328,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "reproduce": ("run every notebook: all figures, tables and statistics", _add_reproduce),
     "clean": ("delete the runs and outputs that cost nothing to remake", _add_clean),
     "evaluate": ("where a model sits among the paper's eight, on a budget", _add_evaluate),
+    "view": ("one self-contained HTML page of a run, or of two side by side", _add_view),
 }
 """Each subcommand's one-line summary and the function that describes it and adds its options."""
 

@@ -326,3 +326,28 @@ def provenance(folders: Sequence[Path], record: dict[str, Any]) -> str:
         "```json\n" + json.dumps(spec, indent=2) + "\n```",
     ]
     return "\n\n".join(lines)
+
+
+def run_views(out: Path, folders: Sequence[Path]) -> str:
+    """Links (Markdown, relative to ``out``) to a ``coop view`` page of each cell's first
+    run, and of each intervention beside its baseline on the same seed; the pages are
+    written beside the runs."""
+    import os
+
+    from ..view import write_view
+
+    summaries = {Path(f): json.loads((Path(f) / "summary.json").read_text()) for f in folders}
+    first: dict[tuple[str, str], Path] = {}
+    for f, s in sorted(summaries.items(), key=lambda fs: (fs[1]["seed"], str(fs[0]))):
+        first.setdefault((s["model"], s["condition"]), f)
+    lines = []
+    for (model, condition), f in sorted(first.items()):
+        seed = summaries[f]["seed"]
+        line = f"- `{model}` × {condition}, seed {seed}: "
+        line += f"[every turn]({os.path.relpath(write_view([f]), out)})"
+        base = first.get((model, "baseline"))
+        if condition != "baseline" and base is not None and summaries[base]["seed"] == seed:
+            pair = os.path.relpath(write_view([base, f]), out)
+            line += f" · [beside its baseline]({pair})"
+        lines.append(line)
+    return "\n".join(lines) or "(no finished run)"
