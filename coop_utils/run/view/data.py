@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ...analysis.plots.style import PARTLY_SCRIPTED_NOTE, SCRIPTED_NOTE
-from ...analysis.thoughts import classify
+from ...analysis.thoughts import thought_spans
 from ...game.events import Event, read_events
 from ..plan import plays_offline
 from .prompts import LOST, turn_messages
@@ -25,15 +25,10 @@ ACTION_KINDS = ("message", "broadcast", "transfer", "transfer_skipped", "submit"
 
 def thought_marks(text: str) -> tuple[list[str], list[tuple[int, int, str]]]:
     """The classes of a thought and the character spans the classifier matched, each with
-    its class. The one place the page asks the thought classifier."""
-    found = classify(text or "")
-    spans, low = [], (text or "").lower()
-    for cls, _, matched in found["matches"]:
-        at = low.find(matched.lower())
-        if at >= 0:
-            spans.append((at, at + len(matched), cls))
-    classes = [c for c, _, _ in found["matches"]]
-    return sorted(set(classes), key=classes.index), sorted(spans)
+    its class (offsets into the text as recorded). The one place the page asks the thought
+    classifier."""
+    found = thought_spans(text or "")
+    return list(found.classes), sorted((s.start, s.end, s.cls) for s in found.spans)
 
 
 def describe(e: Event) -> str:
