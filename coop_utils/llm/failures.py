@@ -16,7 +16,8 @@ retry       429 rate limit, 408/409/425, 5xx (529 overloaded),     tenacity retr
 stop        401, 403 permission, 404 model, 402, 429               no further call by anyone;
             ``insufficient_quota``, any other 4xx (an invalid      one line naming the model
             parameter), a local error building the request, the    and what to do; runs in
-            budget, a prompt that cannot fit the context window    flight stay unfinished
+            budget, a prompt that cannot fit the context window,   flight stay unfinished
+            nothing answering before a first answer
 turn        400 ``context_length_exceeded``, 403 moderation, 413,  this turn is lost as a
             ``finish_reason: "error"``, a 200 body with ``error``  ``provider_error`` event
             and no choices, content that is not text, a prompt     (never a parse error)
@@ -32,6 +33,7 @@ Only genuine replies are ever served from the cache as replies: a failure is rec
 from __future__ import annotations
 
 import json
+import socket
 import textwrap
 from enum import StrEnum
 from typing import Any
@@ -120,6 +122,31 @@ def classify(exc: BaseException) -> Failure:
     return Failure.STOP
 
 
+def unreachable(exc: BaseException) -> str | None:
+    """Why nothing answers at the address, when a connection error says so: the connection
+    was refused, the host name is unknown, or the server closed it without a word. ``None``
+    for anything else, a timeout included (a slow server is not a wrong address). Before an
+    endpoint has answered once, the client takes this as a stop: a wrong port or host is
+    certain at once, and retrying it only stalls the run (after an answer it is retried)."""
+    if not isinstance(exc, openai.APIConnectionError) or isinstance(exc, openai.APITimeoutError):
+        return None
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "unknown host"
+        if "without sending a response" in str(seen):  # httpx's RemoteProtocolError
+            return "closed without a response"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+UNREACHABLE = (  # the advice for unreachable(): a configuration error, not an outage
+    "nothing answers at {url}: start the model server there, or point the provider's "
+    "base_url (in the models file, or the variable it names) at where it listens"
+)
+
 ADVICE = {
     401: "check the key in {env} (it was refused)",
     402: "add credit to the account (the provider says it cannot pay for this request)",
@@ -131,9 +158,11 @@ ADVICE = {
 }
 
 
-def advice(exc: BaseException, api_key_env: str | None) -> str:
-    """What the user should do about a stop-class failure."""
+def advice(exc: BaseException, api_key_env: str | None, url: str = "its base URL") -> str:
+    """What the user should do about a stop-class failure at ``url``."""
     status = getattr(exc, "status_code", None)
+    if unreachable(exc):
+        return UNREACHABLE.format(url=url)
     if status is None:
         if isinstance(exc, TypeError):
             return (
@@ -150,7 +179,8 @@ def detail(exc: BaseException) -> str:
     if isinstance(exc, openai.APITimeoutError):
         return "timeout"
     if isinstance(exc, openai.APIConnectionError):
-        return "connection error"
+        why = unreachable(exc)
+        return f"connection error ({why})" if why else "connection error"
     status = getattr(exc, "status_code", None)
     head = f"{status} {type(exc).__name__}" if status else type(exc).__name__
     code = getattr(exc, "code", None)
