@@ -270,7 +270,7 @@ def _wrong(key: str, value: Any, published: Any) -> str | None:
         return f"must be one of {', '.join(NOTEBOOK_MODES)}{did_you_mean(value, NOTEBOOK_MODES)}"
     if published is None:
         return "must be a single value or null" if isinstance(value, list | dict) else None
-    if isinstance(published, bool) or isinstance(published, str):
+    if isinstance(published, bool | str):
         return None if type(value) is type(published) else f"must be {kind_of(published)}"
     if isinstance(published, int):
         least = LEAST.get(key, 1)
