@@ -151,7 +151,11 @@ def test_the_name_plays_no_part_and_the_budget_holds(tmp_path, capsys):
     assert s["models"]["priced-helper"]["interventions"] == {}
 
 
-def test_dry_run_prints_the_expected_runs_and_writes_nothing(tmp_path, capsys):
+def test_dry_run_prints_the_expected_runs_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["evaluate", "o3-mini", "--dry-run", "--out", str(tmp_path / "x")]) == 0
+    assert "keys not set, needed before it can run: OPENAI_API_KEY" in capsys.readouterr().out
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # the README's sample: the key is set
     assert main(["evaluate", "o3-mini", "--dry-run", "--out", str(tmp_path / "x")]) == 0
     text = capsys.readouterr().out
     assert "sd 6.8 points" in text and "±5 points: 10" in text

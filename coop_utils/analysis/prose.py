@@ -62,9 +62,15 @@ def md(*paragraphs: str) -> Markdown:
     return Markdown("\n\n".join(p.strip() for p in paragraphs if p and p.strip()))
 
 
+def plain(text: str) -> str:
+    """``text`` escaped for Markdown, so ``5*a,5*b`` keeps its asterisks (no italics)."""
+    return re.sub(r"([\\`*_\[\]<>~])", r"\\\1", str(text))
+
+
 def names(items: Iterable[str], none: str = "none", code: bool = True) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (in backticks with ``code``); ``none`` if empty."""
-    items = [f"`{x}`" if code else str(x) for x in items]
+    """``a``, ``a and b``, ``a, b and c`` (in backticks with ``code``, else escaped for
+    Markdown); ``none`` if empty."""
+    items = [f"`{x}`" if code else plain(x) for x in items]
     if not items:
         return none
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"

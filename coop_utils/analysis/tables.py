@@ -271,11 +271,24 @@ def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/result
     return path
 
 
-def show(table: pd.DataFrame, digits: int = 1) -> str:
+class Shown(str):
+    """A table's text (what ``print`` shows) that ``display`` renders as an HTML table, so
+    a wide table scrolls in JupyterLab instead of wrapping mid-word."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        printer.text(str(self))  # text/plain: the fixed-width table, not a quoted string
+
+
+def show(table: pd.DataFrame, digits: int = 1) -> Shown:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
-    figures (what notebooks print). Values are snapped first
-    (:func:`~coop_utils.analysis.rounding.snap`), so float noise never changes a printed
-    digit from one machine to the next, and zeros print as 0, never -0."""
+    figures (what notebooks print; ``display`` it for an HTML table). Values are snapped
+    first (:func:`~coop_utils.analysis.rounding.snap`), so float noise never changes a
+    printed digit from one machine to the next, and zeros print as 0, never -0."""
     table = snap_frame(table)
     out = table.round(digits)
     for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]
@@ -286,4 +299,6 @@ def show(table: pd.DataFrame, digits: int = 1) -> str:
         if col in table:
             out[col] = table[col].map(lambda v: "–" if pd.isna(v) else f"{v:.2g}")
     with pd.option_context("display.width", 200, "display.max_columns", 40):
-        return out.to_string(index=False, na_rep="–")
+        shown = Shown(out.to_string(index=False, na_rep="–"))
+        shown.html = out.to_html(index=False, na_rep="–", border=0)
+    return shown

@@ -17,7 +17,8 @@ stop        401, 403 permission, 404 model, 402, 429               no further ca
             ``insufficient_quota`` (or its message), a gateway's   one line naming the model
             ``budget_exceeded``, any other 4xx (an invalid         and what to do; runs in
             parameter), a local error building the request, the    flight stay unfinished
-            budget, a prompt that cannot fit the context window
+            budget, a prompt that cannot fit the context window,
+            nothing answering before a first answer
 turn        400 ``context_length_exceeded``, 403 moderation, 413,  this turn is lost as a
             ``finish_reason: "error"``, a 200 body with ``error``  ``provider_error`` event
             and no choices (or, behind LiteLLM, as a 5xx without   (never a parse error)
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import textwrap
 from enum import StrEnum
 from typing import Any
@@ -166,6 +168,32 @@ def _body_error_behind_gateway(exc: BaseException) -> bool:
     return "litellm.APIError" in text and upstream(exc) and not _provider_headers(exc)
 
 
+def unreachable(exc: BaseException) -> str | None:
+    """Why nothing answers at the address, when a connection error says so: the connection
+    was refused, the host name is unknown, or the server closed it without a word. ``None``
+    for anything else, a timeout included (a slow server is not a wrong address). Before an
+    endpoint has answered once, the client takes this as a stop: a wrong port or host is
+    certain at once, and retrying it only stalls the run (after an answer it is retried)."""
+    if not isinstance(exc, openai.APIConnectionError) or isinstance(exc, openai.APITimeoutError):
+        return None
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "unknown host"
+        if "without sending a response" in str(seen):  # httpx's RemoteProtocolError
+            return "closed without a response"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+UNREACHABLE = (  # the advice for unreachable(): a configuration error, not an outage
+    "nothing answers at {url}: start the model server there, or point the provider's "
+    "base_url (in the models file, or the variable it names) at where it listens"
+)
+
+
 ADVICE = {
     401: "check the key in {env} (it was refused)",
     402: "add credit to the account (the provider says it cannot pay for this request)",
@@ -213,10 +241,17 @@ def _gateway_advice(exc: BaseException, env: str) -> str | None:
     return "the gateway refused the request (see its message above); fix the gateway's config"
 
 
-def advice(exc: BaseException, api_key_env: str | None, gateway: str | None = None) -> str:
-    """What the user should do about a stop-class failure; behind a ``gateway``, whether to
-    fix the models file, the key, or the gateway's own config."""
+def advice(
+    exc: BaseException,
+    api_key_env: str | None,
+    gateway: str | None = None,
+    url: str = "its base URL",
+) -> str:
+    """What the user should do about a stop-class failure at ``url``; behind a ``gateway``,
+    whether to fix the models file, the key, or the gateway's own config."""
     status = getattr(exc, "status_code", None)
+    if unreachable(exc):
+        return UNREACHABLE.format(url=url)
     if status is None:
         if isinstance(exc, TypeError):
             return (
@@ -235,7 +270,8 @@ def detail(exc: BaseException) -> str:
     if isinstance(exc, openai.APITimeoutError):
         return "timeout"
     if isinstance(exc, openai.APIConnectionError):
-        return "connection error"
+        why = unreachable(exc)
+        return f"connection error ({why})" if why else "connection error"
     status = getattr(exc, "status_code", None)
     head = f"{status} {type(exc).__name__}" if status else type(exc).__name__
     code = getattr(exc, "code", None)

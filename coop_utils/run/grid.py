@@ -40,7 +40,15 @@ from ..llm.agent import LLMAgent
 from ..llm.client import ClientPool, StopError, Usage
 from ..llm.secrets import redact
 from .folders import claim, damage, hold, read_json, within
-from .plan import GridSpec, PlannedRun, check_seats, is_scripted_spec, load_grid, plan  # noqa: F401
+from .plan import (  # noqa: F401
+    GridSpec,
+    PlannedRun,
+    check_keys,
+    check_seats,
+    is_scripted_spec,
+    load_grid,
+    plan,
+)
 from .runner import Episode, run_episode, write_run
 
 CACHE_FILE = "llm_cache.jsonl"
@@ -169,6 +177,8 @@ async def run_grid_async(
     result.planned = len(runs)
     seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
     check_seats(seats, spec.models_file)
+    if spec.mode != "replay":
+        check_keys(seats, spec.models_file, f"grid {spec.name!r}")
     cache = Path(spec.cache) if spec.cache else (out / CACHE_FILE if out else None)
     _check_replay_cache(spec, cache, seats)
     with ExitStack() as held:

@@ -31,7 +31,7 @@ from ...analysis.stats import t_interval
 from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS, EnvConfig
 from ...game.events import write_atomic
 from ...llm.cache import Mode
-from ..folders import folder_names, hold, slug
+from ..folders import folder_names, hold, made, slug
 from ..grid import GridSpec, plan, run_grid
 from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
 from .stopping import CellState, Outcome, Played, StopRule, adapt
@@ -268,8 +268,7 @@ def run_evaluation(
             f"--out {out} is not empty and was not made by coop evaluate; give a new or empty "
             "folder (or the --out of an earlier evaluation, to extend it)"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    with hold(out / LOCK_FILE, f"--out {out}", "--out"):
+    with made(out), hold(out / LOCK_FILE, f"--out {out}", "--out"):
         return _evaluate(spec, out, log, progress)
 
 

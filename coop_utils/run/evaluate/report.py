@@ -132,6 +132,10 @@ def diagnosis_text(summary: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+PAPER_RUNS = 5
+"""Runs per cell behind the paper's numbers (its rows in the report's tables)."""
+
+
 def _pm(mean: Any, half: Any, digits: int = 1) -> str:
     """'mean ± half' for a table cell ('–' when there is no mean)."""
     if mean is None or pd.isna(mean):
@@ -146,7 +150,8 @@ def table1(runs: pd.DataFrame, paper: pd.DataFrame):
     from ...analysis import tables as T
 
     t = T.table1(runs, paper, paper_only=True)
-    out = pd.DataFrame({"model": t["model"], "runs": t["n"]})
+    n = [f"{k:.0f}" if k else str(PAPER_RUNS) for k in t["n"]]  # no runs of ours: the paper's
+    out = pd.DataFrame({"model": t["model"], "runs": n})
     for metric in T.TABLE1_METRICS:
         digits = 3 if metric == "gini" else 1
         out[metric] = [_pm(m, h, digits) for m, h in zip(t[metric], t[f"{metric}_ci95"])]
@@ -174,7 +179,9 @@ def table2(runs: pd.DataFrame, paper: pd.DataFrame, summary: dict[str, Any]):
                 "competence rate": _pm(r["competence"], r["competence_ci95"])
                 if ours
                 else _pm(r["paper_competence"], None),
-                "runs": f"{r['cooperation_n']:.0f} / {r['competence_n']:.0f}" if ours else "5 / 5",
+                "runs": f"{r['cooperation_n']:.0f} / {r['competence_n']:.0f}"
+                if ours
+                else f"{PAPER_RUNS} / {PAPER_RUNS}",
                 "diagnosis": r["diagnosis"] if ours else r["paper_quadrant"],
                 "the paper's words": r.get("paper_diagnosis") or "–",
                 "source": ("ours, scripted" if r.get("scripted") else "ours")
