@@ -12,7 +12,9 @@ Free text (messages, broadcasts, thoughts) is shown JSON-quoted, so a message
 containing a newline or a fake section header cannot break the layout.
 """
 
+from .authors import words
 from .parse import parse_observation
+from .read import SECTIONS, prompt_sections
 from .render import (
     AUTO_NOTES,
     BOARD,
@@ -39,7 +41,6 @@ from .render import (
     TASKS,
     THOUGHTS,
     Wording,
-    prompt_sections,
     render_messages,
     system_message,
     user_message,
@@ -69,6 +70,7 @@ __all__ = [
     "PUBLIC",
     "ROUND_LINE",
     "SCORE_BOARD",
+    "SECTIONS",
     "TASKS",
     "THOUGHTS",
     "Wording",
@@ -78,4 +80,5 @@ __all__ = [
     "system_message",
     "user_message",
     "wording",
+    "words",
 ]

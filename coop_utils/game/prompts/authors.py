@@ -1,0 +1,110 @@
+"""The authors' layout (the default): the user message rendered from ``templates/authors.j2``
+with the words of the prompt variant (``templates/words/<variant>.j2``).
+
+Free text (messages, notices, thoughts, broadcasts) appears as written; a line break inside
+it is followed by four spaces, so no text can start a line of the prompt's own (a section
+header), and :mod:`.parse` removes them again.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import SimpleNamespace
+
+import jinja2
+
+from ..observation import Observation
+from ..world import format_amount
+
+POINTS = "neutral_items"
+"""The variant whose amounts are points (the authors' variant B); all others show dollars."""
+INDENT = "\n    "
+"""What follows a line break inside free text."""
+AUTOMATION = {"auto_request": "auto_request", "auto_fulfill": "auto_fulfill"}
+"""The condition whose automation is announced → the name of its line in the words."""
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("coop_utils.game.prompts", "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+)
+_ENV.filters["amount"] = format_amount
+_ENV.filters["flat"] = lambda text: text.replace("\n", INDENT)
+_ENV.filters["who"] = lambda agent, me, you="You": you if agent == me else agent
+
+
+@cache
+def words(variant: str) -> SimpleNamespace:
+    """The words of a prompt variant: those set in ``templates/words/<variant>.j2`` over
+    those of the variant it names as its `base`."""
+    module = _ENV.get_template(f"words/{variant}.j2").module
+    own = {k: v for k, v in vars(module).items() if not k.startswith("_")}
+    base = own.pop("base", None)
+    return SimpleNamespace(**{**(vars(words(base)) if base else {}), **own})
+
+
+def _past(obs: Observation) -> list[str]:
+    """The past-actions section, grouped by the other agent as the authors grouped it."""
+    h, lines = obs.history, []
+    sent: dict[str, dict[str, int]] = {}
+    for r in h.sent:
+        sent.setdefault(r.counterpart, {})[r.piece] = r.value
+    received: dict[str, dict[str, int]] = {}
+    for r in h.received:
+        received.setdefault(r.counterpart, {})[r.piece] = r.value
+    if sent:
+        lines.append("Pieces you have sent:")
+        lines += [f"  to {to}: {', '.join(sorted(ps))}" for to, ps in sent.items()]
+    if h.asked:
+        flagged = set(h.unanswered)
+        lines += [*([""] if lines else []), "Pieces you have asked for:"]
+        for to, by_piece in h.asked.items():
+            for p, n in by_piece.items():
+                tail = ", still no answer" if (to, p) in flagged else ""
+                lines.append(f"  of {to}: {p} ({n} ask{'' if n == 1 else 's'}{tail})")
+    if h.ignoring is not None:
+        lines += [*([""] if lines else []), "Agents not answering you:"]
+        lines += [f"  {a} leaves your requests unanswered: ask someone else" for a in h.ignoring]
+    if sent or received:
+        lines += [*([""] if lines else []), "Values:"]
+        for title, book in (("  Values you sent:", sent), ("  Values you received:", received)):
+            if book:
+                lines.append(title)
+                word = "to" if book is sent else "from"
+                lines += [
+                    f"    {word} {a}: " + ", ".join(f"{p}={v}" for p, v in vals.items())
+                    for a, vals in book.items()
+                ]
+    return lines
+
+
+def system_text(obs: Observation) -> str:
+    return words(obs.prompt_variant).system
+
+
+def user_text(obs: Observation) -> str:
+    w = words(obs.prompt_variant)
+    decomposition = obs.layout != "main"
+    goal = w.goal
+    if w.cooperate and not decomposition:  # their decomposition prompt had no cooperate sentence
+        goal += " " + w.cooperate
+    directory: dict[str, list[str]] = {a: [] for a in obs.agents}
+    for piece, holders in obs.directory.items():
+        for a in holders:
+            directory.setdefault(a, []).append(piece)
+    return _ENV.get_template("authors.j2").render(
+        o=obs,
+        w=w,
+        goal=goal,
+        goal_first=decomposition,
+        limited=obs.condition == "limited",
+        points=obs.prompt_variant == POINTS,
+        info=sorted(obs.holdings.items()),
+        directory=sorted((a, sorted(ps)) for a, ps in directory.items()),
+        past=_past(obs),
+        automation=AUTOMATION.get(obs.condition) if obs.announce_automation else None,
+        pct=round(100 * (1 - obs.manipulation_penalty)),
+    )
