@@ -305,6 +305,13 @@ def test_decomposition_prompt_as_run(condition):
     text = user_message(uniform.observe(0))
     assert COOPERATE in text and text.index("This is round") < text.index(GOAL + "\n")
     assert uniform.observe(0).board[0].rank is None
+    w = words("default")  # the same in the authors' layout (the default)
+    names = [name for name, _ in prompt_sections(render_messages(obs))]
+    assert names.index("goal") < names.index("round") and w.cooperate not in prompt(env)
+    board = dict(prompt_sections(render_messages(obs)))["board"].split("\n")
+    assert board[1].startswith("1. ") and board[10].startswith("10. ")
+    names = [name for name, _ in prompt_sections(render_messages(uniform.observe(0)))]
+    assert names.index("round") < names.index("goal") and w.cooperate in prompt(uniform)
 
 
 def _asks_after_a_second_holder(target: str | None) -> tuple[list[str], int, int]:

@@ -46,7 +46,7 @@ def words(variant: str) -> SimpleNamespace:
     return SimpleNamespace(**{**(vars(words(base)) if base else {}), **own})
 
 
-def _past(obs: Observation) -> list[str]:
+def _past(obs: Observation, w: SimpleNamespace) -> list[str]:
     """The past-actions section, grouped by the other agent as the authors grouped it."""
     h, lines = obs.history, []
     sent: dict[str, dict[str, int]] = {}
@@ -56,24 +56,26 @@ def _past(obs: Observation) -> list[str]:
     for r in h.received:
         received.setdefault(r.counterpart, {})[r.piece] = r.value
     if sent:
-        lines.append("Pieces you have sent:")
+        lines.append(w.past_sent)
         lines += [f"  to {to}: {', '.join(sorted(ps))}" for to, ps in sent.items()]
     if h.asked:
         flagged = set(h.unanswered)
-        lines += [*([""] if lines else []), "Pieces you have asked for:"]
+        lines += [*([""] if lines else []), w.past_asked]
         for to, by_piece in h.asked.items():
             for p, n in by_piece.items():
-                tail = ", still no answer" if (to, p) in flagged else ""
+                tail = w.past_unanswered if (to, p) in flagged else ""
                 lines.append(f"  of {to}: {p} ({n} ask{'' if n == 1 else 's'}{tail})")
     if h.ignoring is not None:
-        lines += [*([""] if lines else []), "Agents not answering you:"]
+        lines += [*([""] if lines else []), w.past_ignoring]
         lines += [f"  {a} leaves your requests unanswered: ask someone else" for a in h.ignoring]
     if sent or received:
-        lines += [*([""] if lines else []), "Values:"]
-        for title, book in (("  Values you sent:", sent), ("  Values you received:", received)):
+        lines += [*([""] if lines else []), w.past_values]
+        for title, book, word in (
+            (w.values_sent, sent, "to"),
+            (w.values_received, received, "from"),
+        ):
             if book:
                 lines.append(title)
-                word = "to" if book is sent else "from"
                 lines += [
                     f"    {word} {a}: " + ", ".join(f"{p}={v}" for p, v in vals.items())
                     for a, vals in book.items()
@@ -104,7 +106,7 @@ def user_text(obs: Observation) -> str:
         points=obs.prompt_variant == POINTS,
         info=sorted(obs.holdings.items()),
         directory=sorted((a, sorted(ps)) for a, ps in directory.items()),
-        past=_past(obs),
+        past=_past(obs, w),
         automation=AUTOMATION.get(obs.condition) if obs.announce_automation else None,
         pct=round(100 * (1 - obs.manipulation_penalty)),
     )

@@ -11,6 +11,7 @@ import re
 from functools import cache
 from types import SimpleNamespace
 
+from ..config import PROMPT_VARIANTS
 from ..observation import (
     BoardEntry,
     Exchange,
@@ -43,7 +44,6 @@ from .render import (
     THOUGHTS,
 )
 
-VARIANTS = ("default", "joint_goal", "neutral_company", "neutral_items")
 SECTIONS = (
     "system",
     "identity",
@@ -92,9 +92,10 @@ def pattern(template: str) -> re.Pattern[str]:
 
 def _variant(lines: list[str]) -> str | None:
     """The variant whose first line and goal sentence the prompt has (None: not this layout)."""
+    head = lines[:12]  # the goal comes within the first lines (after the policy's steps)
     for v in ("joint_goal", "neutral_items", "default", "neutral_company"):
         w = words(v)
-        if pattern(w.identity).match(lines[0]) and any(x.startswith(w.goal) for x in lines):
+        if pattern(w.identity).match(lines[0]) and any(x.startswith(w.goal) for x in head):
             return v
     return None
 
@@ -147,9 +148,7 @@ def prompt_sections(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
     user = next(m["content"] for m in messages if m["role"] == "user")
     out = [("system", system)]
     if (got := split(user)) is not None:
-        order = {name: k for k, name in enumerate(SECTIONS)}
-        parts = sorted(got[1].items(), key=lambda x: order[x[0]])
-        return out + [(name, "\n".join(lines)) for name, lines in parts]
+        return out + [(name, "\n".join(lines)) for name, lines in got[1].items()]
     for block in user.rstrip("\n").split("\n\n"):  # the tagged layout: one block a section
         head = block.split("\n", 1)[0]
         name = _TAGGED.get(head) or ("round" if ROUND_LINE.match(head) else "identity")
@@ -174,26 +173,26 @@ _INFO = re.compile(r"^- (.+) \(value (-?\d+)\)$")
 _DIR = re.compile(r"^(\S+): ?(.*)$")
 _MSG = re.compile(r"^(?:\[r(\d+)\] )?(\S+) to (\S+): (.*)$", re.S)
 _BOARD = re.compile(rf"^(?:(\d+)\. )?(\S+): {_AMOUNT}( \(you\))?$")
-_ASK = re.compile(r"^  of (\S+): (.+) \((\d+) asks?(, still no answer)?\)$")
+_ASK = re.compile(r"^  of (\S+): (.+) \((\d+) asks?(.*)\)$")
 _BOOK = re.compile(r"^    (to|from) (\S+): (.*)$")
 _XCHG = re.compile(r"^- Round (\d+): (\S+) to (\S+), (\d+) pieces?$")
 _THOUGHT = re.compile(r"^Round (\d+): (.*)$", re.S)
 _PUBLIC = re.compile(r"^(\S+): (.*)$", re.S)
 
 
-def _history(lines: list[str]) -> History:
+def _history(lines: list[str], w: SimpleNamespace) -> History:
     sent, received, asked, unanswered, ignoring = [], [], {}, [], None
     block = None
     for line in lines:
         if not line.startswith(" "):
             block = line
-            if block == "Agents not answering you:":
+            if block == w.past_ignoring:
                 ignoring = ()
-        elif block == "Pieces you have asked for:" and (m := _ASK.match(line)):
+        elif block == w.past_asked and (m := _ASK.match(line)):
             asked.setdefault(m[1], {})[m[2]] = int(m[3])
-            if m[4]:
+            if m[4] == w.past_unanswered:
                 unanswered.append((m[1], m[2]))
-        elif block == "Agents not answering you:":
+        elif block == w.past_ignoring:
             ignoring = (*ignoring, line.split()[0])
         elif m := _BOOK.match(line):
             book = sent if m[1] == "to" else received
@@ -257,7 +256,7 @@ def parse_authors(user: str) -> Observation | None:
     for name, line in AUTOMATION.items():
         if getattr(w, line) in how:
             condition, announce = name, True
-    variant = next(v for v in VARIANTS if words(v) is w)
+    variant = next(v for v in PROMPT_VARIANTS if words(v) is w)
 
     def view(rnd, sender: str, to: str, content: str) -> MessageView:
         return MessageView(int(rnd or 0), sender, to, content, tuple(matcher.find(content)))
@@ -286,7 +285,7 @@ def parse_authors(user: str) -> Observation | None:
             for line in s["notices"][1:]
             if line != w.no_notices
         ),
-        history=_history(s["past_actions"][1:]),
+        history=_history(s["past_actions"][1:], w),
         thoughts=tuple(
             (int(m[1]), m[2]) for line in s.get("thoughts", [])[1:] if (m := _THOUGHT.match(line))
         ),
