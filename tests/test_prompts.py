@@ -143,6 +143,15 @@ def test_render_then_parse_gives_the_observation_back(
         assert parsed == comparable(obs, config)
 
 
+@pytest.mark.parametrize("layout", ["authors", "tagged"])
+def test_more_than_ten_agents_read_back_in_their_order(layout):
+    """The authors' directory sorts agent ids as text (agent_10 before agent_2); the holders
+    of a piece still come back in the environment's order, which policies draw from."""
+    config = EnvConfig(n_agents=12, n_pieces=40, prompt_layout=layout)
+    for obs in observations(config, seed=3, rounds=2):
+        assert parse_observation(render_messages(obs)) == comparable(obs, config)
+
+
 def test_policies_act_the_same_on_the_parsed_prompt():
     """What the local server does: parse the prompt, run the scripted policy. Same actions,
     thoughts and reasons, for every preset, also under the interventions whose prompt

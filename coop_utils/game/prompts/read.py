@@ -215,14 +215,12 @@ def parse_authors(user: str) -> Observation | None:
     when = pattern(w.round).match(s["round"][0])
     goal = "\n".join(s.get("goal", []))
     how = s.get("instructions", [])
+    held = dict(m.groups() for line in s["directory"][1:] if (m := _DIR.match(line)))
+    agents = sorted(held, key=lambda a: int(a.rsplit("_", 1)[1]))  # shown in text order
     directory: dict[str, list[str]] = {}
-    agents = []
-    for line in s["directory"][1:]:
-        m = _DIR.match(line)
-        agents.append(m[1])
-        for p in filter(None, m[2].split(", ")):
-            directory.setdefault(p, []).append(m[1])
-    agents.sort(key=lambda a: int(a.rsplit("_", 1)[1]))
+    for a in agents:  # holders in the environment's (numeric) order
+        for p in filter(None, held[a].split(", ")):
+            directory.setdefault(p, []).append(a)
     matcher = PieceMatcher(list(directory))
     limited = s["board"][0] == w.own_board
     board, revenue, tasks_done = [], 0.0, 0
