@@ -20,8 +20,9 @@ POINTS = "neutral_items"
 """The variant whose amounts are points (the authors' variant B); all others show dollars."""
 INDENT = "\n    "
 """What follows a line break inside free text."""
-AUTOMATION = {"auto_request": "auto_request", "auto_fulfill": "auto_fulfill"}
-"""The condition whose automation is announced → the name of its line in the words."""
+ANNOUNCED = ("auto_request", "auto_fulfill")
+"""Conditions whose automation `announce_automation` tells; each has a line of that name in
+the words."""
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("coop_utils.game.prompts", "templates"),
@@ -107,6 +108,8 @@ def user_text(obs: Observation) -> str:
         info=sorted(obs.holdings.items()),
         directory=sorted((a, sorted(ps)) for a, ps in directory.items()),
         past=_past(obs, w),
-        automation=AUTOMATION.get(obs.condition) if obs.announce_automation else None,
+        automation=obs.condition
+        if obs.announce_automation and obs.condition in ANNOUNCED
+        else None,
         pct=round(100 * (1 - obs.manipulation_penalty)),
     )

@@ -23,7 +23,7 @@ from ..observation import (
     ValueRecord,
 )
 from ..world import PieceMatcher
-from .authors import AUTOMATION, INDENT, words
+from .authors import ANNOUNCED, INDENT, words
 from .render import (
     BOARD,
     DEFAULT_COMPANY,
@@ -251,8 +251,8 @@ def parse_authors(user: str) -> Observation | None:
         "policy" if w.policy[0] in goal.split("\n") else "limited" if limited else "baseline"
     )
     announce = False
-    for name, line in AUTOMATION.items():
-        if getattr(w, line) in how:
+    for name in ANNOUNCED:
+        if getattr(w, name) in how:
             condition, announce = name, True
     variant = next(v for v in PROMPT_VARIANTS if words(v) is w)
 
