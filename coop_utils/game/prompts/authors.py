@@ -3,7 +3,7 @@ with the words of the prompt variant (``templates/words/<variant>.j2``).
 
 Free text (messages, notices, thoughts, broadcasts) appears as written; a line break inside
 it is followed by four spaces, so no text can start a line of the prompt's own (a section
-header), and :mod:`.parse` removes them again.
+header), and :mod:`.read` removes them again.
 """
 
 from __future__ import annotations
