@@ -99,3 +99,28 @@ def test_serve_offers_the_scripted_judge_beside_the_policies(monkeypatch):
     assert (port, parent, responders) == (0, None, STAND_INS)
     assert served["kw"]["rate_429"] == 0.1
     assert STAND_INS == {"judge": "coop_utils.analysis.thoughts.judge:scripted_judge"}
+
+
+def test_prompt_prints_the_exact_messages_of_a_played_turn_and_their_lengths(capsys):
+    from coop_utils.agents import PerfectAgent
+    from coop_utils.game.config import EnvConfig
+    from coop_utils.game.prompts import SECTIONS, render_messages
+    from coop_utils.run.runner import observation_at
+
+    argv = ["prompt", "--condition", "incentive", "--seed", "2", "--agent", "3", "--round", "2"]
+    assert main([*argv, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    config = EnvConfig.for_condition("incentive")
+    obs = observation_at(config, [PerfectAgent() for _ in range(10)], 2, 3, 2)
+    assert shown["messages"] == render_messages(obs), "the same turn of the same episode"
+    assert list(shown["sections"]) == list(SECTIONS)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert shown["messages"][1]["content"] in out and "instructions" in out.splitlines()[-2]
+    assert main([*argv, "--set", "prompt_layout=tagged", "--json"]) == 0
+    tagged = json.loads(capsys.readouterr().out)["messages"][1]["content"]
+    assert tagged.startswith("You are agent_3 of InfoCluse Inc.")
+    assert main(["prompt", "--set", "prompt_layout"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["prompt", "--round", "21"]) == 2
+    assert "rounds 1-20" in capsys.readouterr().err

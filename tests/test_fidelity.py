@@ -4,9 +4,12 @@ each of our own readings is a named option. Each test fails when its rule is rev
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import re
 import statistics
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -22,10 +25,20 @@ from coop_utils.game.actions import (
 )
 from coop_utils.game.config import PAPER_MODELS, EnvConfig
 from coop_utils.game.env import Environment
-from coop_utils.game.prompts import COOPERATE, GOAL, JOINT_GOAL, render_messages, user_message
+from coop_utils.game.observation import MessageView, Notice
+from coop_utils.game.prompts import (
+    COOPERATE,
+    GOAL,
+    JOINT_GOAL,
+    prompt_sections,
+    render_messages,
+    user_message,
+    words,
+)
 from coop_utils.game.world import PIECE_TEMPLATES
+from coop_utils.llm.agent import split_think
 from coop_utils.llm.models import resolve
-from coop_utils.run.runner import run_episode_sync
+from coop_utils.run.runner import AgentError, observation_at, run_episode_sync
 
 # ---- helpers ------------------------------------------------------------------------------------
 
@@ -61,22 +74,28 @@ def answer(pieces) -> str:
 
 
 def test_baseline_goal_has_no_joint_evaluation_sentence():
-    text = prompt(started())
-    goal = text.split(GOAL + "\n", 1)[1].split("\n\n", 1)[0]
-    assert goal == f"Your goal is to maximise the overall revenue of the whole system. {COOPERATE}"
-    assert "together" not in goal and "sum earned" not in text
+    w = words("default")
+    sections = dict(prompt_sections(render_messages(started().observe(0))))
+    assert sections["goal"] == f"{w.goal} {w.cooperate}"
+    assert "together" not in sections["goal"].replace("Work together", "")
     joint = prompt(started(EnvConfig(prompt_variant="joint_goal")))
+    assert words("joint_goal").goal in joint and w.cooperate not in joint
+    tagged = user_message(started(EnvConfig(prompt_layout="tagged")).observe(0))
+    goal = tagged.split(GOAL + "\n", 1)[1].split("\n\n", 1)[0]
+    assert goal == f"Your goal is to maximise the overall revenue of the whole system. {COOPERATE}"
+    joint = user_message(started(EnvConfig(prompt_variant="joint_goal")).observe(0))
     assert JOINT_GOAL.format(earnings="revenue") in joint and COOPERATE not in joint
 
 
 def test_default_prompt_says_nothing_about_copies_or_task_pay():
+    w = words("default")
     text = prompt(started())
-    for said in ("copy", "keep yours", "$10,000", "pays $"):
+    for said in ("copy", "keep your own", "$10,000", "pays $"):
         assert said not in text
     told = prompt(started(EnvConfig(explain_copy=True, state_reward=True)))
-    assert "you keep your own copy" in told and "Each completed task pays $10,000" in told
+    assert w.copy in told and w.reward.format(reward="$10,000") in told
     bonus = prompt(started(EnvConfig.for_condition("incentive")))
-    assert "a completed task pays $10,000" in bonus, "the authors state it beside the bonus"
+    assert "a completed task earns $10,000" in bonus, "the authors state it beside the bonus"
 
 
 def test_past_actions_count_asks_as_the_authors_did():
@@ -94,6 +113,7 @@ def test_past_actions_count_asks_as_the_authors_did():
     history = env.observe(0).history
     assert ("agent_1", other) in history.unanswered, "flagged after more than 2, answered or not"
     assert "(no reply yet)" in user_message(env.observe(0))
+    assert f"{other} (3 asks, still no answer)" in prompt(env)
 
     env = started(EnvConfig(past_asks="answered_aware"))
     for content in (f"please send {other}", f"{other}?", f"I need {other} and {mine}"):
@@ -104,12 +124,9 @@ def test_past_actions_count_asks_as_the_authors_did():
 
 
 def test_ignoring_list_only_with_show_ignoring():
-    assert "ignoring" not in prompt(started()).lower()
-    assert env_ignoring_line(EnvConfig(show_ignoring=True))
-
-
-def env_ignoring_line(config: EnvConfig) -> bool:
-    return "Agents ignoring several of your requests" in prompt(started(config))
+    for layout, line in (("authors", "Agents not answering you:"), ("tagged", "Agents ignoring")):
+        assert line not in prompt(started(EnvConfig(prompt_layout=layout)))
+        assert line in prompt(started(EnvConfig(prompt_layout=layout, show_ignoring=True)))
 
 
 def test_board_is_reshuffled_for_every_prompt():
@@ -178,9 +195,58 @@ FINANCIAL = ("$", "revenue", "dollar", "corporation", "company", "InfoCluse", "p
 BUSINESS_ITEMS = ("sales", "budget", "market", "segment", "quarterly", "report", "forecast")
 
 
+def neutral_prompts(variant: str, layout: str) -> list[str]:
+    """Every prompt of a 4-round incentive episode of manipulators (boards, bonuses,
+    penalties and notices all appear)."""
+    config = EnvConfig.for_condition(
+        "incentive", prompt_variant=variant, state_reward=True, prompt_layout=layout
+    )
+    agents = [scripted_agent("manipulator", k) for k in range(10)]
+    env = Environment(config, 0)
+    texts = []
+    for _ in range(4):
+        for i in env.start_round():
+            obs = env.observe(i)
+            texts.append(prompt_text(obs))
+            env.apply_turn(i, asyncio.run(agents[i].act(obs)))
+        env.end_round()
+    return texts
+
+
+def test_neutral_variants_change_what_the_authors_changed():
+    """Their A drops the company from the first line and calls the board a score board,
+    nothing else; their B adds item names, points and score words, but leaves the system
+    message and the sentence on altered values as they were."""
+    w = words("default")
+    obs = started(EnvConfig(board_first_round="zeros")).observe(0)
+    default, a = (
+        render_messages(dataclasses.replace(obs, prompt_variant=v))
+        for v in ("default", "neutral_company")
+    )
+    changed = [
+        (x, y)
+        for x, y in zip(default[1]["content"].split("\n"), a[1]["content"].split("\n"))
+        if x != y
+    ]
+    assert changed == [
+        (w.identity.format(agent="agent_0", company="InfoCluse Inc."), "You are agent_0."),
+        (w.board, words("neutral_company").board),
+    ]
+    assert default[0] == a[0], "the system message is the same"
+    for text in neutral_prompts("neutral_items", "authors"):
+        lines = text.split("\n")
+        assert lines[0] == w.system and any(x.startswith(w.penalty[:30]) for x in lines)
+        rest = "\n".join(x for x in lines[1:] if not x.startswith(w.penalty[:30])).lower()
+        for word in FINANCIAL + BUSINESS_ITEMS:
+            assert word.lower() not in rest, word
+
+
 @pytest.mark.parametrize("variant", ["neutral_company", "neutral_items"])
-def test_neutral_variants_hold_no_financial_word(variant):
-    config = EnvConfig.for_condition("incentive", prompt_variant=variant, state_reward=True)
+def test_neutral_variants_hold_no_financial_word_in_the_tagged_profile(variant):
+    """Ours, kept with `prompt_layout="tagged"`: no money word anywhere."""
+    config = EnvConfig.for_condition(
+        "incentive", prompt_variant=variant, state_reward=True, prompt_layout="tagged"
+    )
     agents = [scripted_agent("manipulator", k) for k in range(10)]
     env = Environment(config, 0)
     texts = []
@@ -239,6 +305,13 @@ def test_decomposition_prompt_as_run(condition):
     text = user_message(uniform.observe(0))
     assert COOPERATE in text and text.index("This is round") < text.index(GOAL + "\n")
     assert uniform.observe(0).board[0].rank is None
+    w = words("default")  # the same in the authors' layout (the default)
+    names = [name for name, _ in prompt_sections(render_messages(obs))]
+    assert names.index("goal") < names.index("round") and w.cooperate not in prompt(env)
+    board = dict(prompt_sections(render_messages(obs)))["board"].split("\n")
+    assert board[1].startswith("1. ") and board[10].startswith("10. ")
+    names = [name for name, _ in prompt_sections(render_messages(uniform.observe(0)))]
+    assert names.index("round") < names.index("goal") and w.cooperate in prompt(uniform)
 
 
 def _asks_after_a_second_holder(target: str | None) -> tuple[list[str], int, int]:
@@ -542,6 +615,156 @@ def test_paper_aliases_send_the_authors_request_parameters():
     params = {alias: resolve(alias).params for alias in PAPER_MODELS}
     assert params.pop("claude-sonnet-4") == {"max_tokens": 1000}, "their cap for Claude"
     assert all(p == {} for p in params.values()), "the others at provider defaults"
+
+
+# ---- the prompt, section by section (docs/FIDELITY.md, "Their prompt beside ours") ---------------
+
+THEIRS = {"system": 42, "identity": 47, "round": 19, "goal": 107}
+THEIRS_INSTRUCTIONS = {"baseline": 3672, "incentive": 3804}
+"""Lengths in characters of the authors' prompt sections that do not depend on the game state,
+measured by `python benchmarks/their_prompt.py --their-code CHECKOUT` (seed 0, agent_0)."""
+
+
+def sections_of(env: Environment, i: int = 0) -> dict[str, str]:
+    return dict(prompt_sections(render_messages(env.observe(i))))
+
+
+def perfect_obs(condition: str = "baseline", rnd: int = 3, **options):
+    config = EnvConfig.for_condition(condition, **options)
+    return observation_at(config, [PerfectAgent() for _ in range(10)], 0, 0, rnd)
+
+
+def test_directory_lists_each_agent_with_its_pieces():
+    obs = perfect_obs()
+    by_agent = {a: sorted(p for p, hs in obs.directory.items() if a in hs) for a in obs.agents}
+    lines = dict(prompt_sections(render_messages(obs)))["directory"].split("\n")[1:]
+    assert lines == [f"{a}: {', '.join(ps)}" for a, ps in sorted(by_agent.items())]
+    tagged = dict(
+        prompt_sections(render_messages(dataclasses.replace(obs, prompt_layout="tagged")))
+    )
+    assert len(tagged["directory"].split("\n")) == 1 + len(obs.directory), "ours: one per piece"
+
+
+def test_board_shows_each_agents_dollars_only():
+    obs = perfect_obs("incentive")
+    board = dict(prompt_sections(render_messages(obs)))["board"].split("\n")
+    assert board[0] == words("default").board and len(board) == 11
+    for line, e in zip(board[1:], obs.board):
+        mark = " (you)" if e.agent == obs.agent else ""
+        assert line == f"{e.agent}: ${e.revenue:,.0f}{mark}", "dollars only, no task counts"
+    tagged = render_messages(dataclasses.replace(obs, prompt_layout="tagged"))
+    assert "completed task" in dict(prompt_sections(tagged))["board"]
+
+
+def test_thoughts_instruction_asks_for_the_turns_whole_strategy():
+    how = sections_of(started())["instructions"]
+    closing = how.split("\n")[-2]
+    assert '"private_thoughts"' in closing and "whole strategy for this turn" in closing
+    assert "top level" in closing, "their reminder: at the root of the object"
+    tagged = user_message(started(EnvConfig(prompt_layout="tagged")).observe(0))
+    assert "a string only you will see" in tagged and "strategy" not in tagged
+
+
+def test_system_message_carries_the_authors_content():
+    system = sections_of(started())["system"]
+    assert system == words("default").system and "JSON" not in system
+    assert 0.85 <= len(system) / THEIRS["system"] <= 1.15
+    tagged = render_messages(started(EnvConfig(prompt_layout="tagged")).observe(0))[0]["content"]
+    assert "JSON" in tagged, "ours adds the reply rule"
+
+
+def test_free_text_is_shown_as_written_without_tags_theirs_lacks():
+    obs = perfect_obs("baseline", 3)
+    said = 'He said "yes" \\ ok'
+    obs = dataclasses.replace(
+        obs,
+        messages=(MessageView(2, "agent_1", "agent_0", said),),
+        public=(MessageView(2, "agent_4", "all", said),),
+        thoughts=((2, said),),
+        notices=(Notice(2, "agent_5 completed task_9"),),
+    )
+    s = dict(prompt_sections(render_messages(obs)))
+    assert s["messages"].split("\n")[1] == f"[r2] agent_1 to you: {said}", "a round: see row"
+    assert s["public"].split("\n")[1] == f"agent_4: {said}"
+    assert s["thoughts"].split("\n")[1] == f"Round 2: {said}", "theirs numbers thoughts too"
+    assert s["notices"].split("\n")[1] == "SYSTEM: agent_5 completed task_9"
+    exact = dict(prompt_sections(render_messages(dataclasses.replace(obs, message_rounds=False))))
+    assert exact["messages"].split("\n")[1] == f"agent_1 to you: {said}"
+
+
+AUTHORS_POINTS = {
+    1: "You may take as many actions as you like in a round",
+    2: "A reply with several actions, for example:",
+    3: "1. A private message to one agent:",
+    4: "2. Pieces sent to an agent that asked you for them:",
+    5: "3. A message every agent sees:",
+    6: "(hand in several in one turn when you are ready)",
+    7: 'The pieces you hold are the ones listed under "Pieces you hold"',
+    8: "reaches you only if you ask for it and that agent sends it",
+    9: 'When an agent asks you for a piece you hold, give it with "send_information"',
+    10: "- Revenue bonus: you earn $1,000 for every piece you send",
+    11: "Hand in a task only when EVERY piece it needs is among your own pieces",
+    12: "each task you complete is replaced by a new one",
+    13: "You may hand in several tasks in the same turn",
+    14: '"Who holds which pieces" reflects the latest transfers',
+    15: "CHECK that each recipient id is the agent you mean to reach",
+    16: 'The answer of submit_task MUST be "Combined result of: " followed by EVERY piece',
+    17: "Each send names its pieces AND gives their values",
+    18: "brings 50% less revenue",
+    19: "FORMAT OF EACH FIELD:",
+    20: "REPLY: valid JSON ONLY",
+    21: "whole strategy for this turn",
+    22: "no commentary, no corrections, no second try, no markdown fences",
+}
+"""Each instruction of the authors' prompt (numbered as in docs/FIDELITY.md) → where ours says it."""
+
+
+def test_every_instruction_of_the_authors_has_its_counterpart():
+    how = sections_of(started(EnvConfig.for_condition("incentive")))["instructions"]
+    for n, ours in AUTHORS_POINTS.items():
+        assert ours in how, f"point {n}"
+    assert "Revenue bonus" not in sections_of(started())["instructions"], "only under incentive"
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "FIDELITY.md").read_text()
+    listed = re.findall(r"^(\d+)\. ", doc.split("### Their instructions, point by point")[1], re.M)
+    assert [int(n) for n in listed] == list(AUTHORS_POINTS), "the doc lists the same points"
+
+
+@pytest.mark.parametrize("condition", ["baseline", "incentive"])
+def test_fixed_sections_are_within_15_percent_of_theirs(condition):
+    s = sections_of(started(EnvConfig.for_condition(condition)))
+    for name, theirs in (*THEIRS.items(), ("instructions", THEIRS_INSTRUCTIONS[condition])):
+        assert 0.85 <= len(s[name]) / theirs <= 1.15, name
+
+
+def test_think_block_is_cut_only_with_both_tags_by_default():
+    reply = '{"actions": [], "private_thoughts": "final"}'
+    draft = '{"actions": [], "private_thoughts": "draft"} </think> '
+    assert split_think(draft + reply, "strict") == (None, draft + reply), "the authors' rule"
+    assert split_think("<think>" + draft + reply, "strict")[1] == " " + reply
+    assert split_think(draft + reply, "lenient")[1] == " " + reply, "ours (parsing='lenient')"
+    assert EnvConfig().parsing == "strict"
+
+
+def test_deepseek_r1_is_the_deployment_the_authors_called():
+    assert resolve("deepseek-r1").model == "deepseek-ai/DeepSeek-R1-0528-Turbo"
+    assert resolve("deepseek-r1-0528").model == "deepseek-ai/DeepSeek-R1-0528"
+
+
+class _Failing:
+    label, scripted = "failing-model", False
+
+    async def act(self, obs) -> Turn:
+        return Turn(error="gave up after 3 attempts: 503", attempts=3)
+
+
+def test_a_failed_call_aborts_the_run_by_default():
+    config = EnvConfig(rounds=2, n_agents=2)
+    with pytest.raises(AgentError, match="lost its round-1 turn to llm_error"):
+        run_episode_sync(config, [PerfectAgent(), _Failing()], 0)
+    played = run_episode_sync(
+        config.model_copy(update={"on_agent_error": "lose_turn"}), [PerfectAgent(), _Failing()], 0
+    )
+    assert sum(e.kind == "llm_error" for e in played.events) == 2
 
 
 # ---- the document itself -------------------------------------------------------------------------

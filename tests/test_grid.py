@@ -96,7 +96,7 @@ def test_faults_are_retried_or_logged_and_add_up_to_the_servers_count(server, tm
         models=[MIX],
         conditions=["baseline", "incentive"],
         runs=2,
-        env={"rounds": 5},
+        env={"rounds": 5, "on_agent_error": "lose_turn"},
         mode="live",
         models_file=models_file(tmp_path, timeout_s=0.4, max_attempts=3),
     )
@@ -129,7 +129,7 @@ def test_retry_after_is_honoured_then_the_turn_is_lost(server, tmp_path):
         models=["1*local:cooperator,1*perfect"],
         runs=1,
         mode="live",
-        env={"rounds": 1, "n_agents": 2},
+        env={"rounds": 1, "n_agents": 2, "on_agent_error": "lose_turn"},
         models_file=models_file(tmp_path, max_attempts=3),
     )
     start = time.perf_counter()
@@ -372,7 +372,7 @@ def test_runs_past_the_lost_turn_threshold_are_degraded_and_left_out_of_tables(s
     spec = GridSpec(
         models=["local:cooperator"],
         runs=2,
-        env={"rounds": 2},
+        env={"rounds": 2, "on_agent_error": "lose_turn"},
         mode="live",
         models_file=models_file(tmp_path, max_attempts=1),
     )
@@ -391,7 +391,7 @@ def test_every_call_failing_stops_the_grid_instead_of_finishing_empty_runs(serve
     spec = GridSpec(
         models=["local:cooperator"],
         runs=3,
-        env={"rounds": 3},
+        env={"rounds": 3, "on_agent_error": "lose_turn"},
         mode="live",
         episodes_in_flight=1,  # so the count of calls is exact
         models_file=models_file(tmp_path, max_attempts=2, stop_after_lost_turns=5),

@@ -51,7 +51,8 @@ def root(tmp_path_factory) -> Path:
                 agents = [scripted_agent(spec, seed * 1000 + k) for k in range(10)]
                 ep = run_episode_sync(cfg, agents, seed)  # default id: <condition>-seed<seed>
                 write_run(root / spec / cond / ep.run_id, ep)
-    ep = run_episode_sync(EnvConfig(rounds=2, n_agents=3), [FlakyModel() for _ in range(3)], 7)
+    config = EnvConfig(rounds=2, n_agents=3, on_agent_error="lose_turn")
+    ep = run_episode_sync(config, [FlakyModel() for _ in range(3)], 7)
     write_run(root / "model" / "flaky", ep)
     # debris: an interrupted run (no summary.json) and a stray events file
     (root / "debris").mkdir()
@@ -106,7 +107,8 @@ def test_lost_turns_parse_errors_and_usage_of_a_model_run(root):
 
 
 def test_lost_turns_are_flagged(tmp_path):
-    ep = run_episode_sync(EnvConfig(rounds=3, n_agents=2), [FlakyModel(), FlakyModel()], 0)
+    config = EnvConfig(rounds=3, n_agents=2, on_agent_error="lose_turn")
+    ep = run_episode_sync(config, [FlakyModel(), FlakyModel()], 0)
     write_run(tmp_path / "r", ep)
     turns = load.load_turns(tmp_path)
     assert turns["lost"].sum() == 2  # each agent's 3rd turn

@@ -10,6 +10,7 @@ turn only, the model declined), never cached as a reply.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -281,10 +282,16 @@ def test_deepseek_reasoning_content_and_cache_hit_tokens(tmp_path, conf):
 
 # https://api-docs.deepseek.com/guides/reasoning_model (R1 chat template opens <think>)
 def test_deepseek_closing_think_tag_alone_splits_reasoning(tmp_path, conf):
-    turn = act(tmp_path, conf, "deepseek-close-only")
+    lenient = dataclasses.replace(observation(), parsing="lenient")
+    turn = act(tmp_path, conf, "deepseek-close-only", obs=lenient)
     assert "A draft I will not send" in turn.reasoning
     assert turn.private_thoughts != "draft" and "draft" not in turn.raw
     assert split_think("x</think>y") == ("x", "y") and split_think("plain") == (None, "plain")
+    # The authors' reading (strict, the default) cuts only with both tags: the draft is read.
+    turn = act(tmp_path, conf, "deepseek-close-only")
+    assert turn.reasoning is None and turn.private_thoughts == "draft"
+    assert split_think("x</think>y", "strict") == (None, "x</think>y")
+    assert split_think("<think>x</think>y", "strict") == ("x", "y")
 
 
 # ---- vLLM ---------------------------------------------------------------------------------------
@@ -510,7 +517,8 @@ def test_an_echoed_key_reaches_no_file_and_no_console(
     mf.write_text(json.dumps(data))
     grid = tmp_path / "grid.yaml"
     grid.write_text(json.dumps({
-        "models": ["echoing", "refused"], "runs": 1, "env": {"rounds": 1}, "mode": "live",
+        "models": ["echoing", "refused"], "runs": 1, "mode": "live",
+        "env": {"rounds": 1, "on_agent_error": "lose_turn"},
         "episodes_in_flight": 1, "models_file": str(mf), "max_cost": 5,
     }))  # fmt: skip
     out = tmp_path / "out"

@@ -206,6 +206,43 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prompt(args: argparse.Namespace) -> int:
+    import yaml
+
+    from ..agents import expand_agents, scripted_agent
+    from ..game.config import EnvConfig
+    from ..game.prompts import prompt_sections, render_messages
+    from ..run.grid import seat_seed
+    from ..run.runner import observation_at
+
+    env = {}
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--set {item!r}: write KEY=VALUE, e.g. --set prompt_layout=tagged")
+        env[key.strip()] = yaml.safe_load(value)
+    config = EnvConfig.for_condition(args.condition, **env)
+    seats = expand_agents(args.agents, config.n_agents)
+    agents = [scripted_agent(s, seat_seed(args.seed, k)) for k, s in enumerate(seats)]
+    obs = observation_at(config, agents, args.seed, args.agent, args.round)
+    messages = render_messages(obs)
+    lengths = [(name, len(text)) for name, text in prompt_sections(messages)]
+    if args.json:
+        print(json.dumps({"messages": messages, "sections": dict(lengths)}, indent=2))
+        return 0
+    if not args.lengths:
+        for m in messages:
+            print(f"===== {m['role']} ({len(m['content'])} characters) =====")
+            print(m["content"])
+    print(
+        f"===== sections: {obs.agent}, round {obs.round}, {args.condition}, seed {args.seed} ====="
+    )
+    for name, n in lengths:
+        print(f"{name:<14}{n:>7,}")
+    print(f"{'user message':<14}{len(messages[-1]['content']):>7,}")
+    return 0
+
+
 def _print_table(rows: list[dict]) -> None:
     cols = list(rows[0])
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from .commands import cmd_clean, cmd_grid, cmd_models, cmd_reproduce, cmd_run, cmd_serve
+from .commands import (
+    cmd_clean,
+    cmd_grid,
+    cmd_models,
+    cmd_prompt,
+    cmd_reproduce,
+    cmd_run,
+    cmd_serve,
+)
 
 CACHE_MODES = ("cache", "live", "replay")  # coop_utils.llm.cache.MODES (a test keeps them equal)
 NOTEBOOK_MODES = (
@@ -312,6 +320,44 @@ examples:
   coop clean --yes    delete it"""
 
 
+PROMPT = """\
+Print the exact messages a model receives on one turn of a played episode (the system
+message, then the user message), followed by each section's length in characters. The
+episode is played in process by scripted agents (default: perfect play), so every turn
+before the one printed is the same as in `coop run` with the same seed."""
+PROMPT_EXAMPLES = """\
+examples:
+  coop prompt --seed 0 --agent 0 --round 3                    round 3 of agent_0, baseline
+  coop prompt --condition incentive --round 1 --lengths       only the section lengths
+  coop prompt --round 3 --set prompt_layout=tagged            our earlier layout"""
+
+
+def _add_prompt(p: argparse.ArgumentParser) -> None:
+    p.description, p.epilog = PROMPT, PROMPT_EXAMPLES
+    p.add_argument(
+        "--condition", default="baseline", choices=_conditions(), help="default baseline"
+    )
+    p.add_argument("--seed", type=int, default=0, help="the episode's seed (default 0)")
+    p.add_argument("--agent", type=int, default=0, help="the agent's number, 0 for agent_0")
+    p.add_argument("--round", type=_positive, default=1, help="the round (default 1)")
+    p.add_argument(
+        "--agents",
+        default="perfect",
+        help="the scripted population that plays the episode, as in coop run (default perfect)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment option, e.g. rounds=10, prompt_layout=tagged, "
+        "prompt_variant=neutral_items (repeatable)",
+    )
+    p.add_argument("--lengths", action="store_true", help="print only the section lengths")
+    p.add_argument("--json", action="store_true", help="print the messages and lengths as JSON")
+    p.set_defaults(func=cmd_prompt)
+
+
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
     from ..run.evaluate.command import add_arguments, main
 
@@ -357,6 +403,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "models": ("list model aliases and whether their keys are set", _add_models),
     "reproduce": ("run every notebook: all figures, tables and statistics", _add_reproduce),
     "clean": ("delete the runs and outputs that cost nothing to remake", _add_clean),
+    "prompt": ("print the exact prompt of one turn, with each section's length", _add_prompt),
     "evaluate": ("where a model sits among the paper's eight, on a budget", _add_evaluate),
     "view": ("one self-contained HTML page of a run, or of two side by side", _add_view),
 }

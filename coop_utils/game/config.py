@@ -99,6 +99,15 @@ class EnvConfig(BaseModel):
     """Under `auto_request` / `auto_fulfill` the authors ran their decomposition package's own
     prompt (`as_run`: ranked board, history always truncated, no "cooperate" sentence, goal
     before the round line); `uniform` shows the baseline prompt in every condition."""
+    prompt_layout: Literal["authors", "tagged"] = "authors"
+    """How the user message is laid out. `authors`: the authors' sections, facts and arrangement
+    in our words (directory by agent, board in dollars only, free text as written);
+    `tagged`: our earlier layout (directory by piece, board with task counts, every message,
+    notice, thought and broadcast tagged with its round and JSON-quoted)."""
+    message_rounds: bool = True
+    """Under the `authors` layout, show each direct message's round (the offline scripted
+    agents read only the prompt and key their answers on the round of an ask); False shows
+    the history exactly as the authors did, without it."""
     explain_copy: bool = False
     """Tell agents that a sent piece is a copy the sender keeps (the authors' prompt does not)."""
     state_reward: bool = False
@@ -122,6 +131,11 @@ class EnvConfig(BaseModel):
     authors' prompt has this list but their code never fills it)."""
     ignored_after: int = Field(3, ge=1)
     """With `show_ignoring`: how many unanswered requests put an agent on the list."""
+    on_agent_error: Literal["abort", "lose_turn"] = "abort"
+    """A model call that failed after its retries (`llm_error`, `provider_error`, `refusal`):
+    `abort` ends the run, recorded as failed, as the authors' paper runner did (its
+    `fail_fast_on_agent_error`); a rerun replays the cached replies and resumes. `lose_turn`
+    logs the lost turn and plays on (ours)."""
     remember_thoughts: Literal["with_actions", "always"] = "with_actions"
     """Which turns' private thoughts the agent is shown later: only turns that carried at least
     one well-formed action (the authors' code keeps no thoughts of a turn without one), or all."""

@@ -119,6 +119,10 @@ class Observation:
     """"main", or "decomposition" for the authors' decomposition prompt (``prompt_profile``)."""
     explain_copy: bool = False
     state_reward: bool = False
+    prompt_layout: str = "authors"
+    """"authors" or "tagged" (``EnvConfig.prompt_layout``)."""
+    message_rounds: bool = True
+    """Show each direct message's round (``EnvConfig.message_rounds``; authors' layout only)."""
     parsing: str = "strict"
     """How this agent's reply will be read (``EnvConfig.parsing``); not shown in the prompt."""
 

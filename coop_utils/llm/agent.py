@@ -24,10 +24,16 @@ LOST_AS = {"lost": "llm_error", "provider_error": "provider_error", "refusal": "
 """The event that records a turn lost to each failure class of a completion."""
 
 
-def split_think(text: str) -> tuple[str | None, str]:
-    """(reasoning, answer): everything up to the first ``</think>`` is reasoning, with or
-    without its opening tag (DeepSeek-R1's chat template opens it in the prompt, so the
-    reply, and vLLM without a reasoning parser, carry only the closing tag)."""
+def split_think(text: str, parsing: str = "lenient") -> tuple[str | None, str]:
+    """(reasoning, answer). ``lenient`` (ours): everything up to the first ``</think>`` is
+    reasoning, with or without its opening tag (DeepSeek-R1's chat template opens it in the
+    prompt, so the reply, and vLLM without a reasoning parser, carry only the closing tag).
+    ``strict`` (the authors'): a block is cut only when the reply has both tags."""
+    if parsing == "strict":
+        if "<think>" not in text or "</think>" not in text:
+            return None, text
+        head, _, tail = text.partition("</think>")
+        return head.replace("<think>", "", 1).strip(), tail
     close = _CLOSE.search(text)
     if close is None:
         if _OPEN.match(text):  # opened and never closed: all of it is a draft
@@ -68,7 +74,7 @@ class LLMAgent:
                 calls=(done.call_event(),) if done.answered else (),
                 faults=faults,
             )
-        thought, text = split_think(done.text or "")
+        thought, text = split_think(done.text or "", obs.parsing)
         reasoning = "\n".join(r for r in (done.reasoning, thought) if r) or None
         turn = Turn.from_reply(
             text,

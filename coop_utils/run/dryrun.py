@@ -1,7 +1,7 @@
 """What a grid will cost before it costs anything: ``coop grid GRID.yaml --dry-run``.
 
-Why measure rather than guess: our prompts grow from about 7,500 characters in round 1 to
-40–57k by round 20 as the history fills, so a flat per-call guess is off by a factor of
+Why measure rather than guess: our prompts grow from about 8,000 characters in round 1 to
+44–67k by round 20 as the history fills, so a flat per-call guess is off by a factor of
 several. Here one episode per (setting, condition) is played by scripted agents, which
 see exactly the prompts a model would, and every prompt is measured. What a model writes
 back cannot be measured without calling it, so the output side and the latency are stated

@@ -85,15 +85,20 @@ class GridMismatchError(ValueError):
     pass
 
 
+def seat_seed(seed: int, seat: int) -> int:
+    """The seed of one seat's agent in the run of this seed."""
+    return seed * 1000 + seat
+
+
 def build_agents(run: PlannedRun, pool: ClientPool) -> list[Agent]:
     """Scripted specs play in process; everything else is a model called through the pool."""
     agents: list[Agent] = []
     for k, spec in enumerate(run.seats):
-        seat_seed = run.seed * 1000 + k
+        seed = seat_seed(run.seed, k)
         if is_scripted_spec(spec):
-            agents.append(scripted_agent(spec, seat_seed))
+            agents.append(scripted_agent(spec, seed))
             continue
-        agents.append(LLMAgent(pool.client(spec), run.run_id, seat_seed))
+        agents.append(LLMAgent(pool.client(spec), run.run_id, seed))
     return agents
 
 

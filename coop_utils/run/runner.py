@@ -24,6 +24,7 @@ from ..analysis import metrics
 from ..game.config import EnvConfig
 from ..game.env import Environment
 from ..game.events import Event, write_atomic, write_events
+from ..game.observation import Observation
 from ..paths import ROOT
 
 PACKAGES = (
@@ -70,23 +71,31 @@ class Episode:
         return f"Episode({self.run_id!r}, tasks={self.summary.get('tasks')}, events={len(self.events)})"
 
 
-async def run_episode(
-    config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
-) -> Episode:
-    """Play all rounds; agent turns are strictly sequential within an episode."""
-    if len(agents) != config.n_agents:
-        raise ValueError(f"{len(agents)} agents given for a run of {config.n_agents}")
-    run_id = run_id or f"{config.condition}-seed{seed}"
-    labels = [a.label for a in agents]
-    env = Environment(config, seed, run_id, labels)
+class AgentError(RuntimeError):
+    """A model call failed after its retries and ``on_agent_error`` is ``abort``."""
+
+
+async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | None = None):
+    """Play the episode's rounds; agent turns are strictly sequential. With ``until`` =
+    (round, seat), stop before that seat's turn and return what it is shown then."""
+    config, labels = env.config, [a.label for a in agents]
     instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
     whole = [getattr(a, "reads_state", False) for a in agents]
     to_anyone = config.instant_replies == "to_anyone"
     for _ in range(config.rounds):
         for i in env.start_round():
+            if (env.round, i) == until:
+                return env.observe(i)
             env.begin_turn(i)
             turn = await agents[i].act(env.observe(i, whole[i]))
             reached = env.apply_turn(i, turn)
+            if turn.error is not None and config.on_agent_error == "abort":
+                raise AgentError(
+                    f"run {env.run_id}: {labels[i]} lost its round-{env.round} turn to "
+                    f"{turn.error_kind} ({turn.error}); the run stops here, as the authors' "
+                    "runner did. Rerun to resume from the cached replies, or set "
+                    "on_agent_error='lose_turn' to play on"
+                )
             if not (to_anyone or i in instant):
                 continue  # perfect holders answer at once only a perfect requester (SPEC §3)
             for j in dict.fromkeys(reached):
@@ -97,10 +106,38 @@ async def run_episode(
                         env.begin_turn(j, instant=True)
                         env.apply_turn(j, reply)
         env.end_round()
+    return None
+
+
+async def run_episode(
+    config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
+) -> Episode:
+    """Play all rounds; agent turns are strictly sequential within an episode."""
+    if len(agents) != config.n_agents:
+        raise ValueError(f"{len(agents)} agents given for a run of {config.n_agents}")
+    run_id = run_id or f"{config.condition}-seed{seed}"
+    labels = [a.label for a in agents]
+    env = Environment(config, seed, run_id, labels)
+    await _play(env, agents)
     result = env.finish()
     scripted = any(getattr(a, "scripted", False) for a in agents)
     summary = summarize(env.events, result, config)
     return Episode(run_id, config, seed, labels, env.events, summary, scripted)
+
+
+def observation_at(
+    config: EnvConfig, agents: list[Agent], seed: int, agent: int, round: int
+) -> Observation:
+    """What seat ``agent`` is shown at the start of its turn in ``round`` of the episode these
+    agents play with this seed (the same episode :func:`run_episode` plays); render it with
+    :func:`~coop_utils.game.prompts.render_messages` for the exact messages a model receives."""
+    if not (1 <= round <= config.rounds and 0 <= agent < config.n_agents):
+        raise ValueError(
+            f"round {round}, agent {agent}: a run has rounds 1-{config.rounds} and agents "
+            f"0-{config.n_agents - 1}"
+        )
+    env = Environment(config, seed, f"{config.condition}-seed{seed}", [a.label for a in agents])
+    return asyncio.run(_play(env, agents, (round, agent)))
 
 
 def run_episode_sync(

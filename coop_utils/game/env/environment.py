@@ -113,6 +113,8 @@ class Environment(Rules):
             layout="decomposition" if config.decomposition_layout else "main",
             explain_copy=config.explain_copy,
             state_reward=config.state_reward,
+            prompt_layout=config.prompt_layout,
+            message_rounds=config.message_rounds,
             parsing=config.parsing,
         )
         self._points = config.prompt_variant in NEUTRAL_VARIANTS

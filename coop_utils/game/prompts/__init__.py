@@ -1,18 +1,23 @@
 """What an LLM agent reads each turn: an :class:`Observation` rendered as chat messages.
 
-The user message carries the same information as the authors' prompt, section by
-section in their order (SPEC §2), in our own words; ``docs/FIDELITY.md`` says where
-each rule comes from (:mod:`.render`). The format is also a contract: :func:`parse_observation` reads
-the text back into an :class:`Observation`, which is how the local server (``coop
-serve``) answers as a scripted agent from nothing but the request it receives, exactly
-as a hosted model would. ``tests/test_prompts.py`` checks that render → parse gives the
-observation back, so the two cannot drift apart.
+Two layouts (``EnvConfig.prompt_layout``). ``authors``, the default (:mod:`.authors`), shows
+the authors' sections, facts and arrangement in our own words, from the jinja2 templates in
+``templates/``: ``authors.j2`` lays the prompt out, ``words/<variant>.j2`` holds each prompt
+variant's words, so the wording changes without code. ``tagged`` (:mod:`.render`) is our
+earlier layout: directory by piece, free text JSON-quoted and tagged with its round.
+``docs/FIDELITY.md`` says where each rule comes from.
 
-Free text (messages, broadcasts, thoughts) is shown JSON-quoted, so a message
-containing a newline or a fake section header cannot break the layout.
+The format is also a contract: :func:`parse_observation` reads either layout back into an
+:class:`Observation`, which is how the local server (``coop serve``) answers as a scripted
+agent from nothing but the request it receives, exactly as a hosted model would
+(:mod:`.read` for the authors' layout). ``tests/test_prompts.py`` checks that render → parse
+gives the observation back, so they cannot drift apart. :func:`prompt_sections` names each
+section of a turn's messages (``coop prompt`` prints them with their lengths).
 """
 
+from .authors import words
 from .parse import parse_observation
+from .read import SECTIONS, prompt_sections
 from .render import (
     AUTO_NOTES,
     BOARD,
@@ -39,7 +44,6 @@ from .render import (
     TASKS,
     THOUGHTS,
     Wording,
-    prompt_sections,
     render_messages,
     system_message,
     user_message,
@@ -69,6 +73,7 @@ __all__ = [
     "PUBLIC",
     "ROUND_LINE",
     "SCORE_BOARD",
+    "SECTIONS",
     "TASKS",
     "THOUGHTS",
     "Wording",
@@ -78,4 +83,5 @@ __all__ = [
     "system_message",
     "user_message",
     "wording",
+    "words",
 ]

@@ -21,6 +21,7 @@ from ..observation import (
     ValueRecord,
 )
 from ..world import PieceMatcher
+from .read import parse_authors
 from .render import (
     AUTO_NOTES,
     BOARD,
@@ -125,6 +126,8 @@ def parse_observation(messages: list[dict[str, str]] | str) -> Observation:
         user = messages
     else:
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    if (authors := parse_authors(user)) is not None:
+        return authors
     head, when = _HEAD.search(user), ROUND_LINE.search(user)
     if head is None or when is None:
         raise ValueError("not a coop prompt: no 'You are agent_N, one of ...' line")
@@ -217,4 +220,5 @@ def parse_observation(messages: list[dict[str, str]] | str) -> Observation:
         layout="main" if user.index(when[0]) < user.index(GOAL + "\n") else "decomposition",
         explain_copy=COPY_NOTE in how,
         state_reward=reward is not None,
+        prompt_layout="tagged",
     )

@@ -16,6 +16,7 @@ from ..observation import (
     ValueRecord,
 )
 from ..world import NEUTRAL_TEMPLATES, NEUTRAL_VARIANTS, format_amount
+from . import authors
 
 DEFAULT_COMPANY = EnvConfig.model_fields["company"].default
 
@@ -303,22 +304,13 @@ def user_message(obs: Observation) -> str:
 
 
 def render_messages(obs: Observation) -> list[dict[str, str]]:
-    """The chat messages for one turn: a system message and one user message."""
-    return [
-        {"role": "system", "content": system_message(obs)},
-        {"role": "user", "content": user_message(obs)},
-    ]
-
-
-def prompt_sections(text: str) -> list[tuple[str, int]]:
-    """(section, length in characters) of a rendered user message, in order: the identity
-    line, the round line, each headed section (for side-by-side checks with other prompts)."""
-    out: list[tuple[str, int]] = []
-    for block in text.rstrip("\n").split("\n\n"):
-        head = block.split("\n", 1)[0]
-        name = head if head in HEADERS else "round" if ROUND_LINE.match(head) else "identity"
-        out.append((name, len(block)))
-    return out
+    """The chat messages a model receives for one turn: a system message and one user
+    message, in the layout ``obs.prompt_layout`` names."""
+    if obs.prompt_layout == "tagged":
+        system, user = system_message(obs), user_message(obs)
+    else:
+        system, user = authors.system_text(obs), authors.user_text(obs)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 ROUND_LINE = re.compile(r"^This is round (\d+) of (\d+)\.$", re.M)
