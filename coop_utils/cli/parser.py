@@ -15,11 +15,12 @@ from .commands import (
     cmd_clean,
     cmd_grid,
     cmd_models,
-    cmd_prompt,
     cmd_reproduce,
     cmd_run,
     cmd_serve,
 )
+from .reading import add_prompt, add_view
+from .values import conditions, positive
 
 CACHE_MODES = ("cache", "live", "replay")  # coop_utils.llm.cache.MODES (a test keeps them equal)
 NOTEBOOK_MODES = (
@@ -74,16 +75,6 @@ class _Parser(argparse.ArgumentParser):
         self.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
 def _add_models_file(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--models",
@@ -121,12 +112,6 @@ def _add_llm_options(p: argparse.ArgumentParser) -> None:
     _add_models_file(p)
 
 
-def _conditions() -> tuple[str, ...]:
-    from ..game.config import CONDITIONS
-
-    return CONDITIONS
-
-
 RUN = """\
 Play episodes of one population under one condition and print a table of results.
 The population is one agent spec for all ten seats, or a mix. Scripted agents play in
@@ -151,15 +136,15 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--condition",
         default="baseline",
-        choices=_conditions(),
+        choices=conditions(),
         help="the paper's condition (default baseline)",
     )
     p.add_argument(
-        "--runs", type=_positive, default=1, help="episodes, seeds SEED, SEED+1, ... (default 1)"
+        "--runs", type=positive, default=1, help="episodes, seeds SEED, SEED+1, ... (default 1)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
-    p.add_argument("--rounds", type=_positive, help="override the number of rounds (default 20)")
-    p.add_argument("--n-agents", type=_positive, help="override the number of agents (default 10)")
+    p.add_argument("--rounds", type=positive, help="override the number of rounds (default 20)")
+    p.add_argument("--n-agents", type=positive, help="override the number of agents (default 10)")
     p.add_argument("--out", type=Path, help="write one folder per run here (default: none)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     _add_llm_options(p)
@@ -320,74 +305,11 @@ examples:
   coop clean --yes    delete it"""
 
 
-PROMPT = """\
-Print the exact messages a model receives on one turn of a played episode (the system
-message, then the user message), followed by each section's length in characters. The
-episode is played in process by scripted agents (default: perfect play), so every turn
-before the one printed is the same as in `coop run` with the same seed."""
-PROMPT_EXAMPLES = """\
-examples:
-  coop prompt --seed 0 --agent 0 --round 3                    round 3 of agent_0, baseline
-  coop prompt --condition incentive --round 1 --lengths       only the section lengths
-  coop prompt --round 3 --set prompt_layout=tagged            our earlier layout"""
-
-
-def _add_prompt(p: argparse.ArgumentParser) -> None:
-    p.description, p.epilog = PROMPT, PROMPT_EXAMPLES
-    p.add_argument(
-        "--condition", default="baseline", choices=_conditions(), help="default baseline"
-    )
-    p.add_argument("--seed", type=int, default=0, help="the episode's seed (default 0)")
-    p.add_argument("--agent", type=int, default=0, help="the agent's number, 0 for agent_0")
-    p.add_argument("--round", type=_positive, default=1, help="the round (default 1)")
-    p.add_argument(
-        "--agents",
-        default="perfect",
-        help="the scripted population that plays the episode, as in coop run (default perfect)",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an environment option, e.g. rounds=10, prompt_layout=tagged, "
-        "prompt_variant=neutral_items (repeatable)",
-    )
-    p.add_argument("--lengths", action="store_true", help="print only the section lengths")
-    p.add_argument("--json", action="store_true", help="print the messages and lengths as JSON")
-    p.set_defaults(func=cmd_prompt)
-
-
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
     from ..run.evaluate.command import add_arguments, main
 
     add_arguments(p)
     p.set_defaults(func=main)
-
-
-VIEW = """\
-Write one self-contained HTML page of a run (it opens from the file: no server, no network):
-its overview, every turn with the messages the agent was sent, its reply, actions, private
-thoughts and what followed, with filters, search and jumps; with two runs (one seed, two
-conditions), where their histories part. Built from the run folder and its seed alone."""
-VIEW_EXAMPLES = """\
-examples:
-  coop view runs/o3/o3/baseline/seed0                writes .../seed0/view.html
-  coop view RUN_BASELINE RUN_INCENTIVE --out cmp.html   two runs side by side"""
-
-
-def _add_view(p: argparse.ArgumentParser) -> None:
-    p.description, p.epilog = VIEW, VIEW_EXAMPLES
-    p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="one run folder, or two")
-    p.add_argument("--out", type=Path, help="the page (default: view.html in the first run)")
-
-    def view(args: argparse.Namespace) -> int:
-        from ..run.view import write_view
-
-        print(write_view(args.runs, args.out))
-        return 0
-
-    p.set_defaults(func=view)
 
 
 def _add_clean(p: argparse.ArgumentParser) -> None:
@@ -403,9 +325,9 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "models": ("list model aliases and whether their keys are set", _add_models),
     "reproduce": ("run every notebook: all figures, tables and statistics", _add_reproduce),
     "clean": ("delete the runs and outputs that cost nothing to remake", _add_clean),
-    "prompt": ("print the exact prompt of one turn, with each section's length", _add_prompt),
+    "prompt": ("print the exact prompt of one turn, with each section's length", add_prompt),
     "evaluate": ("where a model sits among the paper's eight, on a budget", _add_evaluate),
-    "view": ("one self-contained HTML page of a run, or of two side by side", _add_view),
+    "view": ("one self-contained HTML page of a run, or of two side by side", add_view),
 }
 """Each subcommand's one-line summary and the function that describes it and adds its options."""
 
