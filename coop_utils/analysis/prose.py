@@ -207,7 +207,7 @@ def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") 
         f"response rate {t1['response_rate']:.0f}%, pipeline efficiency "
         f"{t1['pipeline_efficiency']:.0f}%, Gini {t1['gini']:.3f}.",
         f"- Under auto_request perfect play completes {auto['perfect_play_tasks']:.1f} tasks, "
-        f"{auto['vs_paper_ceiling_pct']:.0f}% of the paper's ceiling.",
+        f"{auto['pct_of_ceiling']:.0f}% of the baseline ceiling (the paper's 204).",
         f"- The paper's own Table 1 with our Elo snapshot gives r = {elo['statistic']:.2f} "
         f"(p = {elo['p']:.2f}).",
         f"- Detecting a 10% change in tasks with 80% power needs {need.min()}–{need.max()} "
