@@ -18,8 +18,9 @@ import yaml
 
 from coop_utils.cli import main
 from coop_utils.run.evaluate.leaderboard import DEFAULT_PATH
+from coop_utils.run.evaluate.protocol import PROTOCOL_VERSION
 
-QUICK = ["--rounds", "15", "--max-runs", "3"]
+QUICK = ["--rounds", "15", "--min-runs", "3", "--max-runs", "3"]
 """15 rounds and 3 runs per cell keep CI fast; % of optimal is then measured against perfect
 play at 15 rounds. (At 10 rounds the bungler's cooperation rate sits at 50% itself.)"""
 
@@ -81,7 +82,7 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     noise = [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
     assert outputs and not noise, noise
     record = json.loads((out / "ev" / "evaluation.json").read_text())
-    assert record["protocol"] == "1" and record["batches"]
+    assert record["protocol"] == PROTOCOL_VERSION and record["batches"]
 
 
 def test_a_tighter_target_reuses_every_run(offline, capsys):
