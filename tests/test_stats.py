@@ -781,7 +781,9 @@ def test_capability_correlation_contract():
         }
     )
     out = stats.capability_correlation(runs, elo)  # defaults: tasks, baseline only
-    assert list(out.columns) == ["method", "statistic", "p", "n", "lo", "hi", "metric", "models"]
+    assert list(out.columns) == [
+        *("method", "statistic", "p", "n", "lo", "hi", "loo_lo", "loo_hi", "metric", "models")
+    ]
     assert out["method"].tolist() == ["pearson", "spearman"] and (out["n"] == 4).all()
     x, y = [1300.0, 1350.0, 1320.0, 1400.0], [15.0, 40.0, 25.0, 30.0]
     pr = sps.pearsonr(x, y)
@@ -835,3 +837,42 @@ def test_runs_needed_contract():
     assert stats.runs_needed(sd=1, difference=1).iloc[0]["n"] > 2
     with pytest.raises(ValueError, match="^sd must be positive and difference non-zero$"):
         stats.runs_needed(sd=1, difference=0)
+
+
+def test_capability_r_comes_with_its_interval_and_leave_one_out_range():
+    """Issue 21: r = 0.20 over the paper's 8 models has a 95% CI of -0.59 to 0.79 and a
+    leave-one-out range of -0.30 to 0.43; both stand beside r."""
+    table = paper.load_paper()
+    pts = table[(table.metric == "tasks") & (table.condition == "baseline")]
+    pts = pts[pts.model != "perfect_play"].rename(columns={"value": "tasks"})
+    r = stats.capability_correlation(pts).set_index("method").loc["pearson"]
+    assert (round(r.lo, 2), round(r.hi, 2)) == (-0.59, 0.79)
+    assert (round(r.loo_lo, 2), round(r.loo_hi, 2)) == (-0.30, 0.43)
+    assert r.loo_lo < r.statistic < r.loo_hi
+
+
+def test_fig3_labels_the_papers_r_apart_from_what_its_points_give():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from coop_utils import plots
+
+    runs = pd.DataFrame(
+        {"model": ["local:x"], "condition": ["baseline"], "tasks": [3.0], "scripted": [True]}
+    )
+    note = plots.capability_scatter(runs, paper=paper.load_paper()).axes[0].texts[0].get_text()
+    assert "paper's points at this snapshot (n=8): r = 0.20 (95% CI -0.59 to 0.79" in note
+    assert "r = 0.16 (p = 0.71), ρ = 0.08 (p = 0.84), at its own Elo snapshot" in note
+
+
+def test_the_plan_is_a_range_from_the_larger_spread_and_paired():
+    lo, hi = stats.sd_bounds(1.0)
+    assert (round(lo, 2), round(hi, 2)) == (0.6, 2.87), "an sd from 5 runs: 0.6 to 2.9 times"
+    plan = stats.paper_plan(paper.load_paper()).set_index("model")
+    assert len(plan) == len(PAPER_MODELS)
+    assert plan.loc["claude-sonnet-4", "sd_from"] == "Table 5", "21.9 there beside 9.6"
+    assert plan.loc["o3-mini", "sd_from"] == "Table 1", "17.3 there beside 6.5"
+    assert (plan["runs_for_10pct_upper"] > plan["runs_for_10pct"]).all()
+    sd = plan.loc["o3-mini", "paper_sd"]
+    paired = stats.runs_needed(2**0.5 * sd, 0.1 * 102.8, paired=True)["n"].iloc[0]
+    assert plan.loc["o3-mini", "runs_for_10pct"] == paired
