@@ -57,6 +57,10 @@ def test_offline_evaluation_diagnoses_from_the_numbers(offline):
     for m, fix in ((w, "incentive"), (b, "policy")):
         effect = m["interventions"][fix]
         assert effect["pct_change"] > 100 and effect["n_pairs"] == 3 and effect["p"] < 0.05
+        tested = [e["p"] for e in m["interventions"].values() if e.get("p") is not None]
+        assert effect["p_holm"] >= effect["p"], "Holm over the model's interventions"
+        assert len(tested) > 1 or effect["p_holm"] == effect["p"]
+        assert effect["significant"] is (effect["p_holm"] < 0.05)
     for m in (w, b):
         assert m["scripted"] and "scripted" in m["in_words"] and m["paper"] is None
         for cell in m["cells"].values():
@@ -72,6 +76,8 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     rows = [r for r in board.splitlines() if r.startswith("local:")]
     assert len(rows) == 2 and all(",scripted," in r and "not model behaviour" in r for r in rows)
     assert board.count(",paper,paper,") == 8
+    header = board.splitlines()[0].split(",")
+    assert {"incentive_pct_change_lo", "incentive_pct_change_hi", "incentive_p_holm"} <= set(header)
     html = (out / "ev" / "report.html").read_text()
     assert "Scripted agents:" in html and "are scripted policies served over HTTP" in html
     assert html.count("data:image/png;base64") >= 4, "quadrant, capability, interventions, thoughts"

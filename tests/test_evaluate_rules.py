@@ -303,3 +303,19 @@ def test_the_report_template_types_no_result():
     assert len(prose) >= 8 and not [
         typed_numbers(p, allowed) for p in prose if typed_numbers(p, allowed)
     ]
+
+
+def test_the_baseline_is_extended_to_every_interventions_seeds():
+    from coop_utils.run.evaluate.protocol import pair_baselines
+
+    rule = StopRule(target=5.0, min_runs=5, batch=2, max_runs=40)
+    play = Population({("m", "baseline"): 1.0, ("m", "incentive"): 12.0, ("m", "policy"): 1.0})
+    phases = {"decomposition": adapt([("m", "baseline")], play, rule)}
+    phases["interventions"] = adapt([("m", "incentive"), ("m", "policy")], play, rule)
+    longest = phases["interventions"].states[("m", "incentive")].runs
+    assert phases["decomposition"].states[("m", "baseline")].runs == 5 < longest
+    paired = pair_baselines(phases, play, rule)
+    assert paired.requested == [{("m", "baseline"): longest}]
+    assert paired.states[("m", "baseline")].runs == longest
+    phases["pairing"] = paired
+    assert pair_baselines({**phases, "decomposition": paired}, play, rule) is None

@@ -35,7 +35,7 @@ from ...llm.cache import Mode
 from ..folders import folder_names, hold, slug
 from ..grid import GridSpec, plan, run_grid
 from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
-from .stopping import MIN_RUNS, CellState, Outcome, Played, StopRule, adapt
+from .stopping import MIN_RUNS, CellState, Outcome, Played, StopRule, adapt, cell_state
 
 PROTOCOL_VERSION = "2"
 """Bumped whenever the conditions, the stopping rule or the diagnosis rule change, so a
@@ -246,6 +246,24 @@ def _rate(name: str, outcome: Outcome, model: str) -> Rate:
     return Rate(name, state.mean, state.half_width, state.n)
 
 
+def pair_baselines(phases: dict[str, Outcome], play, rule: StopRule) -> Outcome | None:
+    """Extend each model's baseline to the seeds of its longest intervention cell, so that
+    every intervention is paired with its baseline on all of its seeds (an intervention
+    cell may need more runs than the baseline did); None when none needs extending."""
+    first, second = phases["decomposition"], phases["interventions"]
+    wanted: dict[Cell, int] = {}
+    for (model, _), state in second.states.items():
+        base = (model, "baseline")
+        if state.runs > max(first.states[base].runs, wanted.get(base, 0)):
+            wanted[base] = state.runs
+    if not wanted:
+        return None
+    played = play(wanted)
+    values = {c: list(played.values.get(c, first.values[c])) for c in wanted}
+    states = {c: cell_state(v, rule) for c, v in values.items()}
+    return Outcome(values, states, 1, played.stopped, [wanted])
+
+
 def run_evaluation(
     spec: EvaluationSpec,
     out: str | Path,
@@ -290,6 +308,9 @@ def _evaluate(spec: EvaluationSpec, out: Path, log, progress: bool) -> Evaluatio
     if cells and first.stopped is None:
         ev.phases["interventions"] = second = adapt(cells, play, rule)
         ev.stopped = second.stopped
+        if second.stopped is None and (paired := pair_baselines(ev.phases, play, rule)):
+            ev.phases["pairing"] = paired
+            ev.stopped = paired.stopped
     ev.wall_s = time.perf_counter() - start
     write_atomic(out / "evaluation.json", json.dumps(record(ev), indent=2, default=str))
     return ev
