@@ -40,9 +40,17 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a value is, in a user's words ("a list", "text", "a number", ...)."""
     names = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}
+    names |= {dict: "a mapping", type(None): "null"}
     return names.get(type(value), type(value).__name__)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to a mistyped ``word``, or ''."""
+    near = difflib.get_close_matches(str(word), [str(k) for k in known], n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def short(value: Any, width: int = 60) -> str:
@@ -71,7 +79,7 @@ def read_yaml_mapping(path: str | Path, what: str, keys: Iterable[str]) -> dict[
     if not isinstance(data, dict):
         raise InputError(
             f"{what} {path}: the top level must be a mapping of keys ({', '.join(keys)}), "
-            f"not {_kind(data)}"
+            f"not {kind_of(data)}"
         )
     return data
 
@@ -84,8 +92,7 @@ def explain(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         known = list(model.model_fields) if model and len(err["loc"]) == 1 else []
         if err["type"] == "extra_forbidden":
-            near = difflib.get_close_matches(loc, known, n=1)
-            msg = "unknown key" + (f" (did you mean {near[0]!r}?)" if near else "")
+            msg = "unknown key" + did_you_mean(loc, known)
             msg += f"; accepted keys: {', '.join(known)}" if known else ""
         elif err["type"] == "missing":
             msg = "missing; it is required"

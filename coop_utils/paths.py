@@ -46,9 +46,13 @@ def runs_root() -> Path:
 
 
 def shown(path: Path) -> str:
-    """A path as a reader wants it: relative to the repository when inside it."""
-    path = Path(path).resolve()
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    """A path as the reader can use it where they stand: relative to the working folder
+    when below it, or when both are in the repository (``../figures`` from
+    ``notebooks/``, where a notebook's kernel runs); else absolute."""
+    path, here = Path(path).resolve(), Path.cwd().resolve()
+    if path.is_relative_to(here) or (path.is_relative_to(ROOT) and here.is_relative_to(ROOT)):
+        return os.path.relpath(path, here)
+    return str(path)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -91,6 +92,20 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     assert record["protocol"] == PROTOCOL_VERSION and record["batches"]
 
 
+def test_the_report_links_to_a_view_of_each_cell(offline):
+    _, out = offline
+    html = (out / "ev" / "report.html").read_text()
+    links = re.findall(r'href="([^"]+\.html)"', html)
+    record = json.loads((out / "ev" / "evaluation.json").read_text())
+    cells = {(c["model"], c["condition"]) for c in record["cells"] if c["runs"]}
+    singles = [x for x in links if x.endswith("/view.html")]
+    pairs = [x for x in links if "/view-vs-" in x]
+    assert len(singles) == len(cells) and len(pairs) == len(cells) - 2  # all but 2 baselines
+    for link in links:
+        page = (out / "ev" / link).read_text()
+        assert "coop view" in page and "scripted agents" in page
+
+
 def test_a_tighter_target_reuses_every_run(offline, capsys):
     """A second evaluation with a tighter target adds seeds, and re-plays none."""
     _, out = offline
@@ -134,7 +149,8 @@ def test_the_name_plays_no_part_and_the_budget_holds(tmp_path, capsys):
     assert m["diagnosis"] == "cooperation-limited" and list(m["interventions"]) == ["incentive"]
 
     argv = ["evaluate", "priced-helper", "--out", str(tmp_path / "p"), "--max-cost", "0.2"]
-    assert main([*argv, *common]) == 0, "the cap is an expected end, not an error"
+    assert main([*argv, *common]) == 2, "cells left unfinished: as coop run and coop grid"
+    assert "priced-helper" not in (tmp_path / "b.csv").read_text(), "no row with spending uncounted"
     s = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert s["stopped"].startswith("budget") and 0 < s["spent_usd"] <= 0.2
     cells = s["models"]["priced-helper"]["cells"]
@@ -142,7 +158,11 @@ def test_the_name_plays_no_part_and_the_budget_holds(tmp_path, capsys):
     assert s["models"]["priced-helper"]["interventions"] == {}
 
 
-def test_dry_run_prints_the_expected_runs_and_writes_nothing(tmp_path, capsys):
+def test_dry_run_prints_the_expected_runs_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["evaluate", "o3-mini", "--dry-run", "--out", str(tmp_path / "x")]) == 0
+    assert "keys not set, needed before it can run: OPENAI_API_KEY" in capsys.readouterr().out
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # the README's sample: the key is set
     assert main(["evaluate", "o3-mini", "--dry-run", "--out", str(tmp_path / "x")]) == 0
     text = capsys.readouterr().out
     assert "sd 6.8 points" in text and "±5 points: 10" in text

@@ -348,6 +348,93 @@ def test_gemini_hidden_thinking_tokens_are_counted_and_priced(tmp_path, conf):
     assert done.cost_usd == pytest.approx((done.input_tokens * 2.0 + (visible + 900) * 8.0) / 1e6)
 
 
+# ---- a LiteLLM proxy in front of a provider -----------------------------------------------------
+# https://docs.litellm.ai/docs/proxy/error_reference , .../proxy/error_diagnosis ,
+# .../proxy/budget_exceeded_errors , .../proxy/response_headers , .../proxy/request_headers
+GATEWAY = {"provider": {"gateway": "litellm"}}
+
+
+def test_litellm_choice_error_kept_under_provider_specific_fields_is_a_provider_error(
+    tmp_path, conf
+):
+    cache = tmp_path / "cache.jsonl"
+    f = models_file(tmp_path, conf, "litellm-choice-error", **GATEWAY)
+    messages = render_messages(observation())
+
+    async def twice():
+        for _ in range(2):
+            async with ClientPool("cache", cache, models_file=f) as pool:
+                done = await pool.client("m").complete(messages, "run/agent_0")
+        return done
+
+    done = asyncio.run(twice())
+    assert done.failure == "provider_error" and "Upstream provider error" in done.error
+    assert len(conf.calls_to("litellm-choice-error")) == 2, "asked again, never replayed"
+    turn = act(tmp_path, conf, "litellm-choice-error", **GATEWAY)
+    assert turn.error_kind == "provider_error" and turn.issues == (), "not the model's"
+
+
+@pytest.mark.parametrize("scenario", ["litellm-quota", "litellm-budget", "litellm-budget-429"])
+def test_litellm_quota_and_budget_stop_at_once(tmp_path, conf, scenario):
+    with pytest.raises(StopError) as err:
+        complete(tmp_path, conf, scenario, **GATEWAY)
+    assert len(conf.calls_to(scenario)) == 1, "never retried"
+    said = (
+        "budget in the gateway is spent" if "budget" in scenario else "provider behind the gateway"
+    )
+    assert said in str(err.value)
+
+
+def test_litellm_forwarded_retry_after_gives_the_turn_up_at_once(tmp_path, conf):
+    start = time.perf_counter()
+    done, _ = complete(tmp_path, conf, "litellm-retry-after", max_retry_s=30, **GATEWAY)
+    assert time.perf_counter() - start < 5, "never sleeps an hour"
+    assert done.failure == "lost" and "asked to wait 3600 s" in done.error
+    assert len(conf.calls_to("litellm-retry-after")) == 1
+
+
+def test_litellm_router_retries_are_turned_off_and_counted_as_faults(tmp_path, conf):
+    done, pool = complete(tmp_path, conf, "litellm-retried", **GATEWAY)
+    assert conf.calls_to("litellm-retried")[-1].headers["x-litellm-num-retries"] == "0"
+    assert done.failure is None and done.attempts == 1
+    # a gateway that ignores the header: its retries are this turn's faults
+    done, pool = complete(tmp_path, conf, "litellm-retried", params={"extra_headers": {"x-litellm-num-retries": "2"}}, **GATEWAY)  # fmt: skip
+    assert done.attempts == 3 and pool.usage.retried_attempts == 2
+    assert all("x-litellm-attempted-retries" in f for f in done.faults)
+
+
+def test_litellm_200_error_body_relayed_as_a_502_loses_this_turn_only(tmp_path, conf):
+    turn = act(tmp_path, conf, "litellm-body-error", **GATEWAY)
+    assert turn.error_kind == "provider_error" and "Provider returned error" in turn.error
+    assert len(conf.calls_to("litellm-body-error")) == 1, "not retried"
+    done, _ = complete(tmp_path, conf, "litellm-upstream-503", **GATEWAY)
+    assert done.failure is None and done.attempts == 2, "an HTTP 5xx is still retried"
+
+
+@pytest.mark.parametrize(
+    "scenario, says",
+    [
+        ("litellm-upstream-401", "provider refused the key in the gateway's config"),
+        ("litellm-upstream-404", "model id in the gateway's config"),
+        ("litellm-unknown-model", "model_name of the gateway's config"),
+        ("litellm-no-db", "no key database"),
+        ("litellm-budget", "budget in the gateway"),
+    ],
+)
+def test_litellm_advice_says_which_side_to_fix(tmp_path, conf, scenario, says):
+    with pytest.raises(StopError) as err:
+        complete(tmp_path, conf, scenario, **GATEWAY)
+    assert says in str(err.value) and "`params`" not in str(err.value)
+
+
+def test_litellm_upstream_model_is_recorded_beside_the_alias(tmp_path, conf):
+    turn = act(tmp_path, conf, "litellm-retried", **GATEWAY)
+    (call,) = turn.calls
+    assert call["upstream_model"] == "openai/gpt-4o-2024-08-06" and call["model"] == "some-model"
+    done, _ = complete(tmp_path, conf, "openai-server-error")
+    assert "upstream_model" not in done.call_event(), "only behind a gateway"
+
+
 # ---- any server ---------------------------------------------------------------------------------
 
 

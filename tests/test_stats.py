@@ -644,7 +644,7 @@ def test_count_model_contract(capsys):
     fit = stats.count_model(runs)  # the default formula: model × condition
     assert list(fit.columns) == [
         "term", "estimate", "se", "df", "t", "p", "rate_ratio", "rr_lo", "rr_hi",
-        "n_clusters", "scripted",
+        "n_clusters", "not_estimable", "scripted",
     ]  # fmt: skip
     assert fit["term"].tolist() == [
         "Intercept", "C(model)[T.b]", "C(condition)[T.y]", "C(model)[T.b]:C(condition)[T.y]",
@@ -658,11 +658,18 @@ def test_count_model_contract(capsys):
         "alpha": None,
     }
     assert (fit["df"] == 1).all() and (fit["n_clusters"] == 2).all()
-    assert fit["t"].to_numpy() == pytest.approx((fit["estimate"] / fit["se"]).to_numpy())
-    assert fit["p"].to_numpy() == pytest.approx(2 * sps.t.sf(np.abs(fit["t"]), 1))
+    # Model b's two seeds both sit 2.75x above model a's: the robust variance of that term is
+    # exactly 0 (a kernel computes +-1e-17). Said, never a silent NaN or a noise-sized se.
+    flat = fit.set_index("term").loc["C(model)[T.b]"]
+    assert flat["not_estimable"].startswith("zero robust variance: 2 clusters")
+    assert _nan(flat["se"]) and _nan(flat["p"]) and _nan(flat["rr_lo"])
+    est = fit[fit["not_estimable"] == ""]
+    assert len(est) == 3
+    assert est["t"].to_numpy() == pytest.approx((est["estimate"] / est["se"]).to_numpy())
+    assert est["p"].to_numpy() == pytest.approx(2 * sps.t.sf(np.abs(est["t"]), 1))
     assert fit["rate_ratio"].iloc[0] == pytest.approx(11.0)
     q = sps.t.ppf(0.975, 1)
-    assert fit["rr_lo"].to_numpy() == pytest.approx(np.exp(fit["estimate"] - q * fit["se"]))
+    assert est["rr_lo"].to_numpy() == pytest.approx(np.exp(est["estimate"] - q * est["se"]))
     nospace = stats.count_model(
         runs.assign(tasks=runs.tasks.where(runs.index != 0)), "tasks~C(model)"
     )
@@ -702,22 +709,24 @@ def test_cell_rates_and_rate_ratios_contract():
     rates = stats.cell_rates(runs, by=["model", "condition"])
     assert list(rates.columns) == [
         "model", "condition", "metric", "n", "rate", "rate_lo", "rate_hi", "df", "t_lo",
-        "t_hi", "scripted",
+        "t_hi", "not_estimable", "scripted",
     ]  # fmt: skip
     assert rates["model"].tolist() == ["a", "b", "c"] and rates["n"].tolist() == [2, 3 - 1, 3]
-    assert rates["rate"].tolist() == pytest.approx([12.0, 25.0, 6.0])
+    assert rates["rate"].tolist() == [12.0, 25.0, 6.0], "the cell means, exactly"
+    assert (rates["not_estimable"] == "").all()
     assert rates["df"].tolist() == [1, 1, 2] and rates["scripted"].tolist() == [False, False, True]
     assert "scripted" not in stats.cell_rates(runs.drop(columns="scripted"))
     ratios = stats.rate_ratios(runs, by=["model", "condition"], reference="b | x", cluster="run_id")
     assert list(ratios.columns) == [
         "model", "condition", "reference", "n", "n_reference", "rate", "reference_rate",
-        "rate_ratio", "rr_lo", "rr_hi", "df", "p", "p_welch", "scripted",
+        "rate_ratio", "rr_lo", "rr_hi", "df", "p", "p_welch", "not_estimable", "scripted",
     ]  # fmt: skip
     ratios = ratios.set_index("model")
     a = ratios.loc["a"]
     assert (a["condition"], a["reference"], a["n"], a["n_reference"]) == ("x", "b | x", 2, 2)
     assert (a["rate"], a["reference_rate"]) == pytest.approx((12.0, 25.0))
-    assert a["rate_ratio"] == pytest.approx(12 / 25)
+    assert a["rate_ratio"] == 12 / 25, "a ratio of counts, not exp of a fitted log"
+    assert (a["rate"], a["reference_rate"]) == (12.0, 25.0)
     assert a["df"] == 1, "two runs in the smaller cell: one degree of freedom, not clusters - 1"
     t = math.log(12 / 25) / (
         (math.log(a["rr_hi"]) - math.log(a["rr_lo"])) / 2 / sps.t.ppf(0.975, 1)
@@ -731,6 +740,7 @@ def test_cell_rates_and_rate_ratios_contract():
         warnings.simplefilter("error")
         lone = stats.rate_ratios(one, reference="b", cluster="run_id").set_index("model")
     assert lone.loc["a", "n_reference"] == 1 and lone.loc["a", "df"] == 0
+    assert lone.loc["a", "not_estimable"].startswith("no degrees of freedom")
     assert (
         _nan(lone.loc["a", "p"]) and _nan(lone.loc["a", "rr_lo"]) and _nan(lone.loc["a", "p_welch"])
     )

@@ -156,3 +156,25 @@ def test_transcript_reads_a_run(grid):
     text = transcript(folder, rounds=[2])
     assert text.startswith("── round 2") and "round 1" not in text
     assert "[withholder]" in text and "thinks:" in text and "messages agent_" in text
+
+
+def test_outputs_cannot_move_with_float_noise(tmp_path):
+    """A value a kernel computes a hair either side of a rounding boundary, or as noise
+    around zero, prints and saves the same: what keeps `coop reproduce` byte-identical."""
+    from coop_utils.analysis.prose import interval, num, p_value
+    from coop_utils.analysis.rounding import snap
+
+    below, above = np.nextafter(0.2125, 0), np.nextafter(0.2125, 1)
+    assert snap(below) == snap(above) == snap(0.2125)
+    assert num(below, 3) == num(above, 3) and interval(below, above, 3).count(num(above, 3)) == 2
+    assert snap(1.4e-16) == snap(-8e-17) == 0.0 and str(snap(-1e-17)) == "0.0"
+    assert p_value(1.7e-18) == "1.7e-18", "a tiny p-value is a strong test, not noise"
+    noisy = pd.DataFrame(
+        {"r": [3.0e-17, below], "p": [1.7e-18, 1.0], "tasks": [1, 2], "label": ["x", "y"]}
+    )
+    clean = noisy.assign(r=[-8.3e-17, above])
+    paths = [T.save_table(t, f"t{i}", tmp_path) for i, t in enumerate((noisy, clean))]
+    texts = [path.read_text() for path in paths]
+    assert texts[0] == texts[1] and texts[0].splitlines()[1] == "0,1.7e-18,1,x"
+    assert T.show(noisy, 3) == T.show(clean, 3)
+    assert noisy["r"].iloc[0] == 3.0e-17, "the caller's frame is not changed"

@@ -3,9 +3,10 @@
 ``tests/thought_examples.csv`` holds hand-written thoughts (ours, written for this project)
 labelled for both classes, with near misses for each. Split ``dev`` is what the patterns
 were written and tuned against; split ``holdout`` was written after the patterns were
-frozen and scored once. On it the patterns reach: hard defection P 0.83 / R 0.62, soft
-conditional P 0.93 / R 0.81 (the misses are paraphrases such as "sit on my pieces" or
-"ask for something in return"). The thresholds below pin that level: a change to
+frozen and scored once: hard defection P 0.83 / R 0.62, soft conditional P 0.93 / R 0.81.
+After the patterns learned the idioms of ``tests/thought_idioms.csv`` (issue 20; tuned on
+that file's dev split, never on this one) it scores hard defection P 0.86 / R 0.75 and soft
+conditional P 0.93 / R 0.81. The thresholds below pin that level: a change to
 ``PATTERNS`` that loses accuracy fails here, and one that gains it should raise them.
 """
 
@@ -27,7 +28,7 @@ from coop_utils import thoughts as th
 
 EXAMPLES = Path(__file__).with_name("thought_examples.csv")
 THRESHOLDS = {  # class: (precision, recall) required on the held-out split
-    "hard_defection": (0.80, 0.60),
+    "hard_defection": (0.85, 0.75),
     "soft_conditional": (0.90, 0.80),
 }
 
@@ -174,13 +175,12 @@ def _thoughts() -> pd.DataFrame:
     )
 
 
-def test_thought_table_counts_wilson_intervals_and_pooled_density():
+def test_thought_table_counts_and_pooled_density_without_thought_level_intervals():
     table = th.thought_table(_thoughts()).set_index("model")
     a = table.loc["a"]
     assert (a["n_thoughts"], a["n_runs"], a["hard_defection_n"]) == (6, 2, 1)
     assert a["hard_defection_pct"] == pytest.approx(100 / 6)
-    lo, hi = proportion_confint(1, 6, method="wilson")
-    assert (a["hard_defection_lo"], a["hard_defection_hi"]) == pytest.approx((100 * lo, 100 * hi))
+    assert not [c for c in table.columns if c.endswith(("_lo", "_hi"))], "runs are the units"
     assert a["words"] == 11 + 4 * 5 + 8
     assert a["market_terms_per_1k_words"] == pytest.approx(1000 * 2 / 39)
     assert table.loc["b", "n_thoughts"] == 1 and table.loc["b", "scripted"]

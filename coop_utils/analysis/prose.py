@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..paths import ROOT
+from .rounding import snap
 
 __all__ = [
     "Markdown",
@@ -61,20 +62,26 @@ def md(*paragraphs: str) -> Markdown:
     return Markdown("\n\n".join(p.strip() for p in paragraphs if p and p.strip()))
 
 
+def plain(text: str) -> str:
+    """``text`` escaped for Markdown, so ``5*a,5*b`` keeps its asterisks (no italics)."""
+    return re.sub(r"([\\`*_\[\]<>~])", r"\\\1", str(text))
+
+
 def names(items: Iterable[str], none: str = "none", code: bool = True) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (in backticks with ``code``); ``none`` if empty."""
-    items = [f"`{x}`" if code else str(x) for x in items]
+    """``a``, ``a and b``, ``a, b and c`` (in backticks with ``code``, else escaped for
+    Markdown); ``none`` if empty."""
+    items = [f"`{x}`" if code else plain(x) for x in items]
     if not items:
         return none
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def num(x: float, digits: int = 1) -> str:
-    """A number to ``digits`` decimals, ``–`` for NaN; never "-0.00" (floating-point noise
-    around zero must not change the prose from one machine to the next)."""
+    """A number to ``digits`` decimals, ``–`` for NaN; never "-0.00". Snapped first
+    (:func:`~coop_utils.analysis.rounding.snap`): float noise never changes a digit."""
     if x is None or math.isnan(x):
         return "–"
-    return f"{round(x, digits) + 0.0:.{digits}f}"
+    return f"{round(snap(x), digits) + 0.0:.{digits}f}"
 
 
 def interval(lo: float, hi: float, digits: int = 1) -> str:
@@ -84,7 +91,7 @@ def interval(lo: float, hi: float, digits: int = 1) -> str:
 
 def p_value(p: float) -> str:
     """Two significant figures, ``–`` when there was nothing to test."""
-    return "–" if p is None or math.isnan(p) else f"{p:.2g}"
+    return "–" if p is None or math.isnan(p) else f"{snap(p, 0.0):.2g}"
 
 
 # ---- numbers typed into Markdown ---------------------------------------------------------

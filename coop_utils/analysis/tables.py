@@ -22,6 +22,7 @@ from .diagnosis import quadrant as diagnosis  # Table 2's name for it
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side
+from .rounding import P_COLUMNS, snap_frame
 from .stats import (
     canonical_model,
     cell_summary,
@@ -30,7 +31,7 @@ from .stats import (
     pct_change,
     scripted_flag,
 )
-from .thoughts import classify_frame, run_level_table, thought_table
+from .thoughts import beside_floor, classify_frame, run_level_table, thought_table
 
 TABLE1_METRICS = (
     "tasks",
@@ -195,15 +196,18 @@ def table5(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
 
 
 def thought_tables(
-    thoughts: pd.DataFrame, paper: pd.DataFrame | None = None
+    thoughts: pd.DataFrame, paper: pd.DataFrame | None = None, floor: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tables 6–8: per model and condition, (run-level shares ± CI, pooled shares with
-    Wilson intervals), with the paper's hard-defection share and market-term density.
-    ``thoughts`` raw or already classified (:func:`~.thoughts.classify_frame`); they are
-    classified once for both tables."""
+    """Tables 6–8: per model and condition, (run-level shares ± CI, pooled shares), with
+    the paper's hard-defection share and market-term density, and with ``floor``
+    (:func:`~.thoughts.false_positive_floor`) the classifier's false-positive floor beside
+    each class share (:func:`~.thoughts.beside_floor`). ``thoughts`` raw or already
+    classified (:func:`~.thoughts.classify_frame`); they are classified once for both."""
     paper = load_paper() if paper is None else paper
     thoughts = classify_frame(thoughts)
     runs_level = run_level_table(thoughts)
+    if floor is not None:
+        runs_level = beside_floor(runs_level, floor)
     pooled = thought_table(thoughts)
     scripted = runs_level.get("scripted", pd.Series(False, index=runs_level.index))
     for metric in ("hard_defection_pct", "market_terms_per_1k_words"):
@@ -214,7 +218,9 @@ def thought_tables(
     return runs_level, pooled
 
 
-def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+def thoughts_beside_actions(
+    thoughts: pd.DataFrame, runs: pd.DataFrame, floor: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per population and condition: what the agents *said* (run-level share of thoughts
     classed hard defection, ± t half-width) beside what the same runs *did* with the
     requests they received: ``response_rate`` (truthful sends ÷ requests), ``answered_pct``
@@ -222,9 +228,14 @@ def thoughts_beside_actions(thoughts: pd.DataFrame, runs: pd.DataFrame) -> pd.Da
     ``manipulated_values`` per run. A thought is classed hard defection when it holds back
     *any* request, so a population that answers most requests but refuses one in several
     turns can score high on thoughts: read the two side by side. ``thoughts`` raw or
-    already classified (:func:`~.thoughts.classify_frame`), then not classified again."""
+    already classified (:func:`~.thoughts.classify_frame`), then not classified again. With
+    ``floor``, the hard-defection floor and whether the share lies above it are beside it."""
     said = run_level_table(thoughts)
-    said = said[["model", "condition", "n_runs", "hard_defection_pct", "hard_defection_pct_ci95"]]
+    cols = ["model", "condition", "n_runs", "hard_defection_pct", "hard_defection_pct_ci95"]
+    if floor is not None:
+        said = beside_floor(said, floor)
+        cols += ["hard_defection_floor_pct", "hard_defection_above_floor"]
+    said = said[cols]
     asked = runs["requests"].where(runs["requests"] > 0)
     did = runs.assign(
         answered_pct=100 * (runs["truthful_sends"] + runs["manipulated_values"]) / asked
@@ -259,25 +270,38 @@ def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.
 
 
 def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/results") -> Path:
-    """Write ``folder/name.csv`` (full precision) and return its path."""
+    """Write ``folder/name.csv`` (six significant digits, float noise snapped away by
+    :func:`~coop_utils.analysis.rounding.snap`) and return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
     with atomic_path(path) as tmp:  # a killed run never leaves half a table
-        table.to_csv(tmp, index=False, float_format="%.6g")
+        snap_frame(table).to_csv(tmp, index=False, float_format="%.6g")
     return path
 
 
-P_COLUMNS = ("p", "p_holm", "p_other", "p_welch")
+class Shown(str):
+    """A table's text (what ``print`` shows) that ``display`` renders as an HTML table, so
+    a wide table scrolls in JupyterLab instead of wrapping mid-word."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        printer.text(str(self))  # text/plain: the fixed-width table, not a quoted string
 
 
-def show(table: pd.DataFrame, digits: int = 1) -> str:
+def show(table: pd.DataFrame, digits: int = 1) -> Shown:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
-    figures (what notebooks print). Rounded zeros print as 0, never -0 (floating-point noise
-    around zero must not change a checked output from one machine to the next). The paper's
+    figures (what notebooks print; ``display`` it for an HTML table). Values are snapped
+    first (:func:`~coop_utils.analysis.rounding.snap`), so float noise never changes a
+    printed digit from one machine to the next, and zeros print as 0, never -0. The paper's
     columns are left out of a table marked not comparable (:func:`_mark`)."""
     if table.attrs.get("not_comparable"):
         table = table[[c for c in table if not str(c).startswith("paper_")]]
+    table = snap_frame(table)
     out = table.round(digits)
     for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]
         out[col] = table[col].round(3)
@@ -287,4 +311,6 @@ def show(table: pd.DataFrame, digits: int = 1) -> str:
         if col in table:
             out[col] = table[col].map(lambda v: "–" if pd.isna(v) else f"{v:.2g}")
     with pd.option_context("display.width", 200, "display.max_columns", 40):
-        return out.to_string(index=False, na_rep="–")
+        shown = Shown(out.to_string(index=False, na_rep="–"))
+        shown.html = out.to_html(index=False, na_rep="–", border=0)
+    return shown

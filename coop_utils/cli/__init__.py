@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from .parser import CACHE_MODES, COMMANDS, NOTEBOOK_MODES, build_parser
+from .parser import CACHE_MODES, COMMANDS, NOTEBOOK_MODES, build_parser, parse
 
 __all__ = ["CACHE_MODES", "COMMANDS", "NOTEBOOK_MODES", "build_parser", "main"]
 
@@ -30,8 +30,7 @@ def _user_error(exc: Exception) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command)
-    args = parser.parse_args(argv)
+    args = parse(argv, command)
     try:
         return args.func(args)
     except Exception as exc:

@@ -55,6 +55,16 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def reject_unknown(self, extra: list[str]) -> NoReturn:
+        """Options this (sub)command does not take, with the nearest one it does."""
+        import difflib
+
+        known = [o for a in self._actions for o in a.option_strings if a.help != argparse.SUPPRESS]
+        word = extra[0].split("=")[0].lstrip("-")
+        near = difflib.get_close_matches(word, [o.lstrip("-") for o in known], n=1)
+        hint = f" (did you mean --{near[0]}?)" if near and extra[0].startswith("-") else ""
+        self.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+
 
 def _positive(text: str) -> int:
     try:
@@ -136,7 +146,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         choices=_conditions(),
         help="the paper's condition (default baseline)",
     )
-    p.add_argument("--runs", type=_positive, default=1, help="episodes, seeds SEED, SEED+1, ...")
+    p.add_argument(
+        "--runs", type=_positive, default=1, help="episodes, seeds SEED, SEED+1, ... (default 1)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     p.add_argument("--rounds", type=_positive, help="override the number of rounds (default 20)")
     p.add_argument("--n-agents", type=_positive, help="override the number of agents (default 10)")
@@ -239,8 +251,26 @@ examples:
   coop reproduce --only 01 --mode live --set 'models=["o3","gpt-5-mini"]'"""
 
 
+def _notebook_parameters() -> str:
+    """Each notebook's id and the parameters --set accepts (notebooks/params/*.yaml)."""
+    import textwrap
+
+    import yaml
+
+    from ..paths import ROOT
+
+    lines = ["notebooks (--only accepts the name or its two digits) and their parameters:"]
+    for path in sorted((ROOT / "notebooks" / "params").glob("[0-9][0-9]_*.yaml")):
+        keys = ", ".join(yaml.safe_load(path.read_text()) or {})
+        lines += textwrap.wrap(
+            keys, 88, initial_indent=f"  {path.stem:<27} ", subsequent_indent=" " * 30
+        )
+    return "\n".join(lines)
+
+
 def _add_reproduce(p: argparse.ArgumentParser) -> None:
-    p.description, p.epilog = REPRODUCE, REPRODUCE_EXAMPLES
+    p.description = f"{REPRODUCE}\n\n{_notebook_parameters()}"
+    p.epilog = REPRODUCE_EXAMPLES
     p.add_argument(
         "--only",
         nargs="+",
@@ -253,8 +283,8 @@ def _add_reproduce(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a parameter (a YAML value) in every notebook that has it; "
-        "NOTEBOOK.KEY=VALUE for one notebook",
+        help="override a parameter (a YAML value: runs=5, 'models=[o3, gpt-5-mini]') in every "
+        "notebook that has it; NOTEBOOK.KEY=VALUE for one notebook (parameters listed above)",
     )
     p.add_argument(
         "--mode",
@@ -289,6 +319,31 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=main)
 
 
+VIEW = """\
+Write one self-contained HTML page of a run (it opens from the file: no server, no network):
+its overview, every turn with the messages the agent was sent, its reply, actions, private
+thoughts and what followed, with filters, search and jumps; with two runs (one seed, two
+conditions), where their histories part. Built from the run folder and its seed alone."""
+VIEW_EXAMPLES = """\
+examples:
+  coop view runs/o3/o3/baseline/seed0                writes .../seed0/view.html
+  coop view RUN_BASELINE RUN_INCENTIVE --out cmp.html   two runs side by side"""
+
+
+def _add_view(p: argparse.ArgumentParser) -> None:
+    p.description, p.epilog = VIEW, VIEW_EXAMPLES
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="one run folder, or two")
+    p.add_argument("--out", type=Path, help="the page (default: view.html in the first run)")
+
+    def view(args: argparse.Namespace) -> int:
+        from ..run.view import write_view
+
+        print(write_view(args.runs, args.out))
+        return 0
+
+    p.set_defaults(func=view)
+
+
 def _add_clean(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = CLEAN, CLEAN_EXAMPLES
     p.add_argument("--yes", action="store_true", help="delete (default: only list)")
@@ -303,6 +358,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "reproduce": ("run every notebook: all figures, tables and statistics", _add_reproduce),
     "clean": ("delete the runs and outputs that cost nothing to remake", _add_clean),
     "evaluate": ("where a model sits among the paper's eight, on a budget", _add_evaluate),
+    "view": ("one self-contained HTML page of a run, or of two side by side", _add_view),
 }
 """Each subcommand's one-line summary and the function that describes it and adds its options."""
 
@@ -319,3 +375,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if command == name:
             add(p)
     return parser
+
+
+def parse(argv: list[str], command: str | None) -> argparse.Namespace:
+    """The arguments; an option the subcommand does not take points at its own help."""
+    parser = build_parser(command)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].reject_unknown(extra)
+    return args

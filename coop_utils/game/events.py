@@ -28,7 +28,7 @@ EVENT_KINDS = {
     "llm_error": "reason, attempts, faults (each failed attempt's reason): a turn lost to the API",
     "provider_error": "reason, attempts, faults: a turn lost to the provider, not the model (error inside a 200, moderation, context length, content that is not text)",
     "refusal": "reason, attempts, faults, text (what the model or its filter said): the model declined",
-    "llm_call": "model, finish_reason, input_tokens, cached_input_tokens, output_tokens (reasoning included), reasoning_tokens (null = not reported), latency_s, cost_usd (provider-reported where given, else priced), provider_cost_usd, priced_cost_usd, usage_error, attempts, faults (reasons of failed attempts), key (cache key)",
+    "llm_call": "model, finish_reason, input_tokens, cached_input_tokens, output_tokens (reasoning included), reasoning_tokens (null = not reported), latency_s, cost_usd (provider-reported where given, else priced), provider_cost_usd, priced_cost_usd, usage_error, attempts, faults (reasons of failed attempts), key (cache key), upstream_model (behind a gateway: the model it called)",
     "message": "to, content, delivered, system (auto_request), pieces (named pieces), requests (named pieces the recipient held and the sender lacked)",
     "broadcast": "content",
     "transfer": "to, piece, value, true_value, manipulated, bonus, via ('agent' | 'auto_fulfill')",

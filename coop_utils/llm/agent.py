@@ -47,6 +47,8 @@ class LLMAgent:
         self.seed = seed
         self.live_calls = 0
         self.cached_calls = 0
+        self.upstream_models: set[str] = set()
+        """The models a gateway called for this alias (``x-litellm-model-name``)."""
 
     async def act(self, obs: Observation) -> Turn:
         messages = render_messages(obs)
@@ -55,6 +57,7 @@ class LLMAgent:
         done = await self.client.complete(messages, sample, self.seed, where)
         self.cached_calls += done.from_cache
         self.live_calls += not done.from_cache
+        self.upstream_models.update([done.upstream_model] if done.upstream_model else [])
         faults = done.faults
         if done.failure is not None:
             return Turn(

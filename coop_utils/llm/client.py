@@ -1,17 +1,12 @@
 """One model call per agent turn, made robust, bounded, budgeted and accounted.
 
-Why a layer over the ``openai`` client: the authors' code turned every API failure into
-an empty turn, which looks exactly like an agent refusing to help. Here every failed
-attempt falls in one class of :mod:`.failures` (retry, stop, this turn only, declined)
-and travels into the run's log with its reason; a call either returns a
-:class:`Completion` (a reply, or a turn lost with ``failure`` set) or raises
-:class:`StopError`, after which the pool makes no further call at all.
-
-Before a call: the pool is not stopped, the prompt fits the profile's context window,
-and the budget holds the call's worst case. After it: the reply is read in every shape
-providers return it (:mod:`.responses`: reasoning fields, cached and hidden tokens,
-OpenRouter's ``usage.cost``), token counts are validated, and the budget is settled.
-The ``openai`` client's own retries are off so every attempt is counted here.
+Every failed attempt falls in one class of :mod:`.failures` (retry, stop, this turn only,
+declined) and enters the run's log with its reason, never as an empty turn that looks like
+an agent refusing to help. A call returns a :class:`Completion` (a reply, or a lost turn
+with ``failure`` set) or raises :class:`StopError`, after which the pool calls no more.
+Before a call: the pool is not stopped, the prompt fits the context window, the budget holds
+the worst case. After it: the reply is read in every shape providers use (:mod:`.responses`),
+token counts are checked, the budget settled. The SDK's retries are off: all count here.
 """
 
 from __future__ import annotations
@@ -46,9 +41,11 @@ from .failures import (
     advice,
     classify,
     detail,
+    unreachable,
 )
 from .models import ModelProfile, resolve
 from .responses import (  # the last four: where they were before responses.py
+    GATEWAY_HEADERS,
     TRUNCATION_CHARS_PER_TOKEN,
     message_text,
     read_completion,
@@ -96,6 +93,8 @@ class ChatClient:
             body = dict(params.get("extra_body") or {})
             body["options"] = {**(body.get("options") or {}), "num_ctx": p.context_window}
             params["extra_body"] = body
+        if p.gateway == "litellm":  # retries happen here, once, where they are counted
+            params["extra_headers"] = {**GATEWAY_HEADERS, **(params.get("extra_headers") or {})}
         return params
 
     async def complete(
@@ -161,8 +160,7 @@ class ChatClient:
         out = p.output_cap()
         if out is None and p.context_window:
             out = max(p.context_window - prompt_tokens, 0)
-        cost = p.cost(prompt_tokens, 0, out or 0)
-        return cost or 0.0
+        return p.cost(prompt_tokens, 0, out or 0) or 0.0
 
     def _wait(self, state: RetryCallState) -> float:
         p = self.profile
@@ -193,7 +191,7 @@ class ChatClient:
             | stop_after_delay(p.max_retry_s)
             | self._asks_too_long,
             wait=self._wait,
-            retry=retry_if_exception(lambda e: classify(e) is Failure.RETRY),
+            retry=retry_if_exception(lambda e: self._classify(e) is Failure.RETRY),
             reraise=True,
         )
         worst = self.worst_cost(prompt)
@@ -216,11 +214,12 @@ class ChatClient:
             held = await pool.budget.reserve(worst, p.alias)
             start = time.perf_counter()
             try:
-                resp = await self._client().chat.completions.create(
+                raw = await self._client().chat.completions.with_raw_response.create(
                     model=p.model, messages=messages, **params
                 )
                 latency = time.perf_counter() - start
-                done = read_completion(p, key, resp, latency, faults, chars)
+                pool.answered.add(p.base_url)  # see _classify
+                done = read_completion(p, key, raw.parse(), latency, faults, chars, raw.headers)
             except BaseException as exc:
                 unsure = isinstance(exc, openai.APITimeoutError | BadResponse)
                 await pool.budget.settle(held, 0.0, unsure=unsure)
@@ -230,19 +229,21 @@ class ChatClient:
             await pool.budget.settle(held, done.cost_usd, unsure=done.usage_error is not None)
             return done
 
+    def _classify(self, exc: BaseException) -> Failure:
+        """:func:`classify`, but a stop where nothing answers before a first answer."""
+        first = self.profile.base_url not in self.pool.answered
+        return Failure.STOP if first and unreachable(exc) else classify(exc)
+
     def _failed(self, key: str, exc: Exception, faults: list) -> Completion:
         """A completion for a turn lost to a retry-class or turn-class failure, or a stop."""
         p, n = self.profile, max(len(faults), 1)
-        kind = classify(exc)
+        kind = self._classify(exc)
         last = faults[-1] if faults else redact(detail(exc))
         if kind is Failure.STOP:
             where = p.base_url_template or p.base_url
-            raise StopError(
-                redact(
-                    f"{p.alias} ({p.provider}, {where}): {last}. What to do: "
-                    f"{advice(exc, p.api_key_env)}"
-                )
-            ) from None
+            what = advice(exc, p.api_key_env, p.gateway, where)
+            why = f"{p.alias} ({p.provider}, {where}): {last}. What to do: {what}"
+            raise StopError(redact(why)) from None
         if kind is Failure.TURN:
             return Completion(
                 key, model=p.model, attempts=n, faults=tuple(faults), error=last,
@@ -289,6 +290,7 @@ class ClientPool:
         self.usage = Usage()
         self.budget = Budget(max_cost)
         self.stopped: StopError | None = None
+        self.answered: set[str] = set()  # base URLs that have answered a call
         self._clients: dict[str, ChatClient] = {}
         self._limits: dict[str, int] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}

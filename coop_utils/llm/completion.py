@@ -41,11 +41,15 @@ class Completion:
     error: str | None = None
     failure: str | None = None
     refusal: str | None = None
+    upstream_model: str | None = None
+    """The model a gateway called for the one asked (LiteLLM's ``x-litellm-model-name``)."""
     from_cache: bool = field(default=False, compare=False)
 
     def record(self) -> dict[str, Any]:
         rec = asdict(self)
         rec.pop("from_cache")
+        if rec["upstream_model"] is None:  # only behind a gateway
+            rec.pop("upstream_model")
         rec["faults"] = list(self.faults)
         return rec
 

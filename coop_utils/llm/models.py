@@ -16,11 +16,11 @@ import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..inputs import InputError, explain, read_yaml_mapping
+from ..inputs import InputError, did_you_mean, explain, read_yaml_mapping
 from .secrets import remember
 
 MODELS_FILE = Path(__file__).with_name("models.yaml")
@@ -89,6 +89,9 @@ class ModelProfile(BaseModel):
     backoff_max_s: float = Field(60.0, gt=0)
     scripted: bool = False
     """True for scripted policies behind `coop serve`: results are never a model's behaviour."""
+    gateway: Literal["litellm"] | None = None
+    """The gateway this endpoint is (a LiteLLM proxy): its errors are read for the provider's
+    meaning it keeps, and advice says whether to fix the models file or the gateway's config."""
     send_seed: bool = False
     """Send each agent's integer seed in the request's `seed` field."""
     base_url_template: str | None = Field(None, exclude=True)
@@ -229,9 +232,10 @@ def _expand(value: Any) -> Any:
 def _read(path: str) -> dict[str, Any]:
     """A models file, checked: one-line errors name the file, the entry and the key."""
     data = read_yaml_mapping(path, "models file", ("providers", "models"))
-    if unknown := set(data) - {"providers", "models"}:
+    if unknown := sorted(set(data) - {"providers", "models"}):
         raise InputError(
-            f"models file {path}: unknown key {sorted(unknown)[0]!r}; accepted keys: providers, models"
+            f"models file {path}: unknown key {unknown[0]!r}"
+            f"{did_you_mean(unknown[0], ('providers', 'models'))}; accepted keys: providers, models"
         )
     known = set(ModelProfile.model_fields) - {"alias"}
     out: dict[str, dict[str, dict]] = {}
@@ -247,10 +251,10 @@ def _read(path: str) -> dict[str, Any]:
                 raise InputError(
                     f"models file {path}: {section}.{name} must be a mapping of settings"
                 )
-            if unknown := set(entry) - known:
+            if unknown := sorted(set(entry) - known):
                 raise InputError(
-                    f"models file {path}: {section}.{name}: unknown key {sorted(unknown)[0]!r}; "
-                    f"accepted keys: {', '.join(sorted(known))}"
+                    f"models file {path}: {section}.{name}: unknown key {unknown[0]!r}"
+                    f"{did_you_mean(unknown[0], known)}; accepted keys: {', '.join(sorted(known))}"
                 )
     return out
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .completion import Completion
-from .failures import BadResponse, ProviderTurnError, _get, body_error
+from .failures import GATEWAY_PREFIX, BadResponse, ProviderTurnError, _get, body_error
 from .models import ModelProfile
 from .secrets import redact
 
@@ -30,17 +30,19 @@ tokenizer packs English or JSON that densely): Ollama does this silently past nu
 
 
 def retry_after(exc: BaseException | None) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``), if any."""
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``, or the
+    provider's, forwarded by a gateway as ``llm_provider-retry-after(-ms)``), if any."""
     response = getattr(exc, "response", None)
     if response is None:
         return None
     headers = response.headers
-    if ms := headers.get("retry-after-ms"):
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
+    for prefix in ("", GATEWAY_PREFIX):
+        if ms := headers.get(f"{prefix}retry-after-ms"):
+            try:
+                return float(ms) / 1000
+            except ValueError:
+                pass
+    value = headers.get("retry-after") or headers.get(f"{GATEWAY_PREFIX}retry-after")
     if not value:
         return None
     try:
@@ -131,11 +133,40 @@ def read_usage(usage: Any) -> _Counts:
     return _Counts(inp, cached or 0, out, reasoning, cost, error)
 
 
+GATEWAY_HEADERS = {"x-litellm-num-retries": "0"}
+"""Sent to a LiteLLM gateway: its router would retry each attempt twice more by default, unseen
+by the run's fault counts and budget (https://docs.litellm.ai/docs/proxy/request_headers)."""
+UPSTREAM_MODEL = "x-litellm-model-name"
+"""The model a LiteLLM gateway called for the alias asked (its reply's ``model`` is the alias)."""
+GATEWAY_RETRIES = "x-litellm-attempted-retries"
+"""Upstream attempts a LiteLLM gateway retried before the reply it sends: faults of this turn."""
+
+
+def gateway_faults(headers: Any) -> list[str]:
+    """One fault per upstream attempt the gateway retried (its router retries unless told not)."""
+    try:
+        n = int((headers or {}).get(GATEWAY_RETRIES) or 0)
+    except ValueError:
+        return []
+    return [
+        f"the gateway retried the upstream call ({k} of {n}, {GATEWAY_RETRIES})"
+        for k in range(1, n + 1)
+    ]
+
+
 def read_completion(
-    profile: ModelProfile, key: str, resp: Any, latency: float, faults: list, prompt_chars: int
+    profile: ModelProfile,
+    key: str,
+    resp: Any,
+    latency: float,
+    faults: list,
+    prompt_chars: int,
+    headers: Any = None,
 ) -> Completion:
     """Read a 200 reply: a genuine reply, or a provider error / refusal inside it. ``faults``
-    are the reasons of the attempts that failed before it."""
+    are the reasons of the attempts that failed before it; ``headers`` the reply's (a
+    gateway's name the upstream model and the retries it made)."""
+    faults = [*faults, *gateway_faults(headers)]
     if resp is None or isinstance(resp, str | bytes):
         raise BadResponse(f"the 200 body is not a chat completion ({str(resp)[:80]!r})")
     choices = _get(resp, "choices")
@@ -158,6 +189,7 @@ def read_completion(
         priced_cost_usd=priced,
         usage_error=counts.error if choices else None,
         attempts=len(faults) + 1,
+        upstream_model=(headers or {}).get(UPSTREAM_MODEL),
     )
     if not choices:
         if error := body_error(resp):
@@ -169,15 +201,19 @@ def read_completion(
     message = _get(choice, "message")
     finish = _get(choice, "finish_reason")
     base["finish_reason"] = finish
-    error = body_error(choice)  # before the test: named even when finish alone says error
-    if finish == "error" or error:
+    # LiteLLM maps OpenRouter's finish_reason "error" to "stop" and keeps the provider's
+    # meaning under provider_specific_fields (error, native_finish_reason)
+    kept = _get(choice, "provider_specific_fields")
+    finishes = {finish, _get(kept, "native_finish_reason")}
+    error = body_error(choice) or body_error(kept)  # named even when finish alone says error
+    if "error" in finishes or error:
         return _turn_lost(base, faults, f"finish_reason=error: {error}")
     try:
         text, part_reasoning = message_text(_get(message, "content"))
     except ProviderTurnError as exc:
         return _turn_lost(base, faults, str(exc))
     refusal = _get(message, "refusal")
-    if refusal or finish == "content_filter":
+    if refusal or "content_filter" in finishes:
         said = refusal if isinstance(refusal, str) else text
         reason = "refusal" if refusal else "finish_reason=content_filter"
         return _declined(base, faults, reason, said)

@@ -21,7 +21,7 @@ from ..game.observation import Observation
 from ..game.prompts import render_messages
 from ..llm.client import provider_limit
 from ..llm.models import resolve
-from .plan import GridSpec, is_scripted_spec, plan
+from .plan import GridSpec, is_scripted_spec, missing_keys, plan
 from .runner import run_episode_sync
 
 CHARS_PER_TOKEN = 4
@@ -123,6 +123,9 @@ def estimate(spec: GridSpec) -> dict[str, Any]:
         "total_calls": sum(r["calls"] for r in models.values()),
         "total_cost_usd": None if None in costs else round(sum(costs), 2),
         "max_cost": spec.max_cost,
+        "missing_keys": {}
+        if spec.mode == "replay"
+        else missing_keys(set(models), spec.models_file),
         "assumptions": {
             "input": f"prompts measured by playing each condition with scripted agents; "
             f"tokens = characters / {CHARS_PER_TOKEN}; no prompt caching",
@@ -133,11 +136,13 @@ def estimate(spec: GridSpec) -> dict[str, Any]:
     }
 
 
-def format_estimate(est: dict[str, Any]) -> str:
-    """The estimate as a table for the console."""
+def format_estimate(est: dict[str, Any], dry_run: bool = True) -> str:
+    """The estimate as a table for the console, headed by what happens next: nothing (a
+    ``dry_run``), or the grid about to run."""
+    what = "nothing called, nothing written" if dry_run else "estimated before it runs"
     lines = [
-        f"dry run of grid {est['grid']!r}: {est['runs']} runs, {est['total_calls']:,} model "
-        "calls (nothing called, nothing written)",
+        f"{'dry run of' if dry_run else 'about to run'} grid {est['grid']!r}: {est['runs']} runs, "
+        f"{est['total_calls']:,} model calls ({what})",
         f"{'model':<20}{'provider':<12}{'kind':<10}{'calls':>8}{'input Mtok':>12}"
         f"{'output Mtok':>13}{'cost USD':>11}",
     ]
@@ -163,6 +168,9 @@ def format_estimate(est: dict[str, Any]) -> str:
             f"note: the estimate exceeds max_cost ${est['max_cost']:,.2f}; the grid will stop "
             "there and a rerun with a higher cap continues it"
         )
+    if missing := est["missing_keys"]:
+        keys = "; ".join(f"{env} (for {', '.join(m)})" for env, m in missing.items())
+        lines.append(f"keys not set, needed before it can run: {keys}")
     a = est["assumptions"]
     lines.append(f"assumed: {a['input']}")
     lines.append(

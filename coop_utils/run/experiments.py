@@ -44,6 +44,7 @@ from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and
     PAPER_MODELS,
     EnvConfig,
 )
+from ..inputs import InputError, did_you_mean, kind_of, short
 from ..llm.failures import StopError
 from ..paths import ROOT, runs_root, shown
 from .folders import slug
@@ -267,6 +268,8 @@ class Outputs:
     results: Path
     published: bool
     changed: dict[str, Any] = field(default_factory=dict)
+    explore: Path | None = None
+    """The exploration's folder (``coop reproduce`` keeps the executed notebook there)."""
 
     def __str__(self) -> str:
         where = f"figures to {shown(self.figures)}/, tables to {shown(self.results)}/"
@@ -291,6 +294,52 @@ def published_parameters(notebook: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text()) or {}
 
 
+LEAST = {"seed": 0}
+"""The least value of a whole-number parameter; 1 for every one not named here."""
+
+
+def _wrong(key: str, value: Any, published: Any) -> str | None:
+    """What is wrong with ``value`` for a parameter published as ``published``, or None."""
+    if key == "mode" and value not in NOTEBOOK_MODES:
+        return f"must be one of {', '.join(NOTEBOOK_MODES)}{did_you_mean(value, NOTEBOOK_MODES)}"
+    if published is None:
+        return "must be a single value or null" if isinstance(value, list | dict) else None
+    if isinstance(published, bool | str):
+        return None if type(value) is type(published) else f"must be {kind_of(published)}"
+    if isinstance(published, int):
+        least = LEAST.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            return "must be a positive whole number" if least else "must be a whole number ≥ 0"
+        return None
+    if isinstance(published, float):
+        return None if type(value) in (int, float) else "must be a number"
+    if isinstance(published, list | dict) and not isinstance(value, type(published)):
+        how = "give it in YAML: --set 'KEY=[...]', or papermill -y 'KEY: [...]' (not -p)"
+        return f"must be {kind_of(published)}; {how}"
+    if isinstance(published, list) and not value:
+        return "must not be empty"
+    if isinstance(published, list) and published:
+        item = next((_wrong("", v, published[0]) for v in value), None)
+        return f"items {item}" if item else None
+    return None
+
+
+def check_parameters(
+    notebook: str, params: Mapping[str, Any], published: Mapping[str, Any] | None = None
+) -> None:
+    """Raise one line naming the first parameter of ``notebook`` whose value is not of the
+    kind its published value is (a list where a list is published, a positive whole number
+    for a count, a known ``mode``), before the notebook does any work. ``published``:
+    default, the repository's ``notebooks/params/<notebook>.yaml``."""
+    if published is None:
+        published = published_parameters(notebook)
+    for key, base in published.items():
+        if key in params and (problem := _wrong(key, params[key], base)):
+            raise InputError(
+                f"notebook {notebook}: parameter {key} {problem} (got {short(params[key])})"
+            )
+
+
 def notebook_outputs(
     notebook: str, params: Mapping[str, Any], reproducing: bool | None = None
 ) -> Outputs:
@@ -305,6 +354,7 @@ def notebook_outputs(
     ``figures_dir`` / ``results_dir``, when given, are used as they are. ``reproducing``
     says whether ``coop reproduce`` runs the notebook (default: read from the environment).
     """
+    check_parameters(notebook, params)
     published = published_parameters(notebook)
     mode = params.get("mode", "offline")
     changed = {
@@ -319,14 +369,17 @@ def notebook_outputs(
     publish = params.get("publish")
     if publish is None:
         publish = reproducing and not changed
+    explore = None
     if publish:
         figures, results = ROOT / "figures", ROOT / "data" / "results"
     else:
         name = ",".join(f"{k}={_slug(v)}" for k, v in sorted(changed.items())) or "default"
-        figures = results = runs_dir / "explore" / notebook / name
-        figures, results = figures / "figures", results / "results"
+        explore = runs_dir / "explore" / notebook / name
+        figures, results = explore / "figures", explore / "results"
     if params.get("figures_dir"):
         figures = Path(params["figures_dir"]).resolve()
     if params.get("results_dir"):
         results = Path(params["results_dir"]).resolve()
-    return Outputs(runs_dir, recorded_dir, figures / mode, results / mode, bool(publish), changed)
+    return Outputs(
+        runs_dir, recorded_dir, figures / mode, results / mode, bool(publish), changed, explore
+    )

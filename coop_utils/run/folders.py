@@ -16,10 +16,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,28 +84,52 @@ def damage(folder: Path) -> str | None:
     return "events.jsonl does not end with run_end (truncated or damaged)"
 
 
+class _Replaced(Exception):
+    """The lock file was removed by its last holder while we waited on it: open it anew."""
+
+
+def _locked_path(lock_path: Path) -> Callable[[int], None]:
+    def check(fd: int) -> None:
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
+                return
+        except FileNotFoundError:
+            pass
+        raise _Replaced
+
+    return check
+
+
 @contextmanager
 def hold(lock_path: Path, what: str, option: str, wait_s: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock while in the block; the lock file names the holder, so a
     second grid that cannot take it (within ``wait_s``) says who has it and which
-    ``option`` to change."""
-    lock = FileLock(lock_path, timeout=wait_s)
-    try:
-        lock.acquire()
-    except Timeout:
+    ``option`` to change. The holder removes the file as it ends (a waiter that locked
+    the removed file opens the new one)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = max(deadline - time.monotonic(), 0.0)
+        lock = FileLock(lock_path, timeout=left, on_acquired=_locked_path(lock_path))
         try:
-            holder = lock_path.read_text().strip()
-        except OSError:
-            holder = ""
-        raise GridLockedError(
-            f"{what} is in use by another grid ({holder or 'its pid is not yet recorded'}); "
-            f"wait for it to finish or choose another {option}"
-        ) from None
+            lock.acquire()
+            break
+        except _Replaced:
+            continue
+        except Timeout:
+            try:
+                holder = lock_path.read_text().strip()
+            except OSError:
+                holder = ""
+            raise GridLockedError(
+                f"{what} is in use by another grid ({holder or 'its pid is not yet recorded'}); "
+                f"wait for it to finish or choose another {option}"
+            ) from None
     try:
         since = time.strftime("%Y-%m-%d %H:%M:%S")
         lock_path.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {since}\n")
         yield
     finally:
+        lock_path.unlink(missing_ok=True)
         lock.release()
 
 
@@ -131,9 +156,21 @@ def claim(out: Path, wait_s: float = 0.0) -> Iterator[None]:
             f"--out {out} is not empty and was not made by coop grid (it has no grid.json of "
             "a grid); give a new or empty folder"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    with hold(out / LOCK_FILE, f"--out {out}", "--out", wait_s):
+    with made(out), hold(out / LOCK_FILE, f"--out {out}", "--out", wait_s):
         yield
+
+
+@contextmanager
+def made(folder: Path) -> Iterator[None]:
+    """Make ``folder`` for the block; if it was new and the block wrote no file in it (a
+    command that stopped before any work), remove it again."""
+    new = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    finally:
+        if new and not any(p.is_file() for p in folder.rglob("*")):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def within(path: Path, folder: Path | None) -> bool:

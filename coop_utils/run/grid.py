@@ -40,7 +40,15 @@ from ..llm.agent import LLMAgent
 from ..llm.client import ClientPool, StopError, Usage
 from ..llm.secrets import redact
 from .folders import claim, damage, hold, read_json, within
-from .plan import GridSpec, PlannedRun, check_seats, is_scripted_spec, load_grid, plan  # noqa: F401
+from .plan import (  # noqa: F401
+    GridSpec,
+    PlannedRun,
+    check_keys,
+    check_seats,
+    is_scripted_spec,
+    load_grid,
+    plan,
+)
 from .runner import Episode, run_episode, write_run
 
 CACHE_FILE = "llm_cache.jsonl"
@@ -140,12 +148,16 @@ async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict)
         for debris in run.folder.glob(".*.tmp"):  # left by a write that was killed
             debris.unlink(missing_ok=True)
         calls = {"live": 0, "cached": 0}
+        upstream: dict[str, set[str]] = {}  # behind a gateway: the models it called per alias
         for a in agents:
             if isinstance(a, LLMAgent):
                 calls["live"] += a.live_calls
                 calls["cached"] += a.cached_calls
+                upstream.setdefault(a.label, set()).update(a.upstream_models)
         extra = {"grid": spec.name, "setting": run.setting, "population": run.population}
         extra |= {"mode": pool.mode, "llm": models, "calls": calls}
+        if upstream := {alias: sorted(m) for alias, m in upstream.items() if m}:
+            extra["upstream_models"] = upstream
         pool.cache.sync()  # the run's replies are durable before the run counts as finished
         write_run(run.folder, episode, extra)
     return episode
@@ -165,6 +177,8 @@ async def run_grid_async(
     result.planned = len(runs)
     seats = {s for r in runs for s in r.seats if not is_scripted_spec(s)}
     check_seats(seats, spec.models_file)
+    if spec.mode != "replay":
+        check_keys(seats, spec.models_file, f"grid {spec.name!r}")
     cache = Path(spec.cache) if spec.cache else (out / CACHE_FILE if out else None)
     _check_replay_cache(spec, cache, seats)
     with ExitStack() as held:

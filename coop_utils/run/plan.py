@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..agents import PRESETS, expand_agents, scripted_agent
 from ..game.config import Condition, EnvConfig
-from ..inputs import InputError, explain, read_yaml_mapping
+from ..inputs import InputError, did_you_mean, explain, read_yaml_mapping
 from ..llm.cache import Mode
-from ..llm.models import UnknownModelError, resolve
+from ..llm.models import MissingKeyError, UnknownModelError, load_models, resolve
 from .folders import folder_names
 from .runner import population_label
 
@@ -141,9 +141,15 @@ def load_grid(path: str | Path, **overrides: Any) -> GridSpec:
             data[key] = os.path.abspath(path.parent / data[key])
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return GridSpec(**data)
+        spec = GridSpec(**data)
     except ValidationError as exc:
         raise InputError(f"grid file {path}: {explain(exc, GridSpec)}") from None
+    seats = {seat for run in plan(spec, None) for seat in run.seats}
+    try:
+        check_seats({seat for seat in seats if not is_scripted_spec(seat)}, spec.models_file)
+    except UnknownModelError as exc:
+        raise UnknownModelError(f"grid file {path}: models: {exc}") from None
+    return spec
 
 
 def is_scripted_spec(spec: str) -> bool:
@@ -190,9 +196,10 @@ def check_seats(seats: set[str], models_file: str | None) -> None:
         try:
             profile = resolve(spec, models_file)
         except UnknownModelError as exc:
+            near = did_you_mean(spec, [*load_models(models_file)[1], "perfect", *PRESETS])
             raise UnknownModelError(
-                f"{exc}; scripted agents are 'perfect', {', '.join(PRESETS)} or "
-                "'behaviour:KNOB=V:...'"
+                f"{str(exc).replace(repr(spec), repr(spec) + near, 1)}; scripted agents are "
+                f"'perfect', {', '.join(PRESETS)} or 'behaviour:KNOB=V:...'"
             ) from None
         if profile.provider == "local" and profile.scripted:
             from ..llm.local import UnknownModel, resolve_model
@@ -200,4 +207,27 @@ def check_seats(seats: set[str], models_file: str | None) -> None:
             try:
                 resolve_model(profile.model)
             except UnknownModel as exc:
-                raise UnknownModelError(f"{spec}: {exc}") from None
+                near = did_you_mean(spec, [f"local:{p}" for p in ("perfect", *PRESETS)])
+                raise UnknownModelError(f"{spec}{near}: {exc}") from None
+
+
+def missing_keys(seats: set[str], models_file: str | None) -> dict[str, list[str]]:
+    """Each API key variable the environment lacks, with the seats that need it."""
+    missing: dict[str, list[str]] = {}
+    for seat in sorted(seats):
+        profile = resolve(seat, models_file)
+        try:
+            profile.api_key()
+        except MissingKeyError:
+            missing.setdefault(str(profile.api_key_env), []).append(seat)
+    return missing
+
+
+def check_keys(seats: set[str], models_file: str | None, what: str) -> None:
+    """Every key the seats need is set; the error names all that are not, at once."""
+    if missing := missing_keys(seats, models_file):
+        keys = "; ".join(f"{env} (for {', '.join(m)})" for env, m in missing.items())
+        raise MissingKeyError(
+            f"{what}: API keys not set in the environment: {keys}; set them (export "
+            "VARIABLE=...) or choose other models. No call was made, nothing was written."
+        )

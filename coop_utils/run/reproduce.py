@@ -7,7 +7,9 @@ overridable with ``--set key=value`` for every notebook that has the key, or
 its published parameters has no injected cell and opens in JupyterLab exactly as written.
 At the published parameters a notebook writes the committed ``figures/`` and
 ``data/results/``; with any override it writes under ``runs/explore/`` instead (see
-:func:`coop_utils.run.experiments.notebook_outputs`), unless ``publish`` is asked for.
+:func:`coop_utils.run.experiments.notebook_outputs`), unless ``publish`` is asked for, and
+the executed notebook goes there too, never over the committed one. Every ``--set`` is
+checked against the notebooks' parameters before any notebook runs (:func:`check_sets`).
 
 A notebook is executed to a temporary file (``.NN_name.ipynb.*.tmp``, which git ignores
 and nbval never collects) and moved into place, with ordinary file modes, only when it
@@ -34,6 +36,7 @@ import nbformat
 import yaml
 from tqdm import tqdm
 
+from ..inputs import did_you_mean
 from ..paths import ROOT, TMP_GLOB, atomic_path, shown
 from .reaper import reaped
 
@@ -59,19 +62,49 @@ def published(nb: Path) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
 
 
+def _split(item: str) -> tuple[str, str, str]:
+    """``NOTEBOOK.KEY=VALUE`` or ``KEY=VALUE`` as (notebook or '', key, value)."""
+    key, eq, value = item.partition("=")
+    if not eq or not key:
+        raise ValueError(f"--set expects KEY=VALUE or NOTEBOOK.KEY=VALUE, got {item!r}")
+    target, _, name = key.rpartition(".")
+    return target, name, value
+
+
 def parameters(nb: Path, sets: list[str] | None = None) -> dict[str, Any]:
     """The notebook's published parameters with ``--set`` overrides applied."""
     params = published(nb)
     for item in sets or []:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"--set expects KEY=VALUE or NOTEBOOK.KEY=VALUE, got {item!r}")
-        target, dot, name = key.rpartition(".")
-        if dot and target not in (nb.stem, nb.stem[:2]):
-            continue
-        if name in params or dot:
+        target, name, value = _split(item)
+        if (target in ("", nb.stem, nb.stem[:2])) and name in params:
             params[name] = yaml.safe_load(value)
     return params
+
+
+def check_sets(todo: list[Path], sets: list[str], root: Path = ROOT) -> None:
+    """Before any notebook runs: each ``--set`` names a parameter of a notebook it applies
+    to, and every notebook's parameters have the kinds its published ones have."""
+    from .experiments import check_parameters
+
+    for item in sets:
+        target, name, _ = _split(item)
+        if target:
+            notebooks(root, [target])  # an unknown notebook is named with those there are
+        aimed = [nb for nb in todo if target in ("", nb.stem, nb.stem[:2])]
+        known = sorted({k for nb in aimed for k in published(nb)})
+        if not aimed:
+            raise ValueError(f"--set {item}: notebook {target} is not among those run")
+        if name not in known:
+            raise ValueError(
+                f"--set {item}: no notebook run has a parameter {name!r}"
+                f"{did_you_mean(name, known)}; parameters: {', '.join(known)}"
+            )
+    for nb in todo:
+        params = parameters(nb, sets)
+        try:
+            check_parameters(nb.stem, params, published(nb))
+        except ValueError as exc:
+            raise ValueError(f"--set: {exc}") from None
 
 
 def overrides(nb: Path, params: dict[str, Any]) -> dict[str, Any]:
@@ -127,9 +160,13 @@ def _kernel_manager(log: Path, env: dict[str, str]) -> type:
 
 
 def run_notebook(
-    nb: Path, params: dict[str, Any], env: dict[str, str] | None = None, logs: Path | None = None
+    nb: Path,
+    params: dict[str, Any],
+    env: dict[str, str] | None = None,
+    logs: Path | None = None,
+    to: Path | None = None,
 ) -> float:
-    """Execute one notebook in place (atomically); returns seconds taken.
+    """Execute one notebook in place, or into ``to`` (atomically); returns seconds taken.
 
     ``params`` are injected as given (pass :func:`overrides`); ``env`` is added to the
     kernel's environment. On failure the notebook is left untouched and the executed copy
@@ -147,7 +184,7 @@ def run_notebook(
         c for c in source.cells if "injected-parameters" not in c.metadata.get("tags", [])
     ]
     source.metadata["kernelspec"] = _kernelspec("python3")
-    with atomic_path(nb) as tmp:
+    with atomic_path(to or nb) as tmp:
         try:
             with warnings.catch_warnings():  # the temporary name does not end in .ipynb
                 warnings.filterwarnings("ignore", "The specified file", UserWarning)
@@ -220,6 +257,7 @@ def reproduce(
     todo = notebooks(root, only)
     if not todo:
         raise FileNotFoundError(f"no notebooks under {root / 'notebooks'}")
+    check_sets(todo, sets or [], root)
     times: dict[str, float] = {}
     with _sigterm_stops(), reaped() as marker:
         env = {PUBLISH_ENV: "1", **marker}
@@ -229,8 +267,20 @@ def reproduce(
                 injected = overrides(nb, parameters(nb, sets))
                 if publish:
                     injected["publish"] = True
-                times[nb.stem] = run_notebook(nb, injected, env)
+                times[nb.stem] = run_notebook(nb, injected, env, to=executed(nb, sets, publish))
     return times
+
+
+def executed(nb: Path, sets: list[str] | None, publish: bool) -> Path | None:
+    """Where an exploration keeps its executed notebook (in its folder under runs/), so the
+    committed notebook changes only when the published outputs do; ``None``: in place."""
+    from .experiments import notebook_outputs
+
+    params = parameters(nb, sets)
+    if not publish and not overrides(nb, params):
+        return None  # published parameters: in place
+    out = notebook_outputs(nb.stem, params | ({"publish": True} if publish else {}), True)
+    return None if out.explore is None else out.explore / nb.name
 
 
 def folder_size(path: Path) -> int:
@@ -277,6 +327,8 @@ def runs_report(
         out = notebook_outputs(nb.stem, params, reproducing=True)
         kind = "published" if out.published else "exploration"
         lines.append(f"  {nb.stem:<30}{kind}: {shown(out.figures)}/, {shown(out.results)}/")
+        if out.explore is not None:
+            lines.append(f"  {'':<30}the executed notebook: {shown(out.explore / nb.name)}")
         runs_dirs.add(out.runs_dir)
     for runs in sorted(runs_dirs):
         parts = [(p.name, folder_size(p)) for p in sorted(runs.iterdir()) if p.is_dir()]

@@ -1,4 +1,5 @@
-"""Point labels placed so that they overlap neither each other, the points nor the edge."""
+"""Point labels placed so that they overlap neither each other, the points nor the edge
+(a label that fits nowhere inside is moved in, with a leader line, never cut by the edge)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ def _overlap(a: Bbox, b: Bbox) -> float:
     w = min(a.x1, b.x1) - max(a.x0, b.x0)
     h = min(a.y1, b.y1) - max(a.y0, b.y0)
     return w * h if w > 0 and h > 0 else 0.0
+
+
+def _inside(box: Bbox, frame: Bbox) -> np.ndarray:
+    """The shift (display units) that brings ``box`` inside ``frame`` (none if it is)."""
+    dx = max(frame.x0 - box.x0, 0.0) - max(box.x1 - frame.x1, 0.0)
+    dy = max(frame.y0 - box.y0, 0.0) - max(box.y1 - frame.y1, 0.0)
+    return np.array([dx, dy])
 
 
 def _place_labels(
@@ -77,6 +85,9 @@ def _place_labels(
             if score == 0:
                 break
         dx, dy, ha, va = best
+        shift = _inside(best_box, frame)  # the best place may still cross the edge: move in
+        best_box = Bbox(best_box.get_points() + shift)
+        dx, dy = dx + shift[0] * 72 / fig.dpi, dy + shift[1] * 72 / fig.dpi
         leader = dict(arrowstyle="-", color="0.6", lw=0.6) if abs(dx) + abs(dy) > 20 else None
         ax.annotate(
             text,

@@ -25,17 +25,20 @@ from .style import (
 
 
 def _interval(t: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """Values and error bars of a thought measure from either kind of table."""
+    """Values and error bars of a thought measure: run-level intervals when the table has
+    them (``thoughts.run_level_table``), none for pooled thoughts (not independent)."""
     vals = t[measure].to_numpy(dtype=float)
-    if f"{measure}_ci95" in t.columns:  # thoughts.run_level_table (NaN: one run, no interval)
+    if f"{measure}_ci95" in t.columns:  # NaN: one run, no interval
         return vals, t[f"{measure}_ci95"].to_numpy(float), "mean over runs ± 95% t-CI"
-    cls = measure.removesuffix("_pct")
-    if f"{cls}_lo" in t.columns:  # thoughts.thought_table (pooled thoughts)
-        err = np.vstack(
-            [vals - t[f"{cls}_lo"].to_numpy(float), t[f"{cls}_hi"].to_numpy(float) - vals]
-        )
-        return vals, err, "pooled thoughts, Wilson 95% CI"
-    return vals, None, "pooled"
+    return vals, None, "pooled thoughts, no interval"
+
+
+_FLOOR_LABEL = "classifier's false-positive floor\n(at or below: not distinguishable from 0)"
+
+
+def _class_of(measure: str) -> str:
+    """The class a share column measures ('hard_defection_pct' → 'hard_defection')."""
+    return measure.removesuffix("_pct")
 
 
 @_styled
@@ -44,10 +47,13 @@ def thought_classes(
     paper: pd.DataFrame | None = None,
     condition: str | None = "baseline",
     scripted: bool | None = None,
+    floor: pd.DataFrame | None = None,
 ) -> Figure:
     """Share of private thoughts showing hard defection / soft conditionality, and market
     terms per 1,000 words, per model (paper Tables 7–8). Input: ``thoughts.run_level_table``
-    (preferred: runs are the independent units) or ``thoughts.thought_table``."""
+    (preferred: runs are the independent units) or ``thoughts.thought_table``. ``floor``
+    (``thoughts.false_positive_floor``) draws each class's false-positive floor: a share at
+    or below the dashed line is not distinguishable from zero."""
     t = table
     if condition is not None and "condition" in t.columns:
         t = t[t["condition"] == condition]
@@ -77,6 +83,16 @@ def thought_classes(
             linewidth=0.5,
         )
         _zero_marks(ax, x, vals)
+        at = (
+            None if floor is None else floor.set_index("class")["floor_pct"].get(_class_of(measure))
+        )
+        if at is not None:
+            ax.axhline(at, ls="--", lw=1, color="0.3", zorder=3)
+            ax.legend(
+                handles=[Line2D([], [], ls="--", lw=1, color="0.3", label=_FLOOR_LABEL)],
+                loc="upper right",
+                fontsize=8,
+            )
         pp = _paper(paper, measure, condition or "baseline")
         for i, m in enumerate(models):
             hit = pp[pp["key"] == canonical_model(m)]
@@ -101,7 +117,7 @@ def thought_classes(
         ax.grid(axis="x", visible=False)
         upper = vals if err is None else vals + np.nan_to_num(err[1] if err.ndim == 2 else err)
         hi = float(np.nanmax(upper)) if len(upper) and np.isfinite(upper).any() else 0.0
-        ax.set_ylim(0, max(5.0, 1.15 * hi))
+        ax.set_ylim(0, max(5.0, 1.15 * hi, 1.3 * (at or 0.0)))
         if len(vals) and np.nansum(vals) == 0:
             ax.text(
                 0.5,

@@ -19,14 +19,18 @@ PAIRED_COLUMNS = ("diff", "sd_diff", "ci95", "lo", "hi", "t", "p")
 
 def _paired_stats(d: np.ndarray, confidence: float) -> dict[str, float]:
     """Mean difference, its t-interval and the paired t-test (one-sample t on ``d``); NaN
-    where undefined. Identical differences (sd 0) have a zero-width interval and no test."""
+    where undefined. Identical differences have a zero-width interval and no test; they are
+    told by comparing the values, not by an sd that a kernel may compute as 1e-17."""
     out = dict.fromkeys(PAIRED_COLUMNS, math.nan)
     mean, half, n = t_interval(d, confidence)
     out["diff"] = mean
     if n >= 2:
-        sd = float(d.std(ddof=1))
-        out.update(sd_diff=sd, ci95=half, lo=mean - half, hi=mean + half)
-        if sd > 0:
+        identical = bool(np.all(d == d[0]))
+        if identical:
+            mean, half = float(d[0]), 0.0
+        sd = 0.0 if identical else float(d.std(ddof=1))
+        out.update(diff=mean, sd_diff=sd, ci95=half, lo=mean - half, hi=mean + half)
+        if not identical:
             test = sps.ttest_1samp(d, 0.0)
             out.update(t=float(test.statistic), p=float(test.pvalue))
     return out

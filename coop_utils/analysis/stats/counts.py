@@ -24,24 +24,31 @@ def _term_support(exog: np.ndarray) -> np.ndarray:
     return np.round(np.linalg.pinv(exog), 9) != 0
 
 
+DEGENERATE = 1e-9
+"""A robust variance below this fraction of the model-based one is zero up to rounding."""
+
+
 def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataFrame:
     """Coefficients of a fitted count model with small-sample cluster-robust inference.
 
     Per term ``j``: ``G_j`` = clusters among the runs that inform it, the sandwich
     variance with statsmodels' CR1 factor ``G_j/(G_j − 1) · (N − 1)/(N − K)``, and Student t
     with ``df_j`` = (fewest clusters in one of the cells it contrasts) − 1, the conservative
-    end of Welch's approximation: a cell of one run gives no degrees of freedom (NaN
-    intervals). A term of unreplicated rows (continuous covariates) gets ``G_j − 1``. With
-    ``groups`` None: model-based errors with the residual degrees of freedom."""
+    end of Welch's approximation. A term of unreplicated rows (continuous covariates) gets
+    ``G_j − 1``. With ``groups`` None: model-based errors with the residual degrees of
+    freedom. A term with no degrees of freedom (a cell of one cluster) or a robust variance
+    that is zero up to rounding (too few clusters to see any spread: its size would be
+    float noise, different on every machine) has no interval or test, and says why in
+    ``not_estimable`` (empty for a term that was estimated)."""
     names = [t for t in res.params.index if t != "alpha"]
     exog = np.asarray(res.model.exog)
     n_obs, k = exog.shape[0], len(res.params)
     support = _term_support(exog)
-    cov = res.cov_params()
+    cov, bread = res.cov_params(), res.normalized_cov_params
     rows = []
     for j, term in enumerate(names):
         est = float(res.params[term])
-        var = float(cov.loc[term, term])
+        var, why = float(cov.loc[term, term]), ""
         if groups is None:
             dof, g_j = float(n_obs - k), math.nan
         else:
@@ -51,13 +58,15 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
             per_cell = cells.groupby(list(range(exog.shape[1])))["g"].nunique()
             replicated = len(per_cell) < informs.sum()
             dof = float(per_cell.min() - 1 if replicated else g_j - 1)
-            if dof >= 1 and n_obs > k:
-                var *= g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
+            if dof < 1 or n_obs <= k:
+                why = "no degrees of freedom (a cell with runs of one cluster only)"
             else:
-                var = math.nan
-        se = math.sqrt(var) if var >= 0 else math.nan  # a degenerate cell can round below 0
+                var *= g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
+        if not why and var <= DEGENERATE * float(bread.loc[term, term]):
+            why = f"zero robust variance: {g_j} clusters show no spread for this term"
+        se = math.nan if why else math.sqrt(var)
         stat = est / se if se > 0 else math.nan
-        q = float(sps.t.ppf(0.5 + confidence / 2, dof))
+        q = float(sps.t.ppf(0.5 + confidence / 2, dof)) if dof >= 1 else math.nan
         rows.append(
             dict(
                 term=term,
@@ -70,6 +79,7 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
                 rr_lo=math.exp(est - q * se),
                 rr_hi=math.exp(est + q * se),
                 n_clusters=g_j,
+                not_estimable=why,
             )
         )
     return pd.DataFrame(rows)
@@ -115,7 +125,8 @@ def count_model(
     Student t with that term's degrees of freedom). For a model of cells, a rate's interval
     is then never narrower than the run-level t-interval on the same runs.
 
-    Columns: ``term, estimate, se, df, t, p, rate_ratio, rr_lo, rr_hi, n_clusters`` and
+    Columns: ``term, estimate, se, df, t, p, rate_ratio, rr_lo, rr_hi, n_clusters,
+    not_estimable`` (why a term has no interval or test; empty when it has one) and
     ``scripted`` when the input has it. ``attrs`` records family, formula, cov_type,
     cluster, n_obs and (NB) alpha. A cell with zero tasks in every run has no finite
     log-rate: its estimate is huge and meaningless, so inspect ``se`` before reading it.
@@ -157,8 +168,16 @@ def _cell_fit(
     return _small_sample(_fit(model, groups), groups, confidence).set_index("term")
 
 
-_RATE_COLUMNS = {"rate": "rate_ratio", "rate_lo": "rr_lo", "rate_hi": "rr_hi", "df": "df"}
-"""A cell's rate, its interval and degrees of freedom, from a coefficient without intercept."""
+def _exact(value: float, fit: pd.Series, confidence: float, empty: str) -> dict:
+    """A rate or rate ratio computed from the counts (the Poisson fit of cells reproduces
+    it only up to the kernel's rounding), with the fit's small-sample interval around it."""
+    if not value > 0:  # no events: no finite log rate, nothing to put an interval around
+        return dict(value=value, lo=math.nan, hi=math.nan, not_estimable=empty)
+    q = float(sps.t.ppf(0.5 + confidence / 2, fit["df"])) if fit["df"] >= 1 else math.nan
+    spread = math.exp(q * fit["se"])
+    return dict(
+        value=value, lo=value / spread, hi=value * spread, not_estimable=fit["not_estimable"]
+    )
 
 
 def cell_rates(
@@ -174,7 +193,9 @@ def cell_rates(
     ``rate_lo, rate_hi`` its count-model interval (cluster-robust, small-sample t; see
     :func:`count_model`); ``t_lo, t_hi`` are the plain Student-t interval on the same runs.
     With one run per (cell, cluster) the rate interval is never narrower than the t one.
-    Columns: ``*by, metric, n, rate, rate_lo, rate_hi, df, t_lo, t_hi`` (+ ``scripted``).
+    ``not_estimable`` says why a cell has no interval (empty when it has one).
+    Columns: ``*by, metric, n, rate, rate_lo, rate_hi, df, t_lo, t_hi, not_estimable``
+    (+ ``scripted``).
     """
     keys = _as_list(by)
     data = runs.dropna(subset=[metric])
@@ -182,10 +203,21 @@ def cell_rates(
     fit = _cell_fit(data, metric, pd.get_dummies(labels, dtype=float), cluster, confidence)
     cells = cell_summary(data, metric, keys)
     fit = fit.loc[_cell_labels(cells, keys)]
-    out = cells[[*keys, "metric", "n"]].assign(
-        **{ours: fit[theirs].to_numpy() for ours, theirs in _RATE_COLUMNS.items()}
+    rates = pd.DataFrame(
+        [
+            _exact(m, f, confidence, "no events in the cell: no finite log rate")
+            for m, (_, f) in zip(cells["mean"], fit.iterrows())
+        ]
     )
-    out = out.assign(t_lo=cells["lo"], t_hi=cells["hi"])
+    out = cells[[*keys, "metric", "n"]].assign(
+        rate=rates["value"].to_numpy(),
+        rate_lo=rates["lo"].to_numpy(),
+        rate_hi=rates["hi"].to_numpy(),
+        df=fit["df"].to_numpy(),
+        t_lo=cells["lo"].to_numpy(),
+        t_hi=cells["hi"].to_numpy(),
+        not_estimable=rates["not_estimable"].to_numpy(),
+    )
     return out.assign(scripted=cells["scripted"]) if "scripted" in cells else out
 
 
@@ -204,8 +236,10 @@ def rate_ratios(
     Welch's unequal-variance t-test of the two cells' run values, for comparison (it
     ignores pairing by seed; with ``cluster="seed"`` the model's test is paired).
     ``reference`` is a cell label (``" | "``-joined values of ``by``; default the first
-    cell in sorted order). Columns: ``*by, reference, n, n_reference, rate,
-    reference_rate, rate_ratio, rr_lo, rr_hi, df, p, p_welch`` (+ ``scripted``).
+    cell in sorted order). ``rate_ratio`` is the ratio of the two cells' mean counts,
+    exactly; ``not_estimable`` says why a contrast has no interval or test. Columns: ``*by,
+    reference, n, n_reference, rate, reference_rate, rate_ratio, rr_lo, rr_hi, df, p,
+    p_welch, not_estimable`` (+ ``scripted``).
     """
     keys = _as_list(by)
     data = runs.dropna(subset=[metric])
@@ -226,8 +260,16 @@ def rate_ratios(
         welch = sps.ttest_ind(vals, ref_vals, equal_var=False)  # NaN below two runs
         row = dict(zip(keys, data.loc[in_cell, keys].iloc[0]))
         row.update(reference=reference, n=len(vals), n_reference=len(ref_vals))
-        row.update(rate=vals.mean(), reference_rate=fit.loc[reference, "rate_ratio"])
-        row.update(fit.loc[cell, ["rate_ratio", "rr_lo", "rr_hi", "df", "p"]].to_dict())
-        row["p_welch"] = float(welch.pvalue)
+        rate, ref_rate = vals.mean(), ref_vals.mean()
+        ratio = _exact(
+            rate / ref_rate if ref_rate > 0 else math.nan,
+            fit.loc[cell],
+            confidence,
+            "no events in this cell or the reference: no finite rate ratio",
+        )
+        row.update(rate=rate, reference_rate=ref_rate, rate_ratio=ratio["value"])
+        row.update(rr_lo=ratio["lo"], rr_hi=ratio["hi"], df=fit.loc[cell, "df"])
+        row.update(p=fit.loc[cell, "p"], p_welch=float(welch.pvalue))
+        row["not_estimable"] = ratio["not_estimable"]
         rows.append(with_flag(row, data[in_cell | (labels == reference)]))
     return pd.DataFrame(rows)

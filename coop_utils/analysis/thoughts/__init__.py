@@ -10,33 +10,49 @@ record of intent, and the paper (SPEC §5) reads it with three regex measures:
   reciprocation ("I'll send once they've sent mine");
 - **market-language density** – market/transaction terms per 1,000 words.
 
-The patterns below are ours (the paper's were not published) and are written to
-survive the obvious near misses: a negated mention ("I will not withhold
-anything", "no leverage needed") does not count, nor does waiting that is not a
-condition on sending ("waiting for my turn is fine, sending now"). Every pattern
-is a row of :data:`PATTERNS` with a description, so a reader can audit the
-classifier without reading regex, and ``tests/thought_examples.csv`` holds the
-labelled examples it is scored against. Regexes are a first pass: use
-:func:`llm_judge` and :func:`agreement` for a second opinion.
+The classes are defined once, in the paper's words (:data:`DEFINITIONS`); the regex rows
+(:data:`PATTERNS`, each tied to one move of a definition) and the LLM judge's instructions
+(:data:`JUDGE_INSTRUCTIONS`) are both written from them. The patterns are ours (the paper's
+were not published). A thought is normalised first (:func:`normalize`: typographic quotes
+and dashes, Unicode compatibility forms, case), and each match is judged within its clause:
+a negated mention ("I don’t withhold anything") does not count, nor does another agent's
+act ("Agent_5 has the budget but did not respond", "both agents prioritize my requests"),
+nor waiting that is not a condition on sending. :func:`thought_spans` gives a thought's
+classes and each match's offsets in the original text (for a viewer to highlight).
 
-Limits worth knowing: the classes are not exclusive (a thought can be both);
-thoughts from one run are correlated, so the Wilson intervals of
-:func:`thought_table` (which treat thoughts as independent) are too narrow for
-between-model claims — compare run-level shares (:func:`run_level_table`) for those.
 Accuracy is measured, not asserted: :func:`classifier_scores` scores the patterns on
-the labelled examples, with a held-out split written after the patterns were frozen
-(notebook 04 prints it, with Wilson intervals: the held-out set is small). The regexes
-miss paraphrases ("sit on my pieces", "ask for something in return"), so read class
-shares as lower bounds and check them with the judge.
+labelled examples written here (``tests/thought_examples.csv``, and
+``tests/thought_idioms.csv`` in the styles capable models write, grouped by idiom family),
+each with a held-out split labelled before the patterns it scores were changed; notebook 04
+prints precision, recall and F1 with Wilson intervals. :func:`false_positive_floor` is the
+share of thoughts without a class that the patterns still put in it: a class share at or
+below it is not distinguishable from zero (:func:`beside_floor`). Thoughts of one run are
+correlated, so shares are compared over runs (:func:`run_level_table`). The classes are not
+exclusive (a thought can be both). Regexes are a first pass: :func:`llm_judge` and
+:func:`agreement` give a second opinion.
 """
 
-from .classify import classify, classify_frame, market_terms, word_count
+from .classify import (
+    Span,
+    ThoughtSpans,
+    classify,
+    classify_frame,
+    market_terms,
+    thought_spans,
+    word_count,
+)
+from .clauses import normalize
+from .definitions import CLASSES, DEFINITIONS, MOVES
 from .judge import JUDGE_INSTRUCTIONS, agreement, llm_judge, model_judge, parse_judge_reply
-from .patterns import CLASSES, MARKET_TERMS, PATTERNS, Pattern
+from .patterns import MARKET_TERMS, PATTERNS, Pattern
 from .tables import (
+    EXAMPLE_SETS,
     RUN_SHARE_METRICS,
+    beside_floor,
     by_agent,
     classifier_scores,
+    false_positive_floor,
+    held_out_examples,
     run_level_table,
     run_shares,
     thought_table,
@@ -44,22 +60,32 @@ from .tables import (
 
 __all__ = [
     "CLASSES",
+    "DEFINITIONS",
+    "EXAMPLE_SETS",
     "JUDGE_INSTRUCTIONS",
     "MARKET_TERMS",
+    "MOVES",
     "PATTERNS",
     "RUN_SHARE_METRICS",
     "Pattern",
+    "Span",
+    "ThoughtSpans",
     "agreement",
+    "beside_floor",
     "by_agent",
     "classifier_scores",
     "classify",
     "classify_frame",
+    "false_positive_floor",
+    "held_out_examples",
     "llm_judge",
     "model_judge",
+    "normalize",
     "market_terms",
     "parse_judge_reply",
     "run_level_table",
     "run_shares",
+    "thought_spans",
     "thought_table",
     "word_count",
 ]

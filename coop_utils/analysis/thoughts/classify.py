@@ -1,30 +1,33 @@
-"""Reading one thought: its classes, the patterns that matched, its market terms and words.
+"""Reading one thought: its classes, the patterns that matched and where, its market terms.
 
-A thought is split into clauses (every pattern and guard stops at clause marks), each
-clause matched against :data:`~.patterns.PATTERNS` once and cached, since clauses repeat
-across thoughts far more than whole thoughts do.
+A thought is normalised (:func:`~.clauses.normalize`: quotes, dashes, compatibility forms,
+case), split into sentences (every pattern stops at sentence marks), and each sentence
+matched against :data:`~.patterns.PATTERNS` once and cached, since sentences repeat across
+thoughts far more than whole thoughts do. Matches are reported in the original text's
+offsets (:func:`thought_spans`), so a viewer can highlight what the model wrote.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 import pandas as pd
 
-from .patterns import (
-    _DISMISSED,
-    _LEADING_NEGATOR,
-    _NEGATED_SEND,
-    _NEGATION,
-    _THIRD_PARTY,
-    CLASSES,
-    MARKET_TERMS,
-    PATTERNS,
-    Pattern,
-)
+from .clauses import negated, normalize, other_speaker
+from .definitions import CLASSES
+from .patterns import _DISMISSED, _LEADING_NEGATOR, _NEGATED_SEND, MARKET_TERMS, PATTERNS, Pattern
 
-__all__ = ["classify", "classify_frame", "market_terms", "word_count"]
+__all__ = [
+    "Span",
+    "ThoughtSpans",
+    "classify",
+    "classify_frame",
+    "market_terms",
+    "thought_spans",
+    "word_count",
+]
 
 _COMPILED: tuple[tuple[Pattern, re.Pattern[str]], ...] = tuple(
     (p, re.compile(p.regex, re.IGNORECASE)) for p in PATTERNS
@@ -37,76 +40,105 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'_-]*")
 
 def word_count(text: str) -> int:
     """Words as runs of letters/digits (agent ids and piece names count as words)."""
-    return len(_WORD.findall(text or ""))
+    return len(_WORD.findall(normalize(text or "")[0]))
 
 
 def market_terms(text: str) -> int:
     """Number of market-lexicon occurrences in ``text`` (non-overlapping, leftmost first)."""
-    return len(_MARKET.findall(text or ""))
+    return len(_MARKET.findall(normalize(text or "")[0]))
 
 
-def _negated(text: str, start: int, cls: str) -> bool:
-    """Is the match at ``start`` inside a negated clause?
+def _skipped(sentence: str, pattern: Pattern, m: re.Match[str]) -> bool:
+    """Is this match negated, about another agent, or dismissed in its clause?
 
-    For soft conditionals a negated *sending* verb ("not sending until they reply")
-    is the conditional refusal itself, not a negation of it, so it does not cancel.
-    """
-    m = _NEGATION.search(text[max(0, start - 40) : start])
-    if m is None:
-        return False
-    if cls == "soft_conditional":
-        between = _LEADING_NEGATOR.sub("", m.group(0))
-        if _NEGATED_SEND.search(between) or _NEGATED_SEND.search(text[start : start + 20]):
-            return False
-    return True
-
-
-def _skipped(text: str, pattern: Pattern, m: re.Match[str]) -> bool:
-    if _negated(text, m.start(), pattern.cls):
+    For soft conditionals a negated *sending* verb ("not sending until they reply") is the
+    conditional refusal itself, not a negation of it, so it does not cancel."""
+    neg = negated(sentence, m.start())
+    if neg is not None:
+        if pattern.cls != "soft_conditional":
+            return True
+        between = _LEADING_NEGATOR.sub("", neg)
+        if not (_NEGATED_SEND.search(between) or _NEGATED_SEND.search(m.group(0)[:20])):
+            return True
+    if pattern.own_act and other_speaker(sentence, m.start()):
         return True
-    if pattern.own_act and _THIRD_PARTY.search(text[max(0, m.start() - 40) : m.start()]):
-        return True
-    return pattern.cls == "hard_defection" and bool(_DISMISSED.search(text[m.end() : m.end() + 60]))
+    return pattern.cls == "hard_defection" and bool(_DISMISSED.search(sentence[m.end() :]))
 
 
-_CLAUSE = re.compile(r"[^.;!?\n]*(?:[.;!?\n]+|$)")
-"""A sentence or clause with its closing punctuation. Every pattern and guard stops at these
-marks, so a thought is classified clause by clause — and clauses repeat across thoughts far
-more than whole thoughts do, which the cache exploits."""
+_SENTENCE = re.compile(r"[^.;!?\n]*(?:[.;!?\n]+|$)")
+"""A sentence with its closing punctuation: no pattern or guard crosses these marks."""
+
+
+class Span(NamedTuple):
+    """One match, in the original text's offsets: ``text[start:end]``."""
+
+    start: int
+    end: int
+    cls: str
+    move: str
+    pattern: int
+
+
+class ThoughtSpans(NamedTuple):
+    """A thought's classes and the spans that put it in them (first match per pattern)."""
+
+    classes: tuple[str, ...]
+    spans: tuple[Span, ...]
+
+
+def thought_spans(text: str) -> ThoughtSpans:
+    """The classes of one thought and where each matched pattern sits in ``text`` (offsets
+    into the text as given, whatever its quotes, dashes or case): what a viewer highlights."""
+    return _read(text or "")[0]
+
+
+def _read(text: str) -> tuple[ThoughtSpans, int]:
+    """The spans of one thought and its market-term count, sentence by cached sentence."""
+    norm, where = normalize(text)
+    spans: dict[int, Span] = {}
+    terms = 0
+    for m in _SENTENCE.finditer(norm):
+        if not m.group(0):
+            continue
+        hits, n_terms = _classify_sentence(m.group(0))
+        terms += n_terms
+        for cls, i, a, b in hits:
+            if i not in spans:
+                start, end = where[m.start() + a], where[m.start() + b - 1] + 1
+                spans[i] = Span(start, end, cls, PATTERNS[i].move, i)
+    ordered = tuple(spans[i] for i in sorted(spans))
+    classes = tuple(c for c in CLASSES if any(s.cls == c for s in ordered))
+    return ThoughtSpans(classes, ordered), terms
 
 
 def classify(text: str) -> dict:
-    """Classes, matched pattern indices, market-term count and word count of one thought.
+    """Classes, matched patterns, market-term count and word count of one thought.
 
     Returns ``{"hard_defection": bool, "soft_conditional": bool, "market_terms": int,
-    "words": int, "matches": [(class, pattern index, matched text), ...]}`` (one match per
-    pattern: the first, in text order).
+    "words": int, "matches": [(class, pattern index, matched original text), ...]}`` (one
+    match per pattern: the first, in text order). :func:`thought_spans` gives the offsets.
     """
-    found: dict[str, bool] = dict.fromkeys(CLASSES, False)
-    matches: dict[int, tuple[str, int, str]] = {}
-    terms = 0
-    for clause in _CLAUSE.findall(text or ""):
-        if not clause:
-            continue
-        hits, n_terms = _classify_clause(clause)
-        terms += n_terms
-        for cls, i, matched in hits:
-            found[cls] = True
-            matches.setdefault(i, (cls, i, matched))
-    ordered = [matches[i] for i in sorted(matches)]
-    return {**found, "market_terms": terms, "words": word_count(text or ""), "matches": ordered}
+    text = text or ""
+    found, terms = _read(text)
+    return {
+        **{c: c in found.classes for c in CLASSES},
+        "market_terms": terms,
+        "words": word_count(text),
+        "matches": [(s.cls, s.pattern, text[s.start : s.end]) for s in found.spans],
+    }
 
 
 @functools.lru_cache(maxsize=200_000)
-def _classify_clause(clause: str) -> tuple[tuple[tuple[str, int, str], ...], int]:
-    """Pattern matches and market terms of one clause (cached)."""
+def _classify_sentence(sentence: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
+    """Pattern matches (class, pattern index, start, end) and the market-term count of one
+    normalised sentence (cached)."""
     hits = []
     for i, (pattern, rx) in enumerate(_COMPILED):
-        for m in rx.finditer(clause):
-            if not _skipped(clause, pattern, m):
-                hits.append((pattern.cls, i, m.group(0)))
+        for m in rx.finditer(sentence):
+            if not _skipped(sentence, pattern, m):
+                hits.append((pattern.cls, i, m.start(), m.end()))
                 break
-    return tuple(hits), market_terms(clause)
+    return tuple(hits), len(_MARKET.findall(sentence))
 
 
 def classify_frame(thoughts: pd.DataFrame, text_col: str = "text") -> pd.DataFrame:

@@ -45,7 +45,8 @@ class ConformanceServer:
         auth = request.headers.get("authorization", "")
         with self._lock:
             n = sum(c.scenario == scenario for c in self.calls)
-            call = Call(scenario, body, n, auth, request.url.path)
+            others = {k: v for k, v in request.headers.items() if k != "authorization"}
+            call = Call(scenario, body, n, auth, request.url.path, others)
             self.calls.append(call)
         status, content, headers = SCENARIOS[scenario](call)
         if isinstance(content, bytes):

@@ -9,25 +9,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 EXAMPLE = """\
 examples:
-  coop evaluate o3 --dry-run                      # expected runs and cost; nothing is called
-  coop evaluate openai:gpt-4o --max-cost 150 --out runs/eval-gpt4o   # --elo SCORE: Fig. 3
-  coop evaluate openai:gpt-4o --max-cost 50 --target 3 --out runs/eval-gpt4o   # tighter, reuses runs
-  coop evaluate local:withholder local:bungler --out runs/eval-offline          # scripted, offline
+  coop evaluate o3 --dry-run                         # expected runs and cost; no call
+  coop evaluate openai:gpt-4o --max-cost 150 --out runs/eval-gpt4o  # --elo SCORE: Fig. 3
+  coop evaluate openai:gpt-4o --max-cost 50 --target 3 --out runs/eval-gpt4o
+                                                     # tighter, reusing the runs above
+  coop evaluate local:withholder local:bungler --out runs/eval-offline  # scripted, offline
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = (
-        "Run the paper's protocol on each model: baseline, the causal decomposition "
-        "(auto_request, auto_fulfill) on the same seeds, then the interventions its "
-        "diagnosis calls for, each cell in batches until its 95% interval is narrow enough. "
-        "Writes OUT/summary.json, OUT/report.html and a leaderboard row."
-    )
+    p.description = """\
+Run the paper's protocol on each model: baseline, the causal decomposition (auto_request,
+auto_fulfill) on the same seeds, then the interventions its diagnosis calls for, each cell
+in batches until its 95% interval is narrow enough. Writes OUT/summary.json,
+OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
     p.epilog = EXAMPLE
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument(
@@ -140,28 +142,48 @@ def parse_elo(items: list[str], models: list[str]) -> dict[str, float]:
     return out
 
 
-def main(args: argparse.Namespace) -> int:
-    from ..plan import plays_offline
-    from .estimate import format_plan, plan_model
-    from .protocol import EvaluationSpec, run_evaluation
+FLAG_WORDS = r"\b(max_cost|target|min_runs|max_runs|batch|threshold)\b"
+"""The evaluation's fields that are options of the same name."""
 
-    spec = EvaluationSpec(
-        models=list(dict.fromkeys(args.models)),
-        max_cost=args.max_cost,
-        target=args.target,
-        min_runs=args.min_runs,
-        batch=args.batch,
-        max_runs=args.max_runs,
-        threshold=args.threshold,
-        all_interventions=args.all_interventions,
-        seed=args.seed,
-        env={"rounds": args.rounds} if args.rounds else {},
-        elo=parse_elo(args.elo, args.models),
-        mode=args.mode or "cache",
-        models_file=args.models_file,
-        allow_unpriced=args.allow_unpriced,
-    )
-    rule = spec.rule()
+
+def _spec(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The evaluation and its stopping rule; an error names the options as typed
+    (``--max-runs``, not ``max_runs``)."""
+    from pydantic import ValidationError
+
+    from ...inputs import one_line
+    from .protocol import EvaluationSpec
+
+    try:
+        spec = EvaluationSpec(
+            models=list(dict.fromkeys(args.models)),
+            max_cost=args.max_cost,
+            target=args.target,
+            min_runs=args.min_runs,
+            batch=args.batch,
+            max_runs=args.max_runs,
+            threshold=args.threshold,
+            all_interventions=args.all_interventions,
+            seed=args.seed,
+            env={"rounds": args.rounds} if args.rounds else {},
+            elo=parse_elo(args.elo, args.models),
+            mode=args.mode or "cache",
+            models_file=args.models_file,
+            allow_unpriced=args.allow_unpriced,
+        )
+        return spec, spec.rule()
+    except (ValidationError, ValueError) as exc:
+        flags = re.sub(FLAG_WORDS, lambda m: "--" + m[0].replace("_", "-"), one_line(exc))
+        raise ValueError(flags) from None
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..plan import check_keys, check_seats, is_scripted_spec, plays_offline
+    from .estimate import format_plan, plan_model
+    from .protocol import run_evaluation
+
+    spec, rule = _spec(args)
+    check_seats({m for m in spec.models if not is_scripted_spec(m)}, spec.models_file)
     scripted = {m: plays_offline(m, spec.models_file) for m in spec.models}
     paid = [m for m, s in scripted.items() if not s]
     if paid and spec.max_cost is None and not args.dry_run:
@@ -169,12 +191,14 @@ def main(args: argparse.Namespace) -> int:
             f"--max-cost USD is required for models that cost money ({', '.join(paid)}); "
             "see the estimate with --dry-run first"
         )
+    if not args.dry_run and spec.mode != "replay":
+        check_keys(set(paid), spec.models_file, f"coop evaluate {' '.join(spec.models)}")
     grid = spec.grid_fields() | {"max_cost": spec.max_cost}
     for model in spec.models:
         plan = plan_model(
             model, rule, grid, scripted[model], spec.all_interventions, spec.threshold
         )
-        print(format_plan(plan, rule, spec.max_cost), flush=True)
+        print(format_plan(plan, rule, spec.max_cost, args.dry_run), flush=True)
     if args.dry_run:
         return 0
     if args.out is None:
@@ -194,7 +218,12 @@ def finish(ev, args: argparse.Namespace, log) -> int:
     from .report import render, write_summary
 
     summary = write_summary(ev)
-    if not args.no_leaderboard:
+    # a stop leaves runs in flight unfinished: their spending is in no summary, so a row now
+    # would show less than was paid (and fewer runs than the protocol asks)
+    unfinished = ev.stopped is not None and any(s.status == "stopped" for s in ev.states().values())
+    if unfinished and not args.no_leaderboard:
+        log("leaderboard: not written, the evaluation stopped with cells unfinished")
+    elif not args.no_leaderboard:
         path = args.leaderboard or leaderboard.DEFAULT_PATH
         leaderboard.upsert(leaderboard.evaluation_rows(summary, ev.spec.elo), path)
         log(f"leaderboard: {path} (figure {Path(path).with_suffix('.png')})")
@@ -215,7 +244,9 @@ def finish(ev, args: argparse.Namespace, log) -> int:
             }
         )
     )
-    if ev.stopped and not is_budget_stop(ev.stopped):
-        log(f"stopped: {ev.stopped}")
+    if ev.stopped and (unfinished or not is_budget_stop(ev.stopped)):
+        log(
+            f"stopped: {ev.stopped}; rerun the same command to finish (a higher --max-cost if the cap stopped it)"
+        )
         return 2
     return 1 if ev.failed else 0

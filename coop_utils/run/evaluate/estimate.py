@@ -132,8 +132,11 @@ def _money(x: float | None) -> str:
     return "unpriced" if x is None else f"${x:,.2f}"
 
 
-def format_plan(p: dict[str, Any], rule: StopRule, max_cost: float | None) -> str:
-    """One model's plan for the console (what ``coop evaluate --dry-run`` prints)."""
+def format_plan(
+    p: dict[str, Any], rule: StopRule, max_cost: float | None, dry_run: bool = True
+) -> str:
+    """One model's plan for the console (what ``coop evaluate`` prints before it runs, or
+    alone with ``--dry-run``)."""
     s, est = p["spread"], p["estimate"]
     capped = f" (capped from {p['runs_exact']})" if p["runs_exact"] > rule.max_runs else ""
     kinds = {m["kind"] for m in est["models"]}
@@ -158,7 +161,7 @@ def format_plan(p: dict[str, Any], rule: StopRule, max_cost: float | None) -> st
         f"episode (~{turns:,.0f} sequential turns): about {wall} at the assumed latency",
         "  (a larger --batch gives fewer batches and the same runs: the first stage fixes "
         "them; the grid estimate below plays every run at once)",
-        format_estimate(est),
+        format_estimate(est, dry_run),
         f"at most: {p['most']['runs']} runs, {_money(p['most']['cost_usd'])}, if every cell "
         f"ran to --max-runs {rule.max_runs} with every intervention it could be given",
     ]

@@ -32,7 +32,7 @@ from ...analysis.paper import setting_differences
 from ...game.config import DECOMPOSITION
 from ...game.events import write_atomic
 from ...llm.cache import Mode
-from ..folders import folder_names, hold, slug
+from ..folders import folder_names, hold, made, slug
 from ..grid import GridSpec, plan, run_grid
 from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
 from .stopping import MIN_RUNS, CellState, Outcome, Played, StopRule, adapt, cell_state
@@ -286,8 +286,7 @@ def run_evaluation(
             f"--out {out} is not empty and was not made by coop evaluate; give a new or empty "
             "folder (or the --out of an earlier evaluation, to extend it)"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    with hold(out / LOCK_FILE, f"--out {out}", "--out"):
+    with made(out), hold(out / LOCK_FILE, f"--out {out}", "--out"):
         return _evaluate(spec, out, log, progress)
 
 

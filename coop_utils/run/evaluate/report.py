@@ -147,6 +147,10 @@ def _span(lo: Any, hi: Any) -> str:
     return "–" if lo is None or hi is None else f"{lo:+.0f}% to {hi:+.0f}%"
 
 
+PAPER_RUNS = 5
+"""Runs per cell behind the paper's numbers (its rows in the report's tables)."""
+
+
 def _pm(mean: Any, half: Any, digits: int = 1) -> str:
     """'mean ± half' for a table cell ('–' when there is no mean)."""
     if mean is None or pd.isna(mean):
@@ -161,7 +165,8 @@ def table1(runs: pd.DataFrame, paper: pd.DataFrame):
     from ...analysis import tables as T
 
     t = T.table1(runs, paper, paper_only=True)
-    out = pd.DataFrame({"model": t["model"], "runs": t["n"]})
+    n = [f"{k:.0f}" if k else str(PAPER_RUNS) for k in t["n"]]  # no runs of ours: the paper's
+    out = pd.DataFrame({"model": t["model"], "runs": n})
     for metric in T.TABLE1_METRICS:
         digits = 3 if metric == "gini" else 1
         out[metric] = [_pm(m, h, digits) for m, h in zip(t[metric], t[f"{metric}_ci95"])]
@@ -189,7 +194,9 @@ def table2(runs: pd.DataFrame, paper: pd.DataFrame, summary: dict[str, Any]):
                 "competence rate": _pm(r["competence"], r["competence_ci95"])
                 if ours
                 else _pm(r["paper_competence"], None),
-                "runs": f"{r['cooperation_n']:.0f} / {r['competence_n']:.0f}" if ours else "5 / 5",
+                "runs": f"{r['cooperation_n']:.0f} / {r['competence_n']:.0f}"
+                if ours
+                else f"{PAPER_RUNS} / {PAPER_RUNS}",
                 "diagnosis": r["diagnosis"] if ours else r["paper_quadrant"],
                 "the paper's words": r.get("paper_diagnosis") or "–",
                 "source": ("ours, scripted" if r.get("scripted") else "ours")
@@ -204,12 +211,18 @@ THOUGHT_COLUMNS = ("model", "condition", "n_runs", "n_thoughts")
 
 
 def thoughts(run_level: pd.DataFrame):
-    """The run-level thought table, each measure as mean ± 95% t half-width over runs."""
+    """The run-level thought table, each measure as mean ± 95% t half-width over runs, and
+    each class's false-positive floor beside it when the table has one (False in
+    ``*_above_floor``: the share is not distinguishable from zero)."""
     from ...analysis.thoughts import RUN_SHARE_METRICS
 
     out = run_level[list(THOUGHT_COLUMNS)].copy()
     for m in RUN_SHARE_METRICS:
         out[m] = [_pm(a, b) for a, b in zip(run_level[m], run_level[f"{m}_ci95"])]
+    for cls in ("hard_defection", "soft_conditional"):
+        if f"{cls}_above_floor" in run_level:  # thoughts.beside_floor
+            out[f"{cls}_floor_pct"] = run_level[f"{cls}_floor_pct"].round(1)
+            out[f"{cls}_above_floor"] = run_level[f"{cls}_above_floor"]
     if "paper_hard_defection_pct" in run_level:
         out["paper_hard_defection_pct"] = [
             _pm(v, None) for v in run_level["paper_hard_defection_pct"]
@@ -335,3 +348,28 @@ def provenance(folders: Sequence[Path], record: dict[str, Any]) -> str:
         "```json\n" + json.dumps(spec, indent=2) + "\n```",
     ]
     return "\n\n".join(lines)
+
+
+def run_views(out: Path, folders: Sequence[Path]) -> str:
+    """Links (Markdown, relative to ``out``) to a ``coop view`` page of each cell's first
+    run, and of each intervention beside its baseline on the same seed; the pages are
+    written beside the runs."""
+    import os
+
+    from ..view import write_view
+
+    summaries = {Path(f): json.loads((Path(f) / "summary.json").read_text()) for f in folders}
+    first: dict[tuple[str, str], Path] = {}
+    for f, s in sorted(summaries.items(), key=lambda fs: (fs[1]["seed"], str(fs[0]))):
+        first.setdefault((s["model"], s["condition"]), f)
+    lines = []
+    for (model, condition), f in sorted(first.items()):
+        seed = summaries[f]["seed"]
+        line = f"- `{model}` × {condition}, seed {seed}: "
+        line += f"[every turn]({os.path.relpath(write_view([f]), out)})"
+        base = first.get((model, "baseline"))
+        if condition != "baseline" and base is not None and summaries[base]["seed"] == seed:
+            pair = os.path.relpath(write_view([base, f]), out)
+            line += f" · [beside its baseline]({pair})"
+        lines.append(line)
+    return "\n".join(lines) or "(no finished run)"
