@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .prose import interval, names, num, p_value
+from .rounding import snap
 
 __all__ = ["change", "paired_interval", "interventions_reading", "versus_default"]
 
@@ -142,7 +143,7 @@ def baseline_reading(rates: pd.DataFrame, ratios: pd.DataFrame, reference: str) 
             f"says nothing about how far apart the populations are. `{reference}` completed "
             f"{num(ref.rate)} tasks."
         ]
-    dfs = sorted(set(rates["df"].dropna().astype(int)))
+    dfs = sorted({f"{snap(d):.3g}" for d in rates["df"].dropna()}, key=float)  # BM df: real
     out = [
         head + f" With {names(runs, code=False)} runs per population each interval rests on "
         f"{names(dfs, code=False)} degrees of freedom: `{reference}` completes "
@@ -155,7 +156,7 @@ def baseline_reading(rates: pd.DataFrame, ratios: pd.DataFrame, reference: str) 
     lines = []
     for r in ratios.itertuples():
         if pd.isna(r.p):
-            why = "not tested (no spread to test against)"
+            why = getattr(r, "not_estimable", "") or "not tested (no spread to test against)"
         else:
             why = f"p = {p_value(r.p)} beside Welch's {p_value(r.p_welch)}"
         lines.append(f"- `{r.model}` {r.rate_ratio:.3f} ({interval(r.rr_lo, r.rr_hi, 3)}), {why}")
