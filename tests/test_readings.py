@@ -94,7 +94,7 @@ def _baseline(tasks: dict[str, list[float]]) -> str:
 
     runs = _runs({(m, "baseline"): t for m, t in tasks.items()})
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the count model at 1 run (issue 21, item 8)
+        warnings.simplefilter("error")  # no library warning reaches a notebook, even at 1 run
         rates, ratios = cell_rates(runs), rate_ratios(runs, reference="a")
     return "\n\n".join(baseline_reading(rates, ratios, "a"))
 

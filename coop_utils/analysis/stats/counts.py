@@ -4,6 +4,7 @@ rate's interval is never narrower than the run-level t-interval on the same runs
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats as sps
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from .intervals import _as_list, cell_summary, scripted_flag, with_flag
 
@@ -134,10 +136,15 @@ def _is_glm(res) -> bool:
 def _fit(model, groups: np.ndarray | None):
     """Fit a statsmodels count model quietly; with ``groups``, the *uncorrected* cluster
     sandwich (:func:`_small_sample` applies the small-sample correction per term)."""
-    if groups is None:
-        return model.fit(disp=False)
-    cov = {"groups": groups, "use_correction": False}
-    return model.fit(disp=False, cov_type="cluster", cov_kwds=cov)
+    cov = {} if groups is None else {"groups": groups, "use_correction": False}
+    with warnings.catch_warnings():
+        # A cell of one run (no residual df) or of zeros only (a log rate at -inf) makes
+        # statsmodels warn; both come back as not_estimable with their reason instead.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        if groups is None:
+            return model.fit(disp=False)
+        return model.fit(disp=False, cov_type="cluster", cov_kwds=cov)
 
 
 def _cluster_ids(data: pd.DataFrame, cluster: str | None) -> np.ndarray | None:
