@@ -61,6 +61,7 @@ _EXPORTS = {
         "holm_family",
         "capability_correlation",
         "runs_needed",
+        "paper_plan",
     ),
     "analysis.thoughts": ("classify", "thought_table", "run_level_table", "llm_judge", "agreement"),
     "analysis.paper": ("load_paper", "side_by_side"),

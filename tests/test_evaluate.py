@@ -19,8 +19,9 @@ import yaml
 
 from coop_utils.cli import main
 from coop_utils.run.evaluate.leaderboard import DEFAULT_PATH
+from coop_utils.run.evaluate.protocol import PROTOCOL_VERSION
 
-QUICK = ["--rounds", "15", "--max-runs", "3"]
+QUICK = ["--rounds", "15", "--min-runs", "3", "--max-runs", "3"]
 """15 rounds and 3 runs per cell keep CI fast; % of optimal is then measured against perfect
 play at 15 rounds. (At 10 rounds the bungler's cooperation rate sits at 50% itself.)"""
 
@@ -57,6 +58,10 @@ def test_offline_evaluation_diagnoses_from_the_numbers(offline):
     for m, fix in ((w, "incentive"), (b, "policy")):
         effect = m["interventions"][fix]
         assert effect["pct_change"] > 100 and effect["n_pairs"] == 3 and effect["p"] < 0.05
+        tested = [e["p"] for e in m["interventions"].values() if e.get("p") is not None]
+        assert effect["p_holm"] >= effect["p"], "Holm over the model's interventions"
+        assert len(tested) > 1 or effect["p_holm"] == effect["p"]
+        assert effect["significant"] is (effect["p_holm"] < 0.05)
     for m in (w, b):
         assert m["scripted"] and "scripted" in m["in_words"] and m["paper"] is None
         for cell in m["cells"].values():
@@ -72,6 +77,8 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     rows = [r for r in board.splitlines() if r.startswith("local:")]
     assert len(rows) == 2 and all(",scripted," in r and "not model behaviour" in r for r in rows)
     assert board.count(",paper,paper,") == 8
+    header = board.splitlines()[0].split(",")
+    assert {"incentive_pct_change_lo", "incentive_pct_change_hi", "incentive_p_holm"} <= set(header)
     html = (out / "ev" / "report.html").read_text()
     assert "Scripted agents:" in html and "are scripted policies served over HTTP" in html
     assert html.count("data:image/png;base64") >= 4, "quadrant, capability, interventions, thoughts"
@@ -82,7 +89,7 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     noise = [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
     assert outputs and not noise, noise
     record = json.loads((out / "ev" / "evaluation.json").read_text())
-    assert record["protocol"] == "1" and record["batches"]
+    assert record["protocol"] == PROTOCOL_VERSION and record["batches"]
 
 
 def test_the_report_links_to_a_view_of_each_cell(offline):

@@ -48,22 +48,35 @@ class Population:
 
 
 def test_small_spread_stops_at_the_minimum_and_large_spread_runs_more():
-    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=30)
+    rule = StopRule(target=5.0, min_runs=5, batch=2, max_runs=80)
     play = Population({"tight": 1.0, "wide": 12.0})
     out = adapt(["tight", "wide"], play, rule)
     tight, wide = out.states["tight"], out.states["wide"]
     assert out.stopped is None
-    assert tight.status == "settled" and tight.runs == 3 and tight.half_width <= 5
+    assert tight.status == "settled" and tight.runs == 5 and tight.half_width <= 5
     assert wide.status == "settled" and wide.half_width <= 5
-    assert 15 <= wide.runs <= 30, wide  # (1.96·12/5)² ≈ 22, from the t rule a few more
-    # each batch asked only the open cell for more: the tight cell was never extended
+    assert 25 <= wide.runs <= 80, wide  # (2.776·12/5)² ≈ 44 from the first stage's sd
+    # each batch asked only the open cell for more, at most `batch` at a time
     assert all("tight" not in batch for batch in out.requested[1:])
-    assert [b.get("wide") for b in out.requested] == list(range(3, wide.runs + 1, 2))
+    steps = [b["wide"] for b in out.requested]
+    assert steps[0] == 5 and all(0 < y - x <= 2 for x, y in zip(steps, steps[1:]))
+    assert steps[-1] == wide.runs
+
+
+def test_the_two_stage_interval_is_fixed_by_the_first_stage():
+    """The runs needed and the half-width come from the first min_runs runs' sd alone."""
+    rule = StopRule(target=5.0, min_runs=5, batch=2, max_runs=50)
+    first = [40.0, 60.0, 50.0, 45.0, 55.0]  # sd 7.9: needs ⌈(2.776·7.9/5)²⌉ = 20 runs
+    state = cell_state(first + [50.0] * 14, rule)
+    assert state.status == "open" and runs_wanted(first + [50.0] * 14, rule) == 20
+    done = cell_state(first + [50.0] * 15, rule)
+    assert done.status == "settled" and done.runs == 20
+    assert done.half_width == pytest.approx(2.776445 * np.std(first, ddof=1) / 20**0.5, 1e-5)
 
 
 def test_the_run_cap_stops_a_wide_cell_and_says_so():
-    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=10)
-    out = adapt(["wide"], Population({"wide": 12.0}), rule)
+    rule = StopRule(target=5.0, min_runs=5, batch=2, max_runs=10)
+    out = adapt(["wide"], Population({"wide": 25.0}), rule)
     assert out.states["wide"].status == "capped" and out.states["wide"].runs == 10
     assert out.states["wide"].half_width > 5
 
@@ -71,21 +84,21 @@ def test_the_run_cap_stops_a_wide_cell_and_says_so():
 def test_the_budget_stops_both_populations():
     """Each population alone, with a budget too small for it: both stop where the money
     ends, the tight one before its minimum, the wide one before its target."""
-    rule = StopRule(target=5.0, min_runs=3, batch=2, max_runs=30)
-    tight = adapt(["tight"], Population({"tight": 1.0}, budget=2.0), rule)
-    wide = adapt(["wide"], Population({"wide": 12.0}, budget=12.0), rule)
-    for out, runs in ((tight, 2), (wide, 12)):
+    rule = StopRule(target=5.0, min_runs=5, batch=2, max_runs=60)
+    tight = adapt(["tight"], Population({"tight": 1.0}, budget=3.0), rule)
+    wide = adapt(["wide"], Population({"wide": 25.0}, budget=12.0), rule)
+    for out, runs in ((tight, 3), (wide, 12)):
         (state,) = out.states.values()
         assert out.stopped.startswith("budget") and state.status == "stopped"
         assert state.runs == runs
     assert wide.states["wide"].half_width > 5
     # together under one budget: the tight cell settles first, the wide one is cut short
-    play = Population({"tight": 1.0, "wide": 12.0}, budget=12.0)
+    play = Population({"tight": 1.0, "wide": 12.0}, budget=16.0)
     out = adapt(["tight", "wide"], play, rule)
-    assert play.spent == 12.0 and out.stopped.startswith("budget")
+    assert play.spent == 16.0 and out.stopped.startswith("budget")
     assert {c: (s.runs, s.status) for c, s in out.states.items()} == {
-        "tight": (3, "settled"),
-        "wide": (9, "stopped"),
+        "tight": (5, "settled"),
+        "wide": (11, "stopped"),
     }
 
 
@@ -116,21 +129,20 @@ def test_runs_already_made_are_used_not_asked_again():
         n = max(len(made), *wanted.values())
         return Played({"a": (made + [50.0] * n)[:n]})
 
-    out = adapt(["a"], play, StopRule(target=3.0, max_runs=20))
-    assert asked[0] == {"a": 3} and asked[1] == {"a": 9}, "continues after the 7 runs on disk"
+    out = adapt(["a"], play, StopRule(target=3.0, min_runs=5, max_runs=40))
+    assert asked[0] == {"a": 5} and asked[1] == {"a": 9}, "continues after the 7 runs on disk"
     assert out.states["a"].status == "settled" and out.states["a"].runs >= 9
 
 
 def test_runs_for_target_from_the_papers_own_spread():
-    rule = StopRule(target=5.0, min_runs=3, max_runs=10)
+    rule = StopRule(target=5.0, min_runs=5, max_runs=10)
     assert sd_from_ci95(17.3) == pytest.approx(17.3 * 5**0.5 / 2.776445, abs=1e-4)  # o3-mini
     o3_mini = paper_spread("o3-mini")
     assert o3_mini.sd == pytest.approx(100 * 13.9329 / 204, abs=0.001)
-    assert runs_for_target(o3_mini.sd, rule) == 10
-    assert runs_for_target(paper_spread("o3").sd, rule) == 3
-    assert runs_for_target(paper_spread("claude-sonnet-4").sd, rule) == 5
-    assert runs_for_target(o3_mini.sd, StopRule(target=2.0, max_runs=10)) == 48
-    assert runs_for_target(0.0, rule) == 3
+    assert runs_for_target(o3_mini.sd, rule) == 15  # ⌈(2.776 · 6.83 / 5)²⌉, the cap then cuts it
+    assert runs_for_target(paper_spread("o3").sd, rule) == 5
+    assert runs_for_target(o3_mini.sd, StopRule(target=2.0, max_runs=10)) == 90
+    assert runs_for_target(0.0, rule) == 5
 
 
 def test_a_model_the_paper_did_not_run_and_a_scripted_namesake_get_the_median_spread():
@@ -291,3 +303,19 @@ def test_the_report_template_types_no_result():
     assert len(prose) >= 8 and not [
         typed_numbers(p, allowed) for p in prose if typed_numbers(p, allowed)
     ]
+
+
+def test_the_baseline_is_extended_to_every_interventions_seeds():
+    from coop_utils.run.evaluate.protocol import pair_baselines
+
+    rule = StopRule(target=5.0, min_runs=5, batch=2, max_runs=40)
+    play = Population({("m", "baseline"): 1.0, ("m", "incentive"): 12.0, ("m", "policy"): 1.0})
+    phases = {"decomposition": adapt([("m", "baseline")], play, rule)}
+    phases["interventions"] = adapt([("m", "incentive"), ("m", "policy")], play, rule)
+    longest = phases["interventions"].states[("m", "incentive")].runs
+    assert phases["decomposition"].states[("m", "baseline")].runs == 5 < longest
+    paired = pair_baselines(phases, play, rule)
+    assert paired.requested == [{("m", "baseline"): longest}]
+    assert paired.states[("m", "baseline")].runs == longest
+    phases["pairing"] = paired
+    assert pair_baselines({**phases, "decomposition": paired}, play, rule) is None

@@ -203,17 +203,20 @@ def test_poisson_glm_recovers_a_known_rate_ratio_with_robust_errors():
     assert rr["rate_ratio"] == pytest.approx(counts[1].mean() / counts[0].mean())
     assert rr["rr_lo"] < 1.5 < rr["rr_hi"]
     assert fit.loc["Intercept", "rate_ratio"] == pytest.approx(counts[0].mean())
-    # The errors are the hand-computed sandwich with CR1 and the per-term t of the code.
+    # The errors are the hand-computed sandwich with CR2, which with one run per cluster
+    # and leverage 1/n in each group is n/(n-1) times the raw one, and Bell-McCaffrey df:
+    # n - 1 for a group's rate, (a + b)²(n − 1)/(a² + b²) for the ratio (a, b = 1/(n·μ)).
     exog = np.column_stack([np.ones(2 * n), np.repeat([0.0, 1.0], n)])
-    mu = np.repeat([c.mean() for c in counts], 1 * n)
-    raw = _sandwich(runs.tasks.to_numpy(float), exog, mu, np.arange(2 * n))
+    means = [c.mean() for c in counts]
+    raw = _sandwich(runs.tasks.to_numpy(float), exog, np.repeat(means, n), np.arange(2 * n))
+    a, b = (1 / (n * m) for m in means)
     for j, term in enumerate(["Intercept", "C(condition)[T.policy]"]):
         g = n if term == "Intercept" else 2 * n
-        factor = g / (g - 1) * (2 * n - 1) / (2 * n - 2)
-        assert fit.loc[term, "se"] == pytest.approx(math.sqrt(factor * raw[j, j]), rel=1e-6)
-        assert fit.loc[term, "n_clusters"] == g and fit.loc[term, "df"] == n - 1
+        df = n - 1 if term == "Intercept" else (a + b) ** 2 * (n - 1) / (a**2 + b**2)
+        assert fit.loc[term, "se"] == pytest.approx(math.sqrt(n / (n - 1) * raw[j, j]), rel=1e-6)
+        assert fit.loc[term, "n_clusters"] == g and fit.loc[term, "df"] == pytest.approx(df)
         t = fit.loc[term, "estimate"] / fit.loc[term, "se"]
-        assert fit.loc[term, "p"] == pytest.approx(2 * sps.t.sf(abs(t), n - 1))
+        assert fit.loc[term, "p"] == pytest.approx(2 * sps.t.sf(abs(t), df))
     naive = stats.count_model(runs, "tasks ~ C(condition)", cluster=None).set_index("term")
     assert naive.loc["Intercept", "se"] < 0.5 * fit.loc["Intercept", "se"]
     assert naive.loc["Intercept", "df"] == 2 * n - 2 and math.isnan(naive["n_clusters"].iloc[0])
@@ -249,7 +252,7 @@ def test_a_rate_interval_is_never_narrower_than_the_run_level_t_interval(cells, 
     cells_t = stats.cell_summary(runs, "tasks", "model")
     assert rates["model"].tolist() == cells_t["model"].tolist()
     assert rates["rate"].to_numpy() == pytest.approx(cells_t["mean"].to_numpy())
-    assert (rates["df"] == seeds - 1).all()
+    assert rates["df"].to_numpy() == pytest.approx(seeds - 1)
     varied = cells_t["sd"] > 0
     width = (rates["rate_hi"] - rates["rate_lo"])[varied]
     assert (width >= (cells_t["hi"] - cells_t["lo"])[varied] * (1 - 1e-9)).all()
@@ -271,7 +274,7 @@ def test_cell_rates_and_rate_ratios_on_shared_seeds():
     assert set(ratios.index) == {"w", "r"} and (ratios["reference"] == "c").all()
     w = ratios.loc["w"]
     assert w["rate_ratio"] == pytest.approx((52 / 3) / (487 / 3))
-    assert (w["n"], w["n_reference"], w["df"]) == (3, 3, 2)
+    assert (w["n"], w["n_reference"]) == (3, 3) and w["df"] == pytest.approx(2)
     assert w["rate"] == pytest.approx(52 / 3) and w["reference_rate"] == pytest.approx(487 / 3)
     welch = sps.ttest_ind([19, 15, 18], [164, 162, 161], equal_var=False)
     assert w["p_welch"] == pytest.approx(welch.pvalue)
@@ -284,7 +287,9 @@ def test_cell_rates_and_rate_ratios_on_shared_seeds():
     assert fit.loc["C(model, Treatment('c'))[T.w]", "rr_lo"] == pytest.approx(w["rr_lo"])
     assert fit["scripted"].all()
     by_run = stats.rate_ratios(runs, reference="c", cluster="run_id").set_index("model")
-    assert by_run.loc["w", "df"] == 2 and by_run.loc["w", "p"] != pytest.approx(w["p"])
+    a, b = 1 / 487, 1 / 52  # 1 / (n · mean) of each cell: Bell-McCaffrey's df, unpaired
+    assert by_run.loc["w", "df"] == pytest.approx((a + b) ** 2 * 2 / (a**2 + b**2))
+    assert by_run.loc["w", "p"] != pytest.approx(w["p"])
     assert stats.rate_ratios(runs).iloc[0]["reference"] == "c"  # first in sorted order
     with pytest.raises(ValueError, match="cells are"):
         stats.rate_ratios(runs, reference="nope")
@@ -652,12 +657,12 @@ def test_count_model_contract(capsys):
     assert fit["scripted"].tolist() == [True] * 4 and fit.attrs == {
         "family": "poisson",
         "formula": "tasks ~ C(model) * C(condition)",
-        "cov_type": "cluster (CR1, t with per-term df)",
+        "cov_type": "cluster (CR2, Bell-McCaffrey df)",
         "cluster": "seed",
         "n_obs": 8,
         "alpha": None,
     }
-    assert (fit["df"] == 1).all() and (fit["n_clusters"] == 2).all()
+    assert fit["df"].to_numpy() == pytest.approx(1) and (fit["n_clusters"] == 2).all()
     # Model b's two seeds both sit 2.75x above model a's: the robust variance of that term is
     # exactly 0 (a kernel computes +-1e-17). Said, never a silent NaN or a noise-sized se.
     flat = fit.set_index("term").loc["C(model)[T.b]"]
@@ -678,7 +683,7 @@ def test_count_model_contract(capsys):
     with pytest.raises(KeyError, match="cluster column 'run_id'"):
         stats.count_model(runs, "tasks ~ C(model)", cluster="run_id")
     covariate = stats.count_model(runs.assign(x=np.arange(8.0)), "tasks ~ x")
-    assert (covariate["df"] == 1).all(), "unreplicated rows: clusters - 1"
+    assert covariate["df"].between(1, 2).all(), "two clusters: Bell-McCaffrey's df near 1"
     naive = stats.count_model(runs, "tasks ~ C(model)", cluster=None)
     assert (naive["df"] == 6).all() and naive.attrs["cov_type"] == "nonrobust"
     assert naive.attrs["cluster"] is None and naive["n_clusters"].isna().all()
@@ -714,7 +719,8 @@ def test_cell_rates_and_rate_ratios_contract():
     assert rates["model"].tolist() == ["a", "b", "c"] and rates["n"].tolist() == [2, 3 - 1, 3]
     assert rates["rate"].tolist() == [12.0, 25.0, 6.0], "the cell means, exactly"
     assert (rates["not_estimable"] == "").all()
-    assert rates["df"].tolist() == [1, 1, 2] and rates["scripted"].tolist() == [False, False, True]
+    assert rates["df"].to_numpy() == pytest.approx([1, 1, 2])
+    assert rates["scripted"].tolist() == [False, False, True]
     assert "scripted" not in stats.cell_rates(runs.drop(columns="scripted"))
     ratios = stats.rate_ratios(runs, by=["model", "condition"], reference="b | x", cluster="run_id")
     assert list(ratios.columns) == [
@@ -727,14 +733,15 @@ def test_cell_rates_and_rate_ratios_contract():
     assert (a["rate"], a["reference_rate"]) == pytest.approx((12.0, 25.0))
     assert a["rate_ratio"] == 12 / 25, "a ratio of counts, not exp of a fitted log"
     assert (a["rate"], a["reference_rate"]) == (12.0, 25.0)
-    assert a["df"] == 1, "two runs in the smaller cell: one degree of freedom, not clusters - 1"
+    ia, ib = 1 / 24, 1 / 50  # 1 / (n · mean): Bell-McCaffrey's df of two cells of 2 runs
+    assert a["df"] == pytest.approx((ia + ib) ** 2 / (ia**2 + ib**2)), "between 1 and 2, not 3"
     t = math.log(12 / 25) / (
-        (math.log(a["rr_hi"]) - math.log(a["rr_lo"])) / 2 / sps.t.ppf(0.975, 1)
+        (math.log(a["rr_hi"]) - math.log(a["rr_lo"])) / 2 / sps.t.ppf(0.975, a["df"])
     )
-    assert a["p"] == pytest.approx(2 * sps.t.sf(abs(t), 1))
+    assert a["p"] == pytest.approx(2 * sps.t.sf(abs(t), a["df"]))
     welch = sps.ttest_ind([10, 14], [20, 30], equal_var=False)
     assert a["p_welch"] == pytest.approx(welch.pvalue) and not a["scripted"]
-    assert ratios.loc["c", "scripted"] and ratios.loc["c", "df"] == 1
+    assert ratios.loc["c", "scripted"] and ratios.loc["c", "df"] > 1
     one = runs[runs.run_id != "q"]  # the reference keeps a single run
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -791,7 +798,9 @@ def test_capability_correlation_contract():
         }
     )
     out = stats.capability_correlation(runs, elo)  # defaults: tasks, baseline only
-    assert list(out.columns) == ["method", "statistic", "p", "n", "lo", "hi", "metric", "models"]
+    assert list(out.columns) == [
+        *("method", "statistic", "p", "n", "lo", "hi", "loo_lo", "loo_hi", "metric", "models")
+    ]
     assert out["method"].tolist() == ["pearson", "spearman"] and (out["n"] == 4).all()
     x, y = [1300.0, 1350.0, 1320.0, 1400.0], [15.0, 40.0, 25.0, 30.0]
     pr = sps.pearsonr(x, y)
@@ -845,3 +854,77 @@ def test_runs_needed_contract():
     assert stats.runs_needed(sd=1, difference=1).iloc[0]["n"] > 2
     with pytest.raises(ValueError, match="^sd must be positive and difference non-zero$"):
         stats.runs_needed(sd=1, difference=0)
+
+
+def test_capability_r_comes_with_its_interval_and_leave_one_out_range():
+    """Issue 21: r = 0.20 over the paper's 8 models has a 95% CI of -0.59 to 0.79 and a
+    leave-one-out range of -0.30 to 0.43; both stand beside r."""
+    table = paper.load_paper()
+    pts = table[(table.metric == "tasks") & (table.condition == "baseline")]
+    pts = pts[pts.model != "perfect_play"].rename(columns={"value": "tasks"})
+    r = stats.capability_correlation(pts).set_index("method").loc["pearson"]
+    assert (round(r.lo, 2), round(r.hi, 2)) == (-0.59, 0.79)
+    assert (round(r.loo_lo, 2), round(r.loo_hi, 2)) == (-0.30, 0.43)
+    assert r.loo_lo < r.statistic < r.loo_hi
+
+
+def test_fig3_labels_the_papers_r_apart_from_what_its_points_give():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from coop_utils import plots
+
+    runs = pd.DataFrame(
+        {"model": ["local:x"], "condition": ["baseline"], "tasks": [3.0], "scripted": [True]}
+    )
+    note = plots.capability_scatter(runs, paper=paper.load_paper()).axes[0].texts[0].get_text()
+    assert "paper's points at this snapshot (n=8): r = 0.20 (95% CI -0.59 to 0.79" in note
+    assert "r = 0.16 (p = 0.71), ρ = 0.08 (p = 0.84), at its own Elo snapshot" in note
+
+
+def test_the_plan_is_a_range_from_the_larger_spread_and_paired():
+    lo, hi = stats.sd_bounds(1.0)
+    assert (round(lo, 2), round(hi, 2)) == (0.6, 2.87), "an sd from 5 runs: 0.6 to 2.9 times"
+    plan = stats.paper_plan(paper.load_paper()).set_index("model")
+    assert len(plan) == len(PAPER_MODELS)
+    assert plan.loc["claude-sonnet-4", "sd_from"] == "Table 5", "21.9 there beside 9.6"
+    assert plan.loc["o3-mini", "sd_from"] == "Table 1", "17.3 there beside 6.5"
+    assert (plan["runs_for_10pct_upper"] > plan["runs_for_10pct"]).all()
+    sd = plan.loc["o3-mini", "paper_sd"]
+    paired = stats.runs_needed(2**0.5 * sd, 0.1 * 102.8, paired=True)["n"].iloc[0]
+    assert plan.loc["o3-mini", "runs_for_10pct"] == paired
+
+
+def test_cr2_with_bell_mccaffrey_df_matches_the_two_sample_closed_forms():
+    """Checked against published closed forms (Imbens and Kolesár 2016, Bell and McCaffrey
+    2002): with one observation per cluster in a two-group linear model, the CR2 variance of
+    the difference is Welch's s1²/n1 + s2²/n2, and the Bell-McCaffrey df (homoskedastic
+    working model) is (1/n1 + 1/n2)² / (1/(n1²(n1−1)) + 1/(n2²(n2−1)))."""
+    import statsmodels.api as sm
+
+    from coop_utils.analysis.stats.counts import _cr2
+
+    rng = np.random.default_rng(1)
+    for n1, n2 in ((3, 3), (4, 6), (2, 9)):
+        a, b = rng.normal(10, 2, n1), rng.normal(12, 5, n2)
+        exog = np.column_stack([np.ones(n1 + n2), np.r_[np.zeros(n1), np.ones(n2)]])
+        fit = sm.GLM(np.r_[a, b], exog, family=sm.families.Gaussian()).fit()
+        var, df = _cr2(fit, np.arange(n1 + n2))
+        assert var[1] == pytest.approx(a.var(ddof=1) / n1 + b.var(ddof=1) / n2, rel=1e-10)
+        bm = (1 / n1 + 1 / n2) ** 2 / (1 / (n1**2 * (n1 - 1)) + 1 / (n2**2 * (n2 - 1)))
+        assert df[1] == pytest.approx(bm, rel=1e-10)
+
+
+def test_identical_cells_say_identical_not_tested_instead_of_a_p():
+    runs = pd.DataFrame(
+        [
+            dict(model=m, seed=s, tasks=t)
+            for m, ts in (("a", [10, 14, 12]), ("b", [10, 14, 12]), ("c", [20, 22, 25]))
+            for s, t in enumerate(ts)
+        ]
+    )
+    ratios = stats.rate_ratios(runs, reference="a").set_index("model")
+    b = ratios.loc["b"]
+    assert b["rate_ratio"] == 1 and math.isnan(b["p"]) and math.isnan(b["rr_lo"])
+    assert b["not_estimable"].startswith("identical, not tested")
+    assert ratios.loc["c", "not_estimable"] == "" and ratios.loc["c", "p"] < 0.05

@@ -59,6 +59,26 @@ def test_table2_diagnoses_the_presets_as_designed(grid):
     assert T.diagnosis(20, 90) == "cooperation-limited" and T.diagnosis(np.nan, 1) == ""
 
 
+def test_table2_and_coop_evaluate_share_one_diagnosis_rule_with_uncertain(grid):
+    from coop_utils.run.evaluate.diagnosis import Rate, diagnose
+
+    runs = load_runs(grid)
+    rng = np.random.default_rng(0)  # spread the withholder's cooperation runs around 50%
+    coop = (runs["model"] == "withholder") & (runs["condition"] == "auto_request")
+    runs.loc[coop, "pct_optimal"] = [20.0, 80.0][: coop.sum()] + rng.normal(0, 1, coop.sum())
+    t2 = T.table2(runs, paper_only=False).set_index("model")
+    assert t2.loc["withholder", "uncertain"] == "cooperation", "an interval across the line"
+    assert t2.loc["perfect", "uncertain"] == "" and t2.loc["perfect", "competence_n"] == 2
+    for model, r in t2.iterrows():
+        d = diagnose(
+            *(
+                Rate(k, r[k], r[f"{k}_ci95"], int(r[f"{k}_n"]))
+                for k in ("cooperation", "competence")
+            )
+        )
+        assert (d.quadrant, "+".join(d.uncertain)) == (r["diagnosis"], r["uncertain"]), model
+
+
 def test_table2_shows_the_papers_words_apart_from_our_quadrant_of_its_rates(grid):
     t2 = T.table2(load_runs(grid)).set_index("model")
     paper_rows = t2[t2["cooperation"].isna()]

@@ -14,21 +14,27 @@ quadrant computed from the paper's rates by our threshold is ours, not the paper
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from ..game.config import PERFECT_PLAY_TASKS, EnvConfig
 from ..paths import ROOT, repo_file
 from .stats import canonical_model, cell_summary
 
 __all__ = [
     "DIAGNOSES_PATH",
     "PAPER_PATH",
+    "ceiling",
+    "comparable",
     "diagnosis",
     "load_diagnoses",
     "load_paper",
     "paper_value",
     "reference",
+    "setting_differences",
     "side_by_side",
 ]
 
@@ -39,6 +45,51 @@ DIAGNOSES_PATH = ROOT / "data" / "paper" / "paper_diagnoses.csv"
 """The paper's own diagnosis of each model, in its words where transcribed (see README)."""
 
 PERFECT_PLAY = "perfect_play"
+
+
+PAPER_CEILING = "the paper's perfect play (Table 1)"
+"""Where the 100% comes from at the paper's own setting."""
+
+
+def setting_differences(env: Mapping[str, Any] | EnvConfig | None = None) -> tuple[str, ...]:
+    """What differs between ``env`` and the paper's main setting (``EnvConfig``'s defaults
+    for the same condition), e.g. ``("rounds 5 (the paper: 20)",)``; empty at the paper's
+    setting. One rule for the ceiling and for whether the paper's numbers compare."""
+    env = env if isinstance(env, EnvConfig) else EnvConfig(**(env or {}))
+    ours, paper = env.model_dump(), EnvConfig.for_condition(env.condition).model_dump()
+    return tuple(f"{k} {ours[k]} (the paper: {paper[k]})" for k in paper if ours[k] != paper[k])
+
+
+def ceiling(
+    env: Mapping[str, Any] | EnvConfig | None, measured: Sequence[float]
+) -> tuple[float, str]:
+    """The 100% of % of optimal at a setting, and where it comes from: the paper's 204.0 at
+    its own setting; anywhere else the mean of ``measured``, our perfect play's tasks at this
+    setting (a % of optimal divided by the paper's 20-round ceiling would be on no scale)."""
+    if not setting_differences(env):
+        return PERFECT_PLAY_TASKS, PAPER_CEILING
+    if not len(measured) or not sum(measured):
+        raise ValueError(
+            "perfect play completes no task at this setting, so % of optimal is undefined: "
+            "use more rounds"
+        )
+    n = len(measured)
+    return sum(measured) / n, f"our perfect play at this setting ({n} seed{'s' * (n > 1)})"
+
+
+def comparable(
+    env: Mapping[str, Any] | EnvConfig | None, paper: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The paper's numbers if ``env`` is its setting; else none of them (an empty frame whose
+    ``attrs["not_comparable"]`` says why), so that tables and figures leave its columns and
+    overlays out instead of setting 5-round counts beside its 20-round ones."""
+    paper = load_paper() if paper is None else paper
+    differ = setting_differences(env)
+    if not differ:
+        return paper
+    out = paper.iloc[0:0].copy()
+    out.attrs["not_comparable"] = "the paper ran another setting: ours has " + ", ".join(differ)
+    return out
 
 
 def load_paper(path: str | Path | None = None) -> pd.DataFrame:

@@ -206,7 +206,7 @@ def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") 
     cross_talk = read("validity_recovery").groupby("rate")["cross_talk"].first()
     power = read("runs_needed_from_paper_spread")
     elo = _row(read("fig3_capability_correlation_paper_points"), method="pearson")
-    need = power["runs_for_10pct"]
+    need, upper = power["runs_for_10pct"], power["runs_for_10pct_upper"]
     lines = [
         f"- Perfect play completes **{t1['tasks']:.1f} ± {t1['tasks_ci95']:.1f} tasks** "
         f"(95% t, {int(t1['n'])} seeds) at the default setting, and {r30['tasks']:.1f} at "
@@ -214,11 +214,12 @@ def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") 
         f"response rate {t1['response_rate']:.0f}%, pipeline efficiency "
         f"{t1['pipeline_efficiency']:.0f}%, Gini {t1['gini']:.3f}.",
         f"- Under auto_request perfect play completes {auto['perfect_play_tasks']:.1f} tasks, "
-        f"{auto['vs_paper_ceiling_pct']:.0f}% of the paper's ceiling.",
+        f"{auto['pct_of_ceiling']:.0f}% of the baseline ceiling (the paper's 204).",
         f"- The paper's own Table 1 with our Elo snapshot gives r = {elo['statistic']:.2f} "
         f"(p = {elo['p']:.2f}).",
-        f"- Detecting a 10% change in tasks with 80% power needs {need.min()}–{need.max()} "
-        "runs per cell, depending on the model (from the paper's own spread).",
+        f"- Detecting a 10% change in tasks with 80% power by the paired test needs "
+        f"{need.min()}–{need.max()} runs per cell, depending on the model (from the paper's own "
+        f"spreads; up to {upper.max()} at their 95% upper bound).",
         f"- Cross-talk of the decomposition (weight of the knobs a rate should ignore; 0 is a "
         f"clean measure): cooperation rate {cross_talk['cooperation']:.2f}, competence rate "
         f"{cross_talk['competence']:.2f}.",

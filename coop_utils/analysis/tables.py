@@ -17,6 +17,8 @@ import pandas as pd
 
 from ..game.config import ABLATIONS
 from ..paths import atomic_path
+from .diagnosis import DEFAULT_THRESHOLD, Rate, uncertain
+from .diagnosis import quadrant as diagnosis  # Table 2's name for it
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import diagnosis as paper_diagnosis
 from .paper import load_diagnoses, load_paper, paper_value, side_by_side
@@ -57,6 +59,14 @@ def _with_paper(
     )
 
 
+def _mark(table: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """Carry the paper's ``not_comparable`` reason (:func:`.paper.comparable`) to a table:
+    its ``paper_*`` columns are then empty, and :func:`show` leaves them out."""
+    if paper.attrs.get("not_comparable"):
+        table.attrs["not_comparable"] = paper.attrs["not_comparable"]
+    return table
+
+
 def table1(
     runs: pd.DataFrame, paper: pd.DataFrame | None = None, paper_only: bool = True
 ) -> pd.DataFrame:
@@ -77,35 +87,23 @@ def table1(
             out = t
         else:
             out = out.merge(t.drop(columns=["n", "scripted"], errors="ignore"), on="model")
-    return out.sort_values(
-        ["tasks", "paper_tasks"], ascending=False, na_position="last"
-    ).reset_index(drop=True)
-
-
-def diagnosis(cooperation: float, competence: float, threshold: float = 50.0) -> str:
-    """The quadrant of Fig. 4 for a (cooperation rate, competence rate) pair."""
-    if np.isnan(cooperation) or np.isnan(competence):
-        return ""
-    coop, comp = cooperation >= threshold, competence >= threshold
-    return {
-        (True, True): "cooperative & competent",
-        (False, True): "cooperation-limited",
-        (True, False): "competence-limited",
-        (False, False): "both limited",
-    }[(coop, comp)]
+    out = out.sort_values(["tasks", "paper_tasks"], ascending=False, na_position="last")
+    return _mark(out.reset_index(drop=True), paper)
 
 
 def table2(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
-    threshold: float = 50.0,
+    threshold: float = DEFAULT_THRESHOLD,
     paper_only: bool = True,
     diagnoses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Table 2: cooperation rate (% of optimal under auto_request) and competence rate
     (under auto_fulfill) per model, with the Fig. 4 quadrant, ours beside the paper's.
 
-    ``diagnosis`` is our quadrant of our rates; ``paper_quadrant`` is the same rule applied
+    ``diagnosis`` is our quadrant of our rates and ``uncertain`` the rates whose 95%
+    interval contains the threshold (``coop evaluate``'s rule, :mod:`.diagnosis`: a label
+    from a point estimate alone is not a finding); ``paper_quadrant`` is the same rule applied
     to the paper's rates (ours, not the paper's words); ``paper_diagnosis`` is the paper's
     own wording where transcribed (``data/paper/paper_diagnoses.csv``; empty otherwise),
     with ``paper_diagnosis_source``. With ``paper_only`` the paper's models we did not run
@@ -114,10 +112,14 @@ def table2(
     diagnoses = load_diagnoses() if diagnoses is None else diagnoses
     cc = cooperation_competence(runs[runs["condition"].isin(["auto_request", "auto_fulfill"])])
     rows = [
-        {**r, "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold)}
+        {
+            **r,
+            "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold),
+            "uncertain": "+".join(uncertain(*_rates(r), threshold)),
+        }
         for r in cc.to_dict("records")
     ]
-    if paper_only:
+    if paper_only and not paper.attrs.get("not_comparable"):
         ours = {canonical_model(r["model"]) for r in rows if not r.get("scripted")}
         rows += [{"model": m} for m in diagnoses["model"] if canonical_model(m) not in ours]
     for r in rows:
@@ -134,7 +136,13 @@ def table2(
             paper_diagnosis=words.get("paper_diagnosis", ""),
             paper_diagnosis_source=words.get("source", ""),
         )
-    return pd.DataFrame(rows)
+    return _mark(pd.DataFrame(rows), paper)
+
+
+def _rates(row: dict) -> tuple[Rate, Rate]:
+    return tuple(
+        Rate(k, row[k], row[f"{k}_ci95"], int(row[f"{k}_n"])) for k in ("cooperation", "competence")
+    )
 
 
 def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -163,8 +171,9 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
     out = holm_family(out, p_col="p")
     out["identical"] = (out["n_pairs"] >= 2) & out["sd_diff"].eq(0) & out["diff"].eq(0)
     cols = ["model", "condition", "mean_a", "mean_b", "pct_change", "lo", "hi", "n_pairs"]
-    cols += ["diff", "p", "p_holm", "reject", "identical", "paper_pct_change", "scripted"]
-    return out[cols].rename(columns={"mean_a": "baseline_tasks", "mean_b": "tasks"})
+    cols += ["diff", "sd_diff", "p", "p_holm", "reject", "identical", "paper_pct_change"]
+    cols.append("scripted")
+    return _mark(out[cols].rename(columns={"mean_a": "baseline_tasks", "mean_b": "tasks"}), paper)
 
 
 def table5(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -183,7 +192,7 @@ def table5(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
     out = out.merge(
         base[["model", "mean"]].rename(columns={"mean": "baseline_tasks"}), on="model", how="left"
     )
-    return out
+    return _mark(out, paper)
 
 
 def thought_tables(
@@ -288,7 +297,10 @@ def show(table: pd.DataFrame, digits: int = 1) -> Shown:
     """A table as fixed-width text with ``digits`` decimals and p-values to two significant
     figures (what notebooks print; ``display`` it for an HTML table). Values are snapped
     first (:func:`~coop_utils.analysis.rounding.snap`), so float noise never changes a
-    printed digit from one machine to the next, and zeros print as 0, never -0."""
+    printed digit from one machine to the next, and zeros print as 0, never -0. The paper's
+    columns are left out of a table marked not comparable (:func:`_mark`)."""
+    if table.attrs.get("not_comparable"):
+        table = table[[c for c in table if not str(c).startswith("paper_")]]
     table = snap_frame(table)
     out = table.round(digits)
     for col in [c for c in table if "gini" in c]:  # Gini lives in [0, 1]

@@ -34,6 +34,9 @@ from typing import Any, Literal
 
 import yaml
 
+from ..analysis.load import load_runs
+from ..analysis.paper import ceiling as rule
+from ..analysis.paper import setting_differences
 from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and models)
     ABLATIONS,
     DECOMPOSITION,
@@ -215,6 +218,37 @@ def run_experiment(
             "finished runs are kept and the others resume"
         )
     return Experiment(played, result, root, [r.folder for r in wanted], mode)
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """Perfect play at a notebook's setting and the 100% of % of optimal it sets."""
+
+    tasks: float
+    """The 100%: the paper's 204.0 at its setting, else our perfect play's mean here."""
+    source: str
+    perfect: Any
+    """Our perfect play's runs at this setting (a runs frame, on this ceiling)."""
+    folders: list[Path]
+    differences: tuple[str, ...]
+    """How this setting differs from the paper's (empty: its numbers compare with ours)."""
+
+    @property
+    def comparable(self) -> bool:
+        return not self.differences
+
+    def __str__(self) -> str:
+        return f"100% of optimal = {self.tasks:.1f} tasks ({self.source})"
+
+
+def ceiling(runs_dir: str | Path | None = None, runs: int = 5, seed: int = 0, **env) -> Ceiling:
+    """Play perfect play at this setting (in process, no model call) and take the ceiling
+    by :func:`coop_utils.analysis.paper.ceiling`'s rule; load runs with
+    ``load_runs(folders, ceiling=c.tasks)``."""
+    exp = run_experiment(perfect_play(runs, seed, **env), "offline", runs_dir)
+    tasks, source = rule(env, list(load_runs(exp.folders).tasks))
+    perfect = load_runs(exp.folders, ceiling=tasks)
+    return Ceiling(tasks, source, perfect, exp.folders, setting_differences(env))
 
 
 PUBLISH_ENV = "COOP_PUBLISH"

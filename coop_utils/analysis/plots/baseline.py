@@ -269,7 +269,14 @@ def capability_scatter(
         lines = ["ours: scripted populations only — no capability score (right)"]
     else:
         lines = [f"ours: {len(pts)} model(s) with an Elo score — too few for a correlation"]
-    lines += _paper_corr_lines(paper)
+    if len(p) > 3:  # what the hollow points give, beside what the paper reports
+        points = p.rename(columns={"value": "tasks"})
+        pc = capability_correlation(points, e.rename(columns={"key": "model"})).iloc[0]
+        lines.append(
+            f"paper's points at this snapshot (n={int(pc.n)}): r = {pc.statistic:.2f} "
+            f"(95% CI {pc.lo:.2f} to {pc.hi:.2f}; one left out: {pc.loo_lo:.2f} to {pc.loo_hi:.2f})"
+        )
+    lines += [f"{x}, at its own Elo snapshot" for x in _paper_corr_lines(paper)]
     note = ax.text(
         0.015,
         0.985,

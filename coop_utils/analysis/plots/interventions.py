@@ -76,7 +76,7 @@ def intervention_effects(
             xs,
             c["mean"],
             width,
-            yerr=c["ci95"].fillna(0),
+            yerr=c["ci95"],  # none drawn for a single run: no zero-width "interval"
             capsize=3,
             label=cond,
             color=CONDITION_COLORS.get(cond, "0.6"),
@@ -107,7 +107,8 @@ def intervention_effects(
     ax.set_ylim(0, top * 1.3)
     ax.set_xticks(x, models)
     _rotate(ax, 20)
-    ax.set_ylabel("tasks per run (mean ± 95% t-CI)")
+    single = " (no bar: 1 run)" if cells["ci95"].isna().any() else ""
+    ax.set_ylabel(f"tasks per run (mean ± 95% t-CI{single})")
     ax.grid(axis="x", visible=False)
     handles, _ = ax.get_legend_handles_labels()
     handles.append(_perfect_handle(perfect, None))

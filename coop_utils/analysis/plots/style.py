@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ...game.config import PAPER_MODELS
+from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...paths import atomic_path
 from ..stats import canonical_model, scripted_flag
 
@@ -131,7 +131,8 @@ def _rotate(ax: Axes, degrees: float = 30) -> None:
 
 
 def _perfect_handle(perfect: float, ci: float | None) -> Line2D:
-    text = f"perfect play (paper): {perfect:g}" + (f" ± {ci:g}" if ci else "") + " tasks"
+    whose = "paper" if perfect == PERFECT_PLAY_TASKS else "ours, at this setting"
+    text = f"perfect play ({whose}): {perfect:.4g}" + (f" ± {ci:g}" if ci else "") + " tasks"
     return Line2D([], [], color=INK, ls="--", lw=1.2, label=text)
 
 

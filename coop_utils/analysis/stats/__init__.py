@@ -31,7 +31,7 @@ from .capability import ELO_PATH, canonical_model, capability_correlation, load_
 from .contrasts import PAIRED_COLUMNS, holm, holm_family, paired_difference, pct_change
 from .counts import cell_rates, count_model, rate_ratios
 from .intervals import cell_summary, scripted_flag, t_interval, wilson, with_flag
-from .power import runs_needed
+from .power import paper_plan, runs_needed, sd_bounds
 
 __all__ = [
     "ELO_PATH",
@@ -47,7 +47,9 @@ __all__ = [
     "paired_difference",
     "pct_change",
     "rate_ratios",
+    "paper_plan",
     "runs_needed",
+    "sd_bounds",
     "scripted_flag",
     "t_interval",
     "wilson",

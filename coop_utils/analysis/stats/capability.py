@@ -65,7 +65,10 @@ def capability_correlation(
     table by :func:`canonical_model`; unmatched models are listed in
     ``attrs["unmatched"]`` and left out. Returns two rows (``pearson``,
     ``spearman``) with ``statistic, p, n, lo, hi`` (Fisher-z 95% interval for
-    Pearson when n > 3; NaN for Spearman) and the models used; NaN below 3 models.
+    Pearson when n > 3; NaN for Spearman), ``loo_lo, loo_hi`` (the least and greatest
+    statistic with one model left out, n > 3: how much one model moves it) and the models
+    used; NaN below 3 models. Over 8 models an r near 0 has an interval of about ±0.7, so a
+    small r alone does not show that Elo fails to predict.
     Scripted populations (a ``scripted`` column is True) never get an Elo score; they are
     listed in ``attrs["scripted"]`` and ``attrs["unmatched"]``.
     The paper reports r = 0.16 (p = 0.71) and ρ = 0.08 over its 8 models.
@@ -89,7 +92,7 @@ def capability_correlation(
     merged = merged.dropna()
     n = len(merged)
     out = pd.DataFrame({"method": ["pearson", "spearman"], "statistic": math.nan, "p": math.nan})
-    out = out.assign(n=n, lo=math.nan, hi=math.nan)
+    out = out.assign(n=n, lo=math.nan, hi=math.nan, loo_lo=math.nan, loo_hi=math.nan)
     if n >= 3:
         pr = sps.pearsonr(merged["elo"], merged["value"])
         sr = sps.spearmanr(merged["elo"], merged["value"])
@@ -98,6 +101,12 @@ def capability_correlation(
     if n > 3:  # Fisher's z interval for Pearson's r needs n > 3
         ci = pr.confidence_interval(0.95)
         out.loc[0, ["lo", "hi"]] = [float(ci.low), float(ci.high)]
+        for row, test in ((0, sps.pearsonr), (1, sps.spearmanr)):
+            left_out = [
+                float(test(merged["elo"].drop(i), merged["value"].drop(i)).statistic)
+                for i in merged.index
+            ]
+            out.loc[row, ["loo_lo", "loo_hi"]] = [min(left_out), max(left_out)]
     out["metric"] = metric
     out["models"] = ",".join(merged["model"])
     out.attrs["unmatched"] = unmatched

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from scipy import stats as sps
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
 
@@ -47,3 +48,49 @@ def runs_needed(
             )
         ]
     )
+
+
+SPREAD_TABLES = {"baseline": "Table 1", "limited": "Table 5"}
+"""Where the paper gives a model's tasks as mean ± 95% t half-width over 5 runs."""
+
+
+def sd_bounds(sd: float, n: int = 5, confidence: float = 0.95) -> tuple[float, float]:
+    """The chi-square interval of a run-to-run sd estimated from ``n`` runs: over 5 runs it
+    spans 0.60 to 2.87 times the estimate, so a plan from one estimate is a range."""
+    lo = sd * math.sqrt((n - 1) / sps.chi2.ppf(0.5 + confidence / 2, n - 1))
+    hi = sd * math.sqrt((n - 1) / sps.chi2.ppf(0.5 - confidence / 2, n - 1))
+    return lo, hi
+
+
+def paper_plan(paper: pd.DataFrame, changes=(0.10, 0.25), n: int = 5) -> pd.DataFrame:
+    """Runs per condition a study needs to detect each relative change in tasks with 80%
+    power at α = 0.05, per paper model, from the paper's own spreads.
+
+    The spread is the larger of the model's two published ones (Tables 1 and 5), taken from
+    its 95% half-width over ``n`` runs; the test is the paired t-test over seeds the
+    analysis runs, with the sd of a seed's difference taken as √2 · sd (no credit for the
+    shared deal, which the paper cannot tell us). Each count is a range:
+    ``runs_for_Xpct`` at the estimated sd and ``runs_for_Xpct_upper`` at its 95% upper
+    bound (:func:`sd_bounds`)."""
+    t_crit = sps.t.ppf(0.975, n - 1)
+    rows = []
+    tasks = paper[paper["metric"] == "tasks"]
+    for model, g in tasks[tasks["model"] != "perfect_play"].groupby("model", sort=False):
+        spreads = {
+            SPREAD_TABLES[c]: ci * math.sqrt(n) / t_crit
+            for c, ci in zip(g["condition"], g["ci95"])
+            if c in SPREAD_TABLES and pd.notna(ci)
+        }
+        base = g[g["condition"] == "baseline"]
+        if not spreads or base.empty:
+            continue
+        source, sd = max(spreads.items(), key=lambda kv: kv[1])
+        row = {"model": model, "paper_tasks": float(base["value"].iloc[0]), "paper_sd": sd}
+        row["sd_from"] = source
+        for f in changes:
+            diff = f * row["paper_tasks"]
+            for suffix, s in (("", sd), ("_upper", sd_bounds(sd, n)[1])):
+                need = runs_needed(math.sqrt(2) * s, diff, paired=True)
+                row[f"runs_for_{round(100 * f)}pct{suffix}"] = int(need["n"].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -64,7 +64,7 @@ OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
         "--max-runs", metavar="N", type=int, default=10, help="runs per cell at most (default 10)"
     )
     p.add_argument(
-        "--min-runs", metavar="N", type=int, default=3, help="runs per cell at least (default 3)"
+        "--min-runs", metavar="N", type=int, default=5, help="runs per cell at least (default 5)"
     )
     p.add_argument(
         "--batch", metavar="N", type=int, default=2, help="runs added per batch (default 2)"

@@ -9,16 +9,12 @@ every exchange automated:
 - **competence rate** = % of optimal under ``auto_fulfill``: every piece a message names is
   sent at once, so what is left is whether the model *asks* and *submits* properly.
 
-The rule, written once here and in ``docs/EVALUATE.md``:
+The rule, written here, in :mod:`coop_utils.analysis.diagnosis` (1-3, which notebook 02's
+Table 2 applies too) and in ``docs/EVALUATE.md``:
 
-1. A rate is **limited** when its mean is below ``threshold`` (50% of perfect play: the
-   dotted lines of the paper's Fig. 4).
-2. The **quadrant** follows the two means, in Fig. 4's words: *cooperation-limited*
-   (cooperation below, competence at or above), *competence-limited* (the reverse),
-   *both limited*, or *cooperative & competent*.
-3. A rate is **uncertain** when its 95% t-interval contains the threshold (or it has
-   fewer than 2 usable runs): the quadrant still follows the mean, and the diagnosis says
-   which rate is uncertain. A tighter ``--target`` narrows it by adding runs, reusing all
+1-3. A rate is **limited** below ``threshold``; the **quadrant** follows the two means; a
+   rate is **uncertain** when its 95% t-interval contains the threshold (or it has fewer
+   than 2 usable runs). A tighter ``--target`` narrows it by adding runs, reusing all
    those already made.
 4. **Interventions** follow the paper's pairing of failure and fix: the sender bonus
    (``incentive``) when cooperation is limited *or uncertain*, the explicit protocol
@@ -38,55 +34,26 @@ prove unwillingness; the intervention effects are the second line of evidence.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from ...analysis.tables import diagnosis as quadrant
+from ...analysis.diagnosis import DEFAULT_THRESHOLD, RATES, Rate, quadrant, uncertain
 from ...game.config import INTERVENTIONS
 
-DEFAULT_THRESHOLD = 50.0
-"""% of optimal below which a rate is limited (the paper's Fig. 4 quadrant lines)."""
-RATES = {"cooperation": "auto_request", "competence": "auto_fulfill"}
-"""Each rate and the condition that measures it."""
+__all__ = [
+    "ALL_INTERVENTIONS",
+    "DEFAULT_THRESHOLD",
+    "FIX",
+    "RATES",
+    "Diagnosis",
+    "Rate",
+    "diagnose",
+    "quadrant",
+]
+
 FIX = {"cooperation": "incentive", "competence": "policy"}
 """The intervention the paper pairs with each failure: the sender bonus, the protocol."""
 ALL_INTERVENTIONS = tuple(c for c in INTERVENTIONS if c != "baseline")
 """What ``--all-interventions`` runs: every intervention the interventions grid has."""
-
-
-@dataclass(frozen=True)
-class Rate:
-    """One rate: mean % of optimal over ``n`` runs ± its 95% t half-width."""
-
-    name: str
-    mean: float
-    ci95: float
-    n: int
-
-    @property
-    def condition(self) -> str:
-        return RATES[self.name]
-
-    @property
-    def lo(self) -> float:
-        return self.mean - self.ci95
-
-    @property
-    def hi(self) -> float:
-        return self.mean + self.ci95
-
-    def limited(self, threshold: float) -> bool:
-        return self.mean < threshold
-
-    def uncertain(self, threshold: float) -> bool:
-        return self.n < 2 or math.isnan(self.ci95) or self.lo <= threshold <= self.hi
-
-    def text(self) -> str:
-        if self.n == 0:
-            return "no usable run"
-        if self.n < 2 or math.isnan(self.ci95):
-            return f"{self.mean:.1f}% ({self.n} run, no interval)"
-        return f"{self.mean:.1f}% (95% CI {self.lo:.1f}–{self.hi:.1f}, {self.n} runs)"
 
 
 @dataclass(frozen=True)
@@ -133,12 +100,12 @@ def diagnose(
     rates = {"cooperation": cooperation, "competence": competence}
     if any(r.n == 0 for r in rates.values()):
         return Diagnosis(cooperation, competence, threshold, "undetermined", tuple(rates), ())
-    uncertain = tuple(k for k, r in rates.items() if r.uncertain(threshold))
-    doubtful = {k for k, r in rates.items() if r.limited(threshold)} | set(uncertain)
+    doubtful_rates = uncertain(cooperation, competence, threshold)
+    doubtful = {k for k, r in rates.items() if r.limited(threshold)} | set(doubtful_rates)
     fixes = [FIX[k] for k in rates if k in doubtful]
     chosen = ALL_INTERVENTIONS if all_interventions else tuple(sorted(fixes, key=_order))
     label = quadrant(cooperation.mean, competence.mean, threshold)
-    return Diagnosis(cooperation, competence, threshold, label, uncertain, chosen)
+    return Diagnosis(cooperation, competence, threshold, label, doubtful_rates, chosen)
 
 
 def _order(name: str) -> int:

@@ -159,8 +159,8 @@ def format_plan(
         f"{', '.join(p['interventions']) or 'no intervention'} ({p['why']})",
         f"  batches: {p['batches']}, played one after another; each waits for its slowest "
         f"episode (~{turns:,.0f} sequential turns): about {wall} at the assumed latency",
-        "  (a larger --batch gives fewer batches but may overshoot the target by up to "
-        "batch - 1 runs a cell; the grid estimate below plays every run at once)",
+        "  (a larger --batch gives fewer batches and the same runs: the first stage fixes "
+        "them; the grid estimate below plays every run at once)",
         format_estimate(est, dry_run),
         f"at most: {p['most']['runs']} runs, {_money(p['most']['cost_usd'])}, if every cell "
         f"ran to --max-runs {rule.max_runs} with every intervention it could be given",

@@ -16,7 +16,7 @@ from ...analysis.load import load_runs
 from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
 from ...analysis.paper import diagnosis as paper_diagnosis
 from ...analysis.paper import load_paper, paper_value
-from ...analysis.stats import cell_summary, paired_difference, pct_change
+from ...analysis.stats import cell_summary, holm, paired_difference, pct_change
 from ..runner import provenance
 from .protocol import PROTOCOL_VERSION, Evaluation
 
@@ -60,7 +60,19 @@ def _effects(runs: pd.DataFrame, conditions: tuple[str, ...]) -> dict[str, Any]:
             "n_pairs": int(pair["n_pairs"]),
             "p": _num(pair["p"]),
         }
-    return out
+    return _holm(out)
+
+
+def _holm(effects: dict[str, Any]) -> dict[str, Any]:
+    """Holm's adjustment over every intervention this model ran (one family per model):
+    each effect gets ``p_holm`` and ``significant`` (``p_holm`` < 0.05; None untested)."""
+    ran = [c for c, e in effects.items() if e.get("runs") != 0]
+    adjusted = holm([effects[c]["p"] if effects[c]["p"] is not None else math.nan for c in ran])
+    for c, row in zip(ran, adjusted.itertuples()):
+        untested = math.isnan(row.p)
+        effects[c]["p_holm"] = None if untested else _num(row.p_holm)
+        effects[c]["significant"] = None if untested else bool(row.reject)
+    return effects
 
 
 def _paper_row(model: str, scripted: bool) -> dict[str, Any] | None:

@@ -53,6 +53,8 @@ COLUMNS = (
     "policy_pct_change",
     "incentive_pct_change",
     "limited_pct_change",
+    *(f"{c}_pct_change_{end}" for c in ALL_INTERVENTIONS for end in ("lo", "hi")),
+    *(f"{c}_p_holm" for c in ALL_INTERVENTIONS),
     "runs",
     "cost_usd",
     "elo",
@@ -126,8 +128,9 @@ def evaluation_rows(summary: dict[str, Any], elo: dict[str, float] | None = None
                 "competence": m["competence_rate"]["mean"],
                 "competence_ci95": m["competence_rate"]["ci95"],
                 **{
-                    f"{c}_pct_change": effects.get(c, {}).get("pct_change")
+                    f"{c}_{k}": effects.get(c, {}).get(k)
                     for c in ALL_INTERVENTIONS
+                    for k in ("pct_change", "pct_change_lo", "pct_change_hi", "p_holm")
                 },
                 "runs": sum(c["runs"] for c in m["cells"].values()),
                 "cost_usd": m["usage"].get("cost_usd"),
@@ -168,7 +171,7 @@ def _upsert(rows: pd.DataFrame, path: Path) -> pd.DataFrame:
     keys = set(rows[list(KEY)].astype(str).itertuples(index=False, name=None))
     keep = [tuple(r) not in keys for r in old[list(KEY)].astype(str).itertuples(index=False)]
     parts = [p for p in (old[keep], rows, paper_rows()) if not p.empty]
-    table = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+    table = pd.concat(parts, ignore_index=True).reindex(columns=list(COLUMNS))
     table = table.sort_values(["baseline_pct", "model"], ascending=[False, True])
     table = table.reset_index(drop=True)
     write_atomic(path, table.to_csv(index=False, float_format="%.4g"))

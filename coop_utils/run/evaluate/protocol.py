@@ -27,16 +27,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...analysis.stats import t_interval
-from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS, EnvConfig
+from ...analysis.paper import ceiling as paper_ceiling
+from ...analysis.paper import setting_differences
+from ...game.config import DECOMPOSITION
 from ...game.events import write_atomic
 from ...llm.cache import Mode
 from ..folders import folder_names, hold, made, slug
 from ..grid import GridSpec, plan, run_grid
 from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
-from .stopping import CellState, Outcome, Played, StopRule, adapt
+from .stopping import MIN_RUNS, CellState, Outcome, Played, StopRule, adapt, cell_state
 
-PROTOCOL_VERSION = "1"
+PROTOCOL_VERSION = "2"
 """Bumped whenever the conditions, the stopping rule or the diagnosis rule change, so a
 leaderboard never ranks evaluations made under different protocols as one."""
 LOCK_FILE = ".coop-evaluate.lock"
@@ -58,7 +59,7 @@ class EvaluationSpec(BaseModel):
     """USD this invocation may spend, across every model and batch."""
     target: float = Field(5.0, gt=0)
     """95% t half-width of % of optimal, in points, at which a cell stops."""
-    min_runs: int = Field(3, ge=2)
+    min_runs: int = Field(MIN_RUNS, ge=2)
     batch: int = Field(2, ge=1)
     max_runs: int = Field(10, ge=2)
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=100)
@@ -149,15 +150,15 @@ def is_budget_stop(reason: str | None) -> bool:
 
 
 def ceiling(spec: EvaluationSpec) -> tuple[float, str]:
-    """Perfect play's tasks, the 100% of % of optimal: the paper's 204.0 at its setting;
-    at any other setting, measured by perfect play on the evaluation's first five seeds."""
-    if EnvConfig(**spec.env) == EnvConfig():
-        return PERFECT_PLAY_TASKS, "the paper's perfect play (Table 1)"
+    """Perfect play's tasks, the 100% of % of optimal, by the notebooks' rule
+    (:func:`coop_utils.analysis.paper.ceiling`): the paper's 204.0 at its setting; at any
+    other setting, measured by perfect play on the evaluation's first five seeds."""
+    if not setting_differences(spec.env):
+        return paper_ceiling(spec.env, [])
     seeds = list(range(spec.seed, spec.seed + 5))
     grid = GridSpec(name="ceiling", models=["perfect"], seeds=seeds, env=spec.env)
     result = run_grid(grid, None, progress=False)
-    mean, _, n = t_interval([s["tasks"] for s in result.summaries])
-    return mean, f"our perfect play at this setting ({n} seeds)"
+    return paper_ceiling(spec.env, [s["tasks"] for s in result.summaries])
 
 
 class _Player:
@@ -241,9 +242,26 @@ class _Player:
 
 def _rate(name: str, outcome: Outcome, model: str) -> Rate:
     """The rate ``name`` of ``model``, from the cell of the condition that measures it."""
-    values = outcome.values[(model, RATES[name])]
-    mean, half, n = t_interval([v for v in values if v is not None])
-    return Rate(name, mean, half, n)
+    state = outcome.states[(model, RATES[name])]  # its two-stage interval (.stopping)
+    return Rate(name, state.mean, state.half_width, state.n)
+
+
+def pair_baselines(phases: dict[str, Outcome], play, rule: StopRule) -> Outcome | None:
+    """Extend each model's baseline to the seeds of its longest intervention cell, so that
+    every intervention is paired with its baseline on all of its seeds (an intervention
+    cell may need more runs than the baseline did); None when none needs extending."""
+    first, second = phases["decomposition"], phases["interventions"]
+    wanted: dict[Cell, int] = {}
+    for (model, _), state in second.states.items():
+        base = (model, "baseline")
+        if state.runs > max(first.states[base].runs, wanted.get(base, 0)):
+            wanted[base] = state.runs
+    if not wanted:
+        return None
+    played = play(wanted)
+    values = {c: list(played.values.get(c, first.values[c])) for c in wanted}
+    states = {c: cell_state(v, rule) for c, v in values.items()}
+    return Outcome(values, states, 1, played.stopped, [wanted])
 
 
 def run_evaluation(
@@ -289,6 +307,9 @@ def _evaluate(spec: EvaluationSpec, out: Path, log, progress: bool) -> Evaluatio
     if cells and first.stopped is None:
         ev.phases["interventions"] = second = adapt(cells, play, rule)
         ev.stopped = second.stopped
+        if second.stopped is None and (paired := pair_baselines(ev.phases, play, rule)):
+            ev.phases["pairing"] = paired
+            ev.stopped = paired.stopped
     ev.wall_s = time.perf_counter() - start
     write_atomic(out / "evaluation.json", json.dumps(record(ev), indent=2, default=str))
     return ev

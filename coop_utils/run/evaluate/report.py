@@ -114,8 +114,19 @@ def diagnosis_text(summary: dict[str, Any]) -> str:
                 continue
             if e["identical"]:
                 test = "identical runs seed for seed, so nothing to test"
+            elif e["p"] is None:
+                test = "not tested: fewer than 2 pairs"
             else:
-                test = "p = –" if e["p"] is None else f"p = {e['p']:.2g}"
+                lo, hi = e["pct_change_lo"], e["pct_change_hi"]
+                test = (
+                    f"95% CI of the change {_span(lo, hi)}; p = {e['p']:.2g}, Holm-adjusted "
+                    f"over this model's interventions {e['p_holm']:.2g}"
+                    + (
+                        ""
+                        if e["significant"]
+                        else ": not significant, which is not evidence of no effect"
+                    )
+                )
             text += (
                 f" Under {cond}, tasks went from {e['baseline_tasks']:.1f} to {e['tasks']:.1f} "
                 f"({e['pct_change']:+.0f}%; paired difference {e['paired_diff_tasks']:+.1f} "
@@ -130,6 +141,10 @@ def diagnosis_text(summary: dict[str, Any]) -> str:
             )
         out.append(text)
     return "\n".join(out)
+
+
+def _span(lo: Any, hi: Any) -> str:
+    return "–" if lo is None or hi is None else f"{lo:+.0f}% to {hi:+.0f}%"
 
 
 PAPER_RUNS = 5

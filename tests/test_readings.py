@@ -1,0 +1,136 @@
+"""Notebooks' computed sentences at 1 and 2 runs per cell, from the functions that write
+them (no notebook executed): nothing testable is said so, a zero baseline has no % change,
+and an interval beside a test comes from the test's own statistic (issue 21)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coop_utils.analysis import tables as T
+from coop_utils.analysis.paper import load_paper
+from coop_utils.analysis.readings import interventions_reading, paired_interval, versus_default
+
+
+def _runs(cells: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
+    """A runs frame: per (model, condition), tasks of seeds 0, 1, ..."""
+    rows = [
+        {"model": m, "condition": c, "seed": s, "tasks": t, "scripted": True, "setting": c}
+        for (m, c), tasks in cells.items()
+        for s, t in enumerate(tasks)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _reading(cells) -> str:
+    return "\n\n".join(interventions_reading(T.table3(_runs(cells), load_paper())))
+
+
+def test_one_run_says_nothing_could_be_tested_and_why():
+    text = _reading({("a", "baseline"): [10], ("a", "policy"): [30], ("b", "baseline"): [5],
+                     ("b", "incentive"): [50]})  # fmt: skip
+    assert "Nothing could be tested" in text and "1 paired seed per cell" in text
+    assert "survive" not in text and "- none" not in text
+    assert "Not significant" not in text, "no test ran, so none is reported as negative"
+
+
+def test_two_runs_set_the_test_beside_its_own_statistics_interval():
+    text = _reading({("a", "baseline"): [1, 3], ("a", "policy"): [15, 25]})
+    assert "+900%" in text and "paired 95% CI" in text
+    lo, hi = paired_interval(18.0, np.std([14, 22], ddof=1), 2)
+    assert lo < 0 < hi, "with 2 pairs this interval crosses 0 ..."
+    assert "Not significant after correction" in text, "... and the test agrees with it"
+    assert "not evidence of no change" in text
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_paired_interval_excludes_0_exactly_when_p_is_below_5_percent(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 6))
+    base, after = rng.normal(10, 3, n), rng.normal(10 + rng.normal(0, 4), 3, n)
+    cells = {("a", "baseline"): list(base), ("a", "policy"): list(after)}
+    r = T.table3(_runs(cells), load_paper()).iloc[0]
+    lo, hi = paired_interval(r["diff"], r["sd_diff"], int(r["n_pairs"]))
+    assert (lo > 0 or hi < 0) == (r["p"] < 0.05)
+
+
+def test_a_zero_baseline_has_no_percent_change():
+    text = _reading({("w", "baseline"): [0, 0], ("w", "incentive"): [4, 6]})
+    assert "nan" not in text.lower() and "inf" not in text.lower()
+    assert "from a baseline of 0 tasks (no % change)" in text
+
+
+def test_identical_runs_are_said_identical_not_null():
+    text = _reading({("c", "baseline"): [7, 9], ("c", "policy"): [7, 9]})
+    assert "Identical to baseline" in text and "Not significant" not in text
+
+
+def _ablation(default: list[float], other: list[float]) -> pd.DataFrame:
+    cells = {("m", "default"): default, ("m", "rounds_10"): other}
+    return T.ablation_table(_runs(cells), load_paper()).set_index(["model", "setting"])
+
+
+def test_ablation_sentence_at_one_run_has_no_interval_to_compare_with():
+    ab = _ablation([10], [12])
+    text = versus_default(ab.loc[("m", "rounds_10")], ab.loc[("m", "default")])
+    assert text == "by +20.0% (the default has 1 run, so no interval to compare with)"
+
+
+def test_ablation_sentence_at_two_runs_and_from_a_zero_default():
+    ab = _ablation([10, 12], [30, 32])  # default 11 ± 12.7 (t with 1 df)
+    text = versus_default(ab.loc[("m", "rounds_10")], ab.loc[("m", "default")])
+    assert text == "by +181.8% (outside the default's interval)"
+    ab = _ablation([0, 0], [3, 5])
+    text = versus_default(ab.loc[("m", "rounds_10")], ab.loc[("m", "default")])
+    assert "nan" not in text and "4.0 tasks from a default of 0" in text
+
+
+def _baseline(tasks: dict[str, list[float]]) -> str:
+    import warnings
+
+    from coop_utils.analysis.readings import baseline_reading
+    from coop_utils.analysis.stats import cell_rates, rate_ratios
+
+    runs = _runs({(m, "baseline"): t for m, t in tasks.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no library warning reaches a notebook, even at 1 run
+        rates, ratios = cell_rates(runs), rate_ratios(runs, reference="a")
+    return "\n\n".join(baseline_reading(rates, ratios, "a"))
+
+
+def test_baseline_reading_at_one_run_has_no_interval_and_says_why():
+    text = _baseline({"a": [30], "b": [3]})
+    assert "no interval and no test" in text and "needs at least 2 runs" in text
+    assert "–" not in text and "p =" not in text and "0 degrees" not in text
+
+
+def test_baseline_reading_at_two_runs_gives_intervals_and_tests():
+    text = _baseline({"a": [30, 34], "b": [3, 5]})
+    assert "With 2 runs per population each interval rests on 1 degrees" in text
+    assert "`b` 0.125 (" in text and "p = " in text and "nan" not in text
+
+
+def test_baseline_reading_with_a_reference_that_completed_nothing():
+    text = _baseline({"a": [0, 0], "b": [3, 5]})
+    assert "completed no task, so no rate ratio" in text and "inf" not in text
+
+
+def test_table2_at_one_run_calls_both_rates_uncertain():
+    runs = _runs({("m", "auto_request"): [90.0], ("m", "auto_fulfill"): [95.0]})
+    t2 = T.table2(runs.assign(pct_optimal=runs["tasks"]), load_paper(), paper_only=False)
+    assert t2.set_index("model").loc["m", "uncertain"] == "cooperation+competence"
+
+
+def test_fig5_draws_no_zero_width_interval_at_one_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from coop_utils.analysis.plots import intervention_effects
+
+    fig = intervention_effects(_runs({("m", "baseline"): [10], ("m", "policy"): [20]}), None)
+    ax = fig.axes[0]
+    assert "no bar: 1 run" in ax.get_ylabel()
+    bars = [c.errorbar for c in ax.containers if getattr(c, "errorbar", None)]
+    segments = [seg for eb in bars for col in eb.lines[2] for seg in col.get_segments()]
+    assert not [seg for seg in segments if seg.size and np.isfinite(seg).all()], "a bar drawn"
