@@ -100,7 +100,7 @@ def test_each_turn_opens_to_the_messages_its_agent_was_sent(runs):
     assert first[0][0] == "system" and first[1][0] == "user"
     turn = next(it for it in run["items"] if it["type"] == "turn")
     assert f"You are {turn['agent']}," in first[1][1]
-    assert "This is round 1 of 4." in first[1][1]
+    assert "It is round 1 of 4." in first[1][1]
     turns = [it for it in run["items"] if it["type"] == "turn"]
     for t, messages in zip(turns, packed["prompts"]):  # each read back as the server reads it
         obs = parse_observation(
