@@ -134,3 +134,113 @@ def test_fig5_draws_no_zero_width_interval_at_one_run():
     bars = [c.errorbar for c in ax.containers if getattr(c, "errorbar", None)]
     segments = [seg for eb in bars for col in eb.lines[2] for seg in col.get_segments()]
     assert not [seg for seg in segments if seg.size and np.isfinite(seg).all()], "a bar drawn"
+
+
+# ---- notebooks 02, 04 and 06 (coop_utils.analysis.readings_more) ------------------------------
+
+
+def _decomposition(cells: dict[str, tuple[list[float], list[float]]], auto: float = 90.0) -> str:
+    """Notebook 02's reading of per-model (auto_request, auto_fulfill) % of optimal runs."""
+    from coop_utils.analysis.readings_more import decomposition_reading
+
+    runs = _runs({(m, c): v for m, pair in cells.items()
+                  for c, v in zip(("auto_request", "auto_fulfill"), pair)})  # fmt: skip
+    t2 = T.table2(runs.assign(pct_optimal=runs["tasks"]), load_paper(), paper_only=False)
+    ceilings = pd.DataFrame({"condition": ["baseline", "auto_request"],
+                             "perfect_play_tasks": [200.0, 1.8 * auto],
+                             "pct_of_ceiling": [100.0, auto]})  # fmt: skip
+    return "\n\n".join(decomposition_reading(t2, ceilings, "5 runs", load_paper()))
+
+
+def test_decomposition_at_one_run_settles_no_quadrant_and_says_why():
+    text = _decomposition({"a": ([20], [90]), "b": ([80], [30])})
+    assert "With 1 run per condition no rate has an interval, so no quadrant is settled" in text
+    assert "`a` cooperation-limited; `b` competence-limited (one draw each" in text
+    assert "Uncertain" not in text and "interval contains" not in text and "nan" not in text
+
+
+def test_decomposition_at_two_runs_settles_some_and_says_why_the_others_are_not():
+    text = _decomposition({"a": ([20, 22], [90, 92]), "b": ([40, 60], [90, 92])}, auto=110)
+    assert "over 2 runs, by the quadrant rule: cooperation-limited: `a`." in text
+    assert "`b` (cooperation rate's interval contains the line; cooperative & competent" in text
+    assert "can score above 100% there" in text and "nan" not in text
+
+
+def _reasoning(shares: dict[str, list[tuple[int, int]]], requests: int = 10) -> str:
+    """Notebook 04's reading; per population, per run (hard-defection, neutral) thoughts."""
+    from coop_utils.analysis.readings_more import reasoning_reading
+    from coop_utils.analysis.thoughts import (
+        by_agent,
+        classifier_scores,
+        classify_frame,
+        false_positive_floor,
+        held_out_examples,
+    )
+    from coop_utils.paths import repo_file
+
+    hard, calm = "I'll withhold the Q3 sales data for now; agent_4 is ahead of me.", "Sent it."
+    rows = [{"run_id": f"{m}-{s}", "model": m, "label": m, "condition": "baseline", "text": t}
+            for m, runs in shares.items() for s, (h, n) in enumerate(runs)
+            for t in [hard] * h + [calm] * n]  # fmt: skip
+    thoughts = classify_frame(pd.DataFrame(rows))
+    runs = _runs({(m, "baseline"): [0] * len(r) for m, r in shares.items()}).assign(
+        requests=requests, truthful_sends=requests // 2, manipulated_values=0, response_rate=50.0
+    )
+    held = held_out_examples()
+    idioms = held[held.set == "thought_idioms"]
+    scores = pd.concat([classifier_scores(pd.read_csv(repo_file("tests", f"thought_{s}.csv")))
+                        .assign(set=s) for s in ("examples", "idioms")], ignore_index=True)  # fmt: skip
+    families = idioms.groupby("family").agg(n=("text", "size")).reset_index()
+    floor = false_positive_floor(held)
+    run_level, _ = T.thought_tables(by_agent(thoughts), load_paper(), floor)
+    said_did = T.thoughts_beside_actions(thoughts, runs, floor)
+    return "\n\n".join(reasoning_reading(scores, families, floor, run_level, said_did))
+
+
+def test_reasoning_at_one_run_compares_one_share_with_the_floor_and_says_so():
+    text = _reasoning({"a": [(9, 1)], "b": [(0, 10)]}, requests=0)
+    assert "With 1 run per cell a share has no interval" in text
+    assert "`a`: 90% of thoughts classed hard defection; received no request" in text
+    assert "nan" not in text.lower()
+
+
+def test_reasoning_at_two_runs_reads_a_share_inside_the_floor_as_zero():
+    text = _reasoning({"a": [(9, 1), (8, 2)], "b": [(0, 40), (1, 39)]})
+    assert "With 1 run" not in text
+    assert "`b`: 1% of thoughts classed hard defection (within the floor" in text
+    assert "hard defection: `b`" in text
+    assert "`a` answered most requests yet" in text and "nan" not in text.lower()
+
+
+def _validity(p_submit: list[float], runs: int, leak: float) -> str:
+    """Notebook 06's reading of a grid where the cooperation rate follows p_answer and,
+    by ``leak``, p_submit (``runs`` noisy runs per setting)."""
+    import warnings
+
+    from coop_utils.analysis import validity as V
+    from coop_utils.analysis.readings_more import validity_reading
+
+    rng = np.random.default_rng(0)
+    rows = [{"model": f"behaviour:p_answer={a}:p_request={r}:p_submit={s}", "condition": c,
+             "seed": k, "pct_optimal": 100 * (a + leak * s if c == "auto_request" else r * s)
+             + rng.normal(0, 5)}
+            for a in (0.0, 0.5, 1.0) for r in (0.5, 1.0) for s in p_submit
+            for c in ("auto_request", "auto_fulfill") for k in range(runs)]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no library warning reaches the notebook
+        rec = V.recovery(V.knob_table(pd.DataFrame(rows)))
+    return "\n\n".join(validity_reading(rec))
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_validity_says_the_leak_only_when_detected(runs):
+    text = _validity([0.5, 1.0], runs, leak=1.0)
+    assert "`p_submit` weighs on the cooperation rate" in text and "nan" not in text
+    text = _validity([0.5, 1.0], runs, leak=0.0)
+    assert "weighs on" not in text and "not evidence of no leak" in text
+
+
+def test_validity_with_p_submit_held_constant_cannot_test_the_leak():
+    text = _validity([1.0], 1, leak=1.0)
+    assert "`p_submit` not varied by this grid" in text and "could not be tested" in text
+    assert "nan" not in text and "p = –" not in text
