@@ -179,7 +179,7 @@ def test_paths_are_shown_relative_to_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT / "notebooks")
     assert shown(ROOT / "figures" / "offline") == os.path.join("..", "figures", "offline")
     monkeypatch.chdir(tmp_path)
-    assert shown(ROOT / "runs") == str(ROOT / "runs"), "absolute from outside the repository"
+    assert shown(ROOT / "data") == str(ROOT / "data"), "absolute from outside the repository"
     assert shown(tmp_path / "a" / "b") == os.path.join("a", "b")
 
 
