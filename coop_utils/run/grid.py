@@ -22,7 +22,6 @@ one grid at a time holds ``--out`` and its cache (:mod:`.folders`).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import time
 import traceback
@@ -49,7 +48,7 @@ from .plan import (  # noqa: F401
     load_grid,
     plan,
 )
-from .runner import Episode, run_episode, write_run
+from .runner import Episode, run_blocking, run_episode, write_run
 
 CACHE_FILE = "llm_cache.jsonl"
 
@@ -279,10 +278,4 @@ def run_grid(
     """Run a grid from synchronous code: a script, the CLI, or a notebook cell (where an
     event loop is already running, the grid runs on its own loop in a worker thread).
     ``lock_wait_s``: how long to wait for another grid holding ``out`` (default: none)."""
-    job = run_grid_async(spec, out, progress, base_urls, lock_wait_s)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(job)
-    with concurrent.futures.ThreadPoolExecutor(1) as worker:
-        return worker.submit(asyncio.run, job).result()
+    return run_blocking(run_grid_async(spec, out, progress, base_urls, lock_wait_s))

@@ -9,15 +9,17 @@ a folder with ``summary.json`` is a finished run, anything else is debris.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import platform
 import subprocess
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..agents import Agent
 from ..analysis import metrics
@@ -26,6 +28,8 @@ from ..game.env import Environment
 from ..game.events import Event, write_atomic, write_events
 from ..game.observation import Observation
 from ..paths import ROOT
+
+T = TypeVar("T")
 
 PACKAGES = (
     "coop-utils",
@@ -144,6 +148,17 @@ def run_episode_sync(
     config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
 ) -> Episode:
     return asyncio.run(run_episode(config, agents, seed, run_id))
+
+
+def run_blocking(job: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from synchronous code: on a new loop, or, where one is already running
+    (a notebook cell), on its own loop in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(job)
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, job).result()
 
 
 def summarize(events: list[Event], result: dict[str, Any], config: EnvConfig) -> dict[str, Any]:

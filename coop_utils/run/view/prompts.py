@@ -11,8 +11,6 @@ that ``coop prompt``'s own rebuild can take its place.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -24,7 +22,7 @@ from ...game.prompts import render_messages
 from ...llm.agent import LOST_AS, LLMAgent
 from ...llm.completion import Completion
 from ..plan import is_scripted_spec
-from ..runner import run_episode
+from ..runner import run_blocking, run_episode
 
 LOST = tuple(LOST_AS.values())
 """Event kinds of a turn lost before any reply was read (``Turn.error_kind``)."""
@@ -39,24 +37,13 @@ def turn_messages(events: list[Event]) -> tuple[list[list[dict]] | None, str]:
     seen: list = []
     seats = [_Seat(i, label, events, seen) for i, label in enumerate(labels)]
     try:
-        episode = _run(run_episode(config, seats, start["seed"], events[0].run_id))
+        episode = run_blocking(run_episode(config, seats, start["seed"], events[0].run_id))
     except Exception as exc:  # a log no replay can follow: said on the page, not raised
         return None, f"prompts not rebuilt: the replay failed ({type(exc).__name__}: {exc})"
     if (where := _parting(events, episode.events)) is not None:
         return None, f"prompts not rebuilt: the replay parts from the log at event {where}"
     note = "rebuilt from the seed: the episode replayed with the recorded replies"
     return seen, note
-
-
-def _run(job):
-    """Run a coroutine from synchronous code, on its own loop in a worker thread where one is
-    already running (a notebook cell), as ``run_grid`` does."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(job)
-    with concurrent.futures.ThreadPoolExecutor(1) as worker:
-        return worker.submit(asyncio.run, job).result()
 
 
 def _parting(recorded: list[Event], replayed: list[Event]) -> int | None:
