@@ -83,7 +83,7 @@ def test_models_lists_the_papers_models_and_key_status(capsys, monkeypatch):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "o3-mini-2025-01-31" in out and "missing: OPENAI_API_KEY" in out
-    assert "local:SPEC" in out
+    assert "local:POLICY" in out
 
 
 def test_serve_offers_the_scripted_judge_beside_the_policies(monkeypatch):

@@ -1,4 +1,4 @@
-"""The environment behaves as SPEC §2–§4 says: rules, conditions, invariants, determinism."""
+"""The environment behaves as the paper describes: rules, conditions, invariants, determinism."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every SPEC §5 metric, pinned on small hand-built event logs whose answers are worked
+"""Every metric of the paper, pinned on small hand-built event logs whose answers are worked
 out by hand in each test, then checked on perfect play and on scripted withholders."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The prompt shows what SPEC §2 lists, in order, and reads back into the same observation."""
+"""The prompt shows the authors' sections, in order, and reads back into the same observation."""
 
 from __future__ import annotations
 

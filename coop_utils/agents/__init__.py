@@ -1,7 +1,7 @@
 """Agents: the interface every player implements, and the scripted policies.
 
 - :mod:`.base`: the :class:`Agent` interface the runner drives;
-- :mod:`.perfect`: perfect play (SPEC §3), the 100% ceiling;
+- :mod:`.perfect`: perfect play, the 100% ceiling;
 - :mod:`.behaviour`: a behaviour agent with answer/request/submit/alter probabilities;
 - :mod:`.presets`: named behaviours that mimic the paper's diagnoses, and agent specs;
 - :mod:`.narration`: first-person private thoughts for a scripted decision, which the

@@ -5,7 +5,7 @@ Scripted agents (:mod:`.perfect`, :mod:`.behaviour`, named in :mod:`.presets`) a
 microseconds; the LLM agent (``llm/agent.py``) implements the same interface over HTTP. An agent may also offer
 ``reply_now(observation, requester) -> Turn``: the runner calls it right after the
 turn of a perfect requester that messaged it, which is how perfect holders fulfil
-requests immediately (SPEC §3; ``instant_replies="to_anyone"`` extends it to every
+requests immediately (as in the authors' code; ``instant_replies="to_anyone"`` extends it to every
 requester, with ``requester=None``).
 """
 

@@ -1,4 +1,4 @@
-"""Perfect play (SPEC §3): the policy that defines 100% of optimal.
+"""Perfect play: the policy that defines 100% of optimal.
 
 A perfect agent asks every listed holder for each piece it misses (once per holder and
 piece), answers every request it can, and submits every task it can complete. Holders
@@ -51,7 +51,7 @@ def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
 
 
 def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
-    """SPEC §3: request from every listed holder, answer every request, submit what is complete."""
+    """Request from every listed holder, answer every request, submit what is complete."""
     me = obs.agent
     actions: list[Action] = []
     missing = obs.missing()
@@ -85,7 +85,7 @@ def perfect_reply_now(obs: Observation, requester: str | None = None) -> list[Ac
 
 
 class PerfectAgent:
-    """Perfect play (SPEC §3), defining 100% of optimal."""
+    """Perfect play, defining 100% of optimal."""
 
     reads_state = True
     """Perfect play sees its whole history even where the prompt is truncated (the ceiling is

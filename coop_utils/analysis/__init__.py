@@ -1,7 +1,7 @@
 """From run folders to findings: frames, metrics, statistics, thoughts, tables, figures.
 
 - :mod:`.load`: run folders read into tidy frames (one row per run, agent, turn, ...);
-- :mod:`.metrics`: the per-run measures of SPEC §5, from a run's event log alone;
+- :mod:`.metrics`: the paper's per-run measures, from a run's event log alone;
 - :mod:`.stats`: intervals, paired contrasts, count models, capability, power;
 - :mod:`.thoughts`: private thoughts classified by regex, and an LLM judge's second opinion;
 - :mod:`.tables` and :mod:`.plots`: the paper's tables and figures, ours beside its numbers

@@ -116,12 +116,12 @@ METHOD_NUMBERS = (0, 1, 100, 95, 80, 50, 0.05, 1000)
 confidence, 80% power at α = 0.05, the 50% quadrant threshold, per 1,000 words."""
 
 PAPER_DESIGN = (5,)
-"""The paper's runs per cell (SPEC §5), which its transcription does not hold as a value."""
+"""The paper's runs per cell (5), which its transcription does not hold as a value."""
 
 
 def allowed_numbers(paper: pd.DataFrame | None = None) -> set[float]:
     """What Markdown prose may state as a number: the paper's reported values (values,
-    half-widths and numbers in its source notes), the environment's SPEC §2 parameters and
+    half-widths and numbers in its source notes), the environment's parameters and
     the ablations' settings, the paper's design and :data:`METHOD_NUMBERS`. Anything else
     in prose is one of our results typed by hand."""
     from ..game.config import ABLATIONS, PAPER_MODELS, EnvConfig

@@ -165,7 +165,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             status += " (optional)" if p.api_key_optional else ""
         print(f"{alias:<18}{p.provider:<12}{p.model:<34}{status}")
     print("Also: PROVIDER:MODEL_ID with a provider among " + ", ".join(sorted(providers)))
-    print("      local:SPEC serves a scripted agent over HTTP (e.g. local:withholder)")
+    print("      local:POLICY serves a scripted agent over HTTP (e.g. local:withholder)")
     return 0
 
 

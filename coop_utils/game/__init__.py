@@ -1,4 +1,4 @@
-"""The game of SPEC §2: what is configured, what the agents trade, and what happens.
+"""The paper's game: what is configured, what the agents trade, and what happens.
 
 - :mod:`.config`: :class:`~.config.EnvConfig`, every parameter and every open choice, and
   the paper's conditions and designs;

@@ -1,6 +1,6 @@
 """One frozen, typed configuration for an episode.
 
-Every number SPEC.md §2 names, and every choice the paper left open (§7), is a
+Every number of the paper's setting, and every choice the paper left open, is a
 field here with its default and a docstring, so a run's behaviour is fully
 described by ``EnvConfig.model_dump()``. Conditions (§4) are selected by name
 through :meth:`EnvConfig.for_condition`, which sets the fields the condition
@@ -34,9 +34,9 @@ PAPER_MODELS: tuple[str, ...] = (
 """The paper's eight models (short names, the order of its Table 1)."""
 
 DECOMPOSITION: tuple[str, ...] = ("baseline", "auto_request", "auto_fulfill")
-"""The causal decomposition (SPEC §4): automate requests (cooperation) or replies (competence)."""
+"""The causal decomposition: automate requests (cooperation) or replies (competence)."""
 INTERVENTIONS: tuple[str, ...] = ("baseline", "policy", "incentive", "limited")
-"""The interventions (SPEC §4): explicit protocol, sender bonus, hidden peer revenues."""
+"""The interventions: explicit protocol, sender bonus, hidden peer revenues."""
 ABLATIONS: dict[str, dict[str, Any]] = {
     "default": {},
     "rounds_10": {"rounds": 10},
@@ -49,7 +49,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "reward_1k": {"task_reward": 1_000},
     "reward_100k": {"task_reward": 100_000},
 }
-"""Appendix ablations (SPEC §4): rounds, group size, prompt wording, reward scale."""
+"""Appendix ablations: rounds, group size, prompt wording, reward scale."""
 
 INCENTIVE_SHARE_BONUS = 1000
 """Sender bonus per piece under the `incentive` condition (10% of a task's value)."""
@@ -60,12 +60,12 @@ with every turn (200 rounds × 10 agents already hold 16 MB of events in memory)
 
 
 class EnvConfig(BaseModel):
-    """The environment of SPEC §2 with the paper's main setting as defaults."""
+    """The paper's environment, with its paper's main setting as defaults."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     condition: Condition = "baseline"
-    """Experimental condition (SPEC §4); use `for_condition` to also set its implied fields."""
+    """Experimental condition; use `for_condition` to also set its implied fields."""
     n_agents: int = Field(10, ge=2)
     """Agents in the group."""
     rounds: int = Field(20, ge=1)
@@ -144,7 +144,7 @@ class EnvConfig(BaseModel):
     agent holding it now (the authors' code), the piece's first holder, or every holder."""
     instant_replies: Literal["between_perfect", "to_anyone"] = "between_perfect"
     """Perfect-play holders answer right after a requester's turn only when the requester is
-    itself a perfect agent (SPEC §3, the authors' code), or after anyone's turn."""
+    itself a perfect agent (the authors' code), or after anyone's turn."""
     submission: Literal["strict", "exact", "lenient"] = "strict"
     """How a `submit_task` answer is checked. `strict` (the authors' code): the task whose pieces
     equal the named set exactly (case-sensitive); failing that, their fallback to the agent's

@@ -3,7 +3,7 @@
 The environment builds an :class:`Observation`; scripted agents read it
 directly, LLM agents get it rendered as prompt text (:mod:`.prompts`), and the
 local server parses that text back into the same structure. Fields are in the
-order of the prompt's sections (SPEC §2).
+order of the prompt's sections (docs/FIDELITY.md).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class ValueRecord:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The agent's own past actions, summarised (SPEC §2 'past actions').
+    """The agent's own past actions, summarised (the prompt's 'past actions').
 
     ``sent`` lists every piece it sent, including ones the recipient already had;
     ``asked`` counts its asks per recipient and piece, in first-ask order (what counts as

@@ -52,7 +52,7 @@ def format_amount(x: float, points: bool) -> str:
     return f"{s} points" if points else f"${s}"
 
 
-# (low, high, probability): SPEC §2's distribution of hidden true values.
+# (low, high, probability): the paper's distribution of hidden true values.
 VALUE_BANDS = ((0, 19, 0.05), (20, 59, 0.15), (60, 79, 0.60), (80, 100, 0.20))
 
 

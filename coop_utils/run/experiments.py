@@ -1,7 +1,7 @@
 """The paper's experiments as grids, the three ways a notebook can run them, and where
 a notebook's runs, figures and tables go.
 
-Each function returns the :class:`GridSpec` of one experiment (SPEC §4–§6) for any list
+Each function returns the :class:`GridSpec` of one experiment of the paper for any list
 of models, so a notebook says *what* it runs in the paper's words and this module says
 *how*. :func:`run_experiment` maps a notebook's ``mode`` onto the grid runner:
 
@@ -73,7 +73,7 @@ def _spec(name: str, models, conditions, runs: int, seed: int, **kw: Any) -> Gri
 
 
 def perfect_play(runs: int = 20, seed: int = 0, **env: Any) -> GridSpec:
-    """The 100% ceiling (SPEC §3), in process: it never calls a model."""
+    """The 100% ceiling, in process: it never calls a model."""
     return _spec("perfect_play", ["perfect"], ["baseline"], runs, seed, env=env)
 
 

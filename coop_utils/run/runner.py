@@ -101,7 +101,7 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
                     "on_agent_error='lose_turn' to play on"
                 )
             if not (to_anyone or i in instant):
-                continue  # perfect holders answer at once only a perfect requester (SPEC §3)
+                continue  # perfect holders answer at once only a perfect requester (authors' code)
             for j in dict.fromkeys(reached):
                 if j in instant:
                     requester = None if to_anyone else env.ids[i]

@@ -1,4 +1,4 @@
-"""Per-run metrics of SPEC §5, computed from a run's event log alone.
+"""The paper's per-run metrics, computed from a run's event log alone.
 
 Why a module of small pure functions: the paper's headline numbers (tasks, % of
 optimal, messages per task, Gini, response rate, pipeline efficiency) are each

@@ -1,4 +1,4 @@
-"""The zero-cost collaboration environment (SPEC §2 and §4): its state, rounds and views.
+"""The zero-cost collaboration environment: its state, rounds and views.
 
 The environment owns the game state and the event log; agents only ever see
 an :class:`~coop_utils.game.observation.Observation` and return a

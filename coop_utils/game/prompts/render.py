@@ -1,7 +1,7 @@
 """Rendering: an :class:`~coop_utils.game.observation.Observation` as the turn's chat messages.
 
 Section headers, the wording of each prompt variant, and one function per section, in the
-authors' order (SPEC §2). :mod:`.parse` reads the text back.
+authors' order (docs/FIDELITY.md). :mod:`.parse` reads the text back.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DEFAULT_COMPANY = EnvConfig.model_fields["company"].default
 
 @dataclass(frozen=True, slots=True)
 class Wording:
-    """The words a prompt variant (SPEC §4 ablations) uses for the same game."""
+    """The words a prompt variant (the wording ablations) uses for the same game."""
 
     company: str | None
     """Named in the first line; None in the neutral variants (no company at all)."""

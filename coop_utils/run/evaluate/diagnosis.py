@@ -1,6 +1,6 @@
 """The diagnosis of ``coop evaluate``, in the paper's terms, from the numbers alone.
 
-The paper's causal decomposition (SPEC §4–§5) plays a model twice more with one side of
+The paper's causal decomposition plays a model twice more with one side of
 every exchange automated:
 
 - **cooperation rate** = % of optimal under ``auto_request``: the system asks for every
