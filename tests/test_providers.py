@@ -242,11 +242,10 @@ def test_openrouter_moderation_403_loses_this_turn_only(tmp_path, conf):
     assert turn.error_kind == "provider_error" and "moderation" in turn.error
 
 
-# https://openrouter.ai/docs/api/reference/errors-and-debugging (errors after the model
-# started: a 200 with finish_reason "error" and an error on the choice)
-def test_openrouter_finish_reason_error_is_a_provider_error_not_cached(tmp_path, conf):
+def _complete_twice(tmp_path, conf, scenario: str, **profile):
+    """One turn asked twice through a cache: what a resume makes of the first answer."""
     cache = tmp_path / "cache.jsonl"
-    f = models_file(tmp_path, conf, "openrouter-finish-error")
+    f = models_file(tmp_path, conf, scenario, **profile)
     messages = render_messages(observation())
 
     async def twice():
@@ -255,7 +254,13 @@ def test_openrouter_finish_reason_error_is_a_provider_error_not_cached(tmp_path,
                 done = await pool.client("m").complete(messages, "run/agent_0")
         return done
 
-    done = asyncio.run(twice())
+    return asyncio.run(twice())
+
+
+# https://openrouter.ai/docs/api/reference/errors-and-debugging (errors after the model
+# started: a 200 with finish_reason "error" and an error on the choice)
+def test_openrouter_finish_reason_error_is_a_provider_error_not_cached(tmp_path, conf):
+    done = _complete_twice(tmp_path, conf, "openrouter-finish-error")
     assert done.failure == "provider_error" and "Upstream provider error" in done.error
     assert len(conf.calls_to("openrouter-finish-error")) == 2, "asked again, never replayed"
 
@@ -364,17 +369,7 @@ GATEWAY = {"provider": {"gateway": "litellm"}}
 def test_litellm_choice_error_kept_under_provider_specific_fields_is_a_provider_error(
     tmp_path, conf
 ):
-    cache = tmp_path / "cache.jsonl"
-    f = models_file(tmp_path, conf, "litellm-choice-error", **GATEWAY)
-    messages = render_messages(observation())
-
-    async def twice():
-        for _ in range(2):
-            async with ClientPool("cache", cache, models_file=f) as pool:
-                done = await pool.client("m").complete(messages, "run/agent_0")
-        return done
-
-    done = asyncio.run(twice())
+    done = _complete_twice(tmp_path, conf, "litellm-choice-error", **GATEWAY)
     assert done.failure == "provider_error" and "Upstream provider error" in done.error
     assert len(conf.calls_to("litellm-choice-error")) == 2, "asked again, never replayed"
     turn = act(tmp_path, conf, "litellm-choice-error", **GATEWAY)
