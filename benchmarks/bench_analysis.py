@@ -19,8 +19,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from coop_utils import load, paper, plots, thoughts  # noqa: E402
 from coop_utils.agents import scripted_agent  # noqa: E402
+from coop_utils.analysis import load, paper, plots, thoughts  # noqa: E402
 from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
 from coop_utils.run.runner import run_episode_sync, write_run  # noqa: E402
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from coop_utils import load
 from coop_utils.agents import scripted_agent
+from coop_utils.analysis import load
 from coop_utils.analysis.thoughts import classify
 from coop_utils.analysis.thoughts.classify import _classify_sentence
 from coop_utils.game.config import EnvConfig

@@ -13,19 +13,14 @@ The folders are the stages data flows through, each importing only those before 
 The public surface, in the order data flows: configure (``EnvConfig``), play
 (``run_episode``, ``run_grid``, ``run_experiment``), load (``load_runs`` ...), measure
 (``run_metrics``, ``cell_summary`` ...), compare with the paper (``side_by_side``) and plot
-(``plots``). Names are imported on first use, so ``import coop_utils`` stays cheap and the
-command line does not pay for pandas or matplotlib. The modules users import by their
-short names (``from coop_utils import tables, plots, stats, experiments, thoughts``) are
-found in their folders the same way (:data:`MODULES`), and so is every dotted path from
-before the layout (``from coop_utils.stats import t_interval``: :data:`FORMER_PATHS`).
+(``analysis.plots``). ``cu.NAME`` is imported on first use, so ``import coop_utils`` stays
+cheap and the command line does not pay for pandas or matplotlib; everything else is
+imported by its stage path (``from coop_utils.analysis import tables``).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-from importlib.machinery import ModuleSpec
-from types import ModuleType
 from typing import Any
 
 _EXPORTS = {
@@ -68,50 +63,12 @@ _EXPORTS = {
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-MODULES = {
-    "config": "game.config",
-    "world": "game.world",
-    "observation": "game.observation",
-    "actions": "game.actions",
-    "env": "game.env",
-    "prompts": "game.prompts",
-    "events": "game.events",
-    "scripted": "agents",
-    "runner": "run.runner",
-    "grid": "run.grid",
-    "experiments": "run.experiments",
-    "reproduce": "run.reproduce",
-    "dryrun": "run.dryrun",
-    "folders": "run.folders",
-    "reaper": "run.reaper",
-    "evaluate": "run.evaluate",
-    "load": "analysis.load",
-    "metrics": "analysis.metrics",
-    "stats": "analysis.stats",
-    "thoughts": "analysis.thoughts",
-    "tables": "analysis.tables",
-    "plots": "analysis.plots",
-    "paper": "analysis.paper",
-    "validity": "analysis.validity",
-    "transcript": "analysis.transcript",
-    "prose": "analysis.prose",
-}
-"""The modules by the short names they had before the package was laid out in stages:
-``from coop_utils import stats`` is ``coop_utils.analysis.stats``."""
-
-FORMER_PATHS = {**MODULES, "llm.server": "llm.local"}
-"""Every dotted path that moved when the package was laid out, and where it lives now:
-``from coop_utils.stats import t_interval`` and ``import coop_utils.evaluate.report`` still
-work (:class:`_FormerPaths`)."""
-
 STAGES = ("game", "agents", "llm", "analysis", "run", "cli", "paths", "inputs")
 
-__all__ = sorted(_WHERE) + ["plots"]
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return importlib.import_module(f".{MODULES[name]}", __name__)
     if name in _WHERE:
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     if name in STAGES:
@@ -120,37 +77,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*__all__, *MODULES, *STAGES})
-
-
-class _FormerPaths:
-    """Finds a module imported by its path from before the layout (``coop_utils.stats``,
-    ``coop_utils.llm.server``, ``coop_utils.evaluate.report``) and hands back the module
-    itself, so users' code and notebooks written then keep working with one module object,
-    not a second copy. First on ``sys.meta_path``: a submodule of a moved package would
-    otherwise be found a second time through the package's folder."""
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        return ModuleSpec(fullname, self) if _now_at(fullname) else None
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType:
-        return importlib.import_module(_now_at(spec.name))
-
-    def exec_module(self, module: ModuleType) -> None:
-        """The module was run where it lives now."""
-
-
-def _now_at(fullname: str) -> str:
-    """Where a former path of this package lives now; "" for anything else (another
-    package's ``stats`` or a user's ``config.py`` is never ours)."""
-    package, dot, rest = fullname.partition(".")
-    if package != __name__ or not dot:
-        return ""
-    for old, new in FORMER_PATHS.items():
-        if rest == old or rest.startswith(f"{old}."):
-            return f"{__name__}.{new}{rest[len(old) :]}"
-    return ""
-
-
-if not any(isinstance(f, _FormerPaths) for f in sys.meta_path):
-    sys.meta_path.insert(0, _FormerPaths())
+    return sorted({*__all__, *STAGES})

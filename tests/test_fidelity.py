@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils import metrics
 from coop_utils.agents import PerfectAgent, scripted_agent
+from coop_utils.analysis import metrics
 from coop_utils.game.actions import (
     Broadcast,
     SendInformation,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils import load
+from coop_utils.analysis import load
 from coop_utils.cli import main
 from coop_utils.llm import client as llm_client
 from coop_utils.llm.cache import ResponseCache

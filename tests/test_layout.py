@@ -15,8 +15,6 @@ higher layer hands down when it starts the server, are the one sanctioned case.
 from __future__ import annotations
 
 import ast
-import importlib
-import json
 from pathlib import Path
 
 import networkx as nx
@@ -160,77 +158,42 @@ def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path):
         [layer(module) for module in imports(pkg)]
 
 
-FORMER_NAMES = (
-    "BehaviourAgent BehaviourKnobs CONDITIONS ClientPool EnvConfig Environment FatalLLMError "
-    "GridSpec LLMAgent LocalServer PAPER_MODELS PERFECT_PLAY_TASKS PRESETS PerfectAgent "
-    "SCRIPTED_POPULATIONS agreement capability_correlation cell_rates cell_summary "
-    "classify cooperation_competence count_model holm_family llm_judge load_agents load_grid "
-    "load_messages load_paper load_per_round load_runs load_thoughts load_transfers load_turns "
-    "paired_difference parse_observation pct_change rate_ratios render_messages resolve "
-    "run_episode run_episode_sync run_experiment run_grid run_grid_async run_level_table "
-    "run_metrics runs_needed scripted_agent side_by_side thought_table write_run plots"
-).split()
-"""What ``import coop_utils as cu`` offered before the package was laid out in stages."""
-
-
-def test_former_names_and_module_names_still_resolve():
-    import coop_utils as cu
-
-    assert set(FORMER_NAMES) <= set(cu.__all__)
-    for name in FORMER_NAMES:
-        assert getattr(cu, name) is not None, name
-    for short, module in cu.MODULES.items():
-        assert getattr(cu, short).__name__ == f"coop_utils.{module}", short
-    from coop_utils import experiments, metrics, paths, plots, stats, tables, thoughts
-
-    assert stats.cell_summary and tables.table1 and plots.save and thoughts.classify
-    assert experiments.run_experiment and metrics.run_metrics and paths.repo_file
-
-
-FORMER_PUBLIC_NAMES = json.loads((Path(__file__).parent / "former_public_names.json").read_text())
-"""The public names of every module before the package was laid out in stages (commit
-4ab5652), by the module's former dotted path."""
-
-NOT_KEPT = {
-    "cli": "the command line's own help texts and command functions: its interface is `coop`",
-    "llm.server": "the server's parts are modules of llm/local/ (routes, faults, replies) and the "
-    "thought judge is analysis/thoughts/ (the server may not import the analysis); "
-    "LocalServer and serve, what users start it with, are still here",
-    "llm.conformance": "test scaffolding: each scenario is reached by name through SCENARIOS",
-    "validity.validity_grid": "it builds a grid, so it moved up to run.experiments",
-    "llm.models.is_model_spec": "dead code, removed: nothing called it (resolve raises "
-    "UnknownModelError for a name that is not a model)",
-}
-"""Former names that are not kept where they were, with the reason."""
-
-
-def test_every_former_dotted_path_and_its_public_names_still_resolve():
-    for module, names in FORMER_PUBLIC_NAMES.items():
-        found = importlib.import_module(f"coop_utils.{module}")
-        if module in NOT_KEPT:
-            continue
-        lost = [n for n in names if not hasattr(found, n) and f"{module}.{n}" not in NOT_KEPT]
-        assert not lost, f"coop_utils.{module} lost {lost}: re-export them from {found.__name__}"
-    from coop_utils.analysis.stats import cell_summary
-    from coop_utils.evaluate.report import __name__ as report
-    from coop_utils.llm.server import LocalServer, serve
-    from coop_utils.stats import cell_summary as former
-
-    assert former is cell_summary, "one module object, not a second copy"
-    assert report == "coop_utils.run.evaluate.report" and LocalServer and serve
-
-
-def test_former_paths_never_capture_another_packages_module(tmp_path, monkeypatch):
-    """The finder is first on sys.meta_path: a user's ``config.py`` or a library called
-    ``evaluate`` must still be theirs."""
+def test_every_public_name_resolves_and_importing_installs_no_hook():
+    """``cu.NAME`` and the stage paths are the API: each name in ``__all__`` resolves, and
+    importing the package changes nothing in how Python finds modules."""
+    import subprocess
     import sys
 
-    import coop_utils  # noqa: F401  (installs the finder)
+    code = (
+        "import sys; hooks = list(sys.meta_path); import coop_utils as cu; "
+        "assert sys.meta_path == hooks, sys.meta_path; "
+        "missing = [n for n in cu.__all__ if getattr(cu, n, None) is None]; "
+        "assert not missing, missing; "
+        "import importlib.util as u; "
+        "assert u.find_spec('coop_utils.stats') is None, 'a former path still resolves'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
-    for name in ("stats", "config", "evaluate"):
-        (tmp_path / f"{name}.py").write_text(f"WHO = {name!r}\n")
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("stats", "config", "evaluate"):
-        module = importlib.import_module(name)
-        assert module.WHO == name and module.__file__ == str(tmp_path / f"{name}.py")
+
+def test_every_documented_python_m_entry_point_exists_and_runs_as_main():
+    """Each module the docs, the README or a message tells to run with ``python -m`` has a
+    ``__main__`` guard, or is a package with a ``__main__.py``."""
+    import re
+    import subprocess
+
+    root = PACKAGE.parent
+    listed = subprocess.run(
+        ["git", "grep", "-hoE", r"python -m coop_utils(\.[a-z_]+)*", ":!tests/test_layout.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    modules = {line.removeprefix("python -m ") for line in listed if line}
+    assert "coop_utils.analysis.prose" in modules, "the grep found nothing: check its pattern"
+    for module in sorted(modules):
+        path = root / Path(*module.split("."))
+        main = path / "__main__.py" if path.is_dir() else path.with_suffix(".py")
+        assert main.is_file(), f"`python -m {module}` is documented but {main} does not exist"
+        guard = re.search(r'^if __name__ == "__main__":', main.read_text(), re.M)
+        assert main.name == "__main__.py" or guard, f"{module} has no __main__ guard"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils import load, metrics
 from coop_utils.agents import scripted_agent
+from coop_utils.analysis import load, metrics
 from coop_utils.game.actions import Turn
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.events import Event, read_events

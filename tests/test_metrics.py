@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from coop_utils import metrics
 from coop_utils.agents import PerfectAgent, scripted_agent
+from coop_utils.analysis import metrics
 from coop_utils.game.config import PERFECT_PLAY_TASKS, EnvConfig
 from coop_utils.game.events import Event
 from coop_utils.run.runner import run_episode_sync

@@ -15,10 +15,10 @@ import psutil
 import pytest
 from matplotlib.figure import Figure
 
-from coop_utils import experiments as ex
-from coop_utils import plots
+from coop_utils.analysis import plots
 from coop_utils.analysis.tables import save_table
 from coop_utils.paths import ROOT, TMP_GLOB, atomic_path
+from coop_utils.run import experiments as ex
 from coop_utils.run.reaper import MARKER_ENV
 
 

@@ -21,8 +21,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-from coop_utils import load, plots  # noqa: E402
 from coop_utils.agents import scripted_agent  # noqa: E402
+from coop_utils.analysis import load, plots  # noqa: E402
 from coop_utils.analysis.paper import load_paper  # noqa: E402
 from coop_utils.analysis.thoughts import run_level_table, thought_table  # noqa: E402
 from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402

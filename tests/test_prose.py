@@ -9,7 +9,7 @@ import shutil
 import nbformat
 import pytest
 
-from coop_utils import prose
+from coop_utils.analysis import prose
 from coop_utils.paths import ROOT
 from coop_utils.run.reproduce import notebooks
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from coop_utils import experiments as ex
 from coop_utils.analysis.load import load_runs
+from coop_utils.run import experiments as ex
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "recorded"
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from coop_utils import metrics, paper, stats
+from coop_utils.analysis import metrics, paper, stats
 from coop_utils.game.config import PAPER_MODELS
 from coop_utils.paths import ROOT
 
@@ -872,7 +872,7 @@ def test_fig3_labels_the_papers_r_apart_from_what_its_points_give():
     import matplotlib
 
     matplotlib.use("Agg")
-    from coop_utils import plots
+    from coop_utils.analysis import plots
 
     runs = pd.DataFrame(
         {"model": ["local:x"], "condition": ["baseline"], "tasks": [3.0], "scripted": [True]}

@@ -12,12 +12,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from coop_utils import experiments as ex  # noqa: E402
-from coop_utils import plots  # noqa: E402
-from coop_utils import tables as T  # noqa: E402
-from coop_utils import validity as V  # noqa: E402
+from coop_utils.analysis import plots  # noqa: E402
+from coop_utils.analysis import tables as T  # noqa: E402
+from coop_utils.analysis import validity as V  # noqa: E402
 from coop_utils.analysis.load import load_runs, load_thoughts  # noqa: E402
 from coop_utils.analysis.transcript import transcript  # noqa: E402
+from coop_utils.run import experiments as ex  # noqa: E402
 from coop_utils.run.grid import GridSpec, run_grid  # noqa: E402
 
 POPS = ["cooperator", "withholder", "bungler"]

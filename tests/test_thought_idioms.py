@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from coop_utils import thoughts as th
+from coop_utils.analysis import thoughts as th
 
 IDIOMS = Path(__file__).with_name("thought_idioms.csv")
 FAMILIES = {  # the families, and the least held-out examples each must have
@@ -218,7 +218,7 @@ def test_the_judge_is_scored_against_the_hand_labels_over_the_llm_path(server, i
 
 
 def test_the_floor_is_drawn_and_tabled_beside_the_shares():
-    from coop_utils import plots, tables
+    from coop_utils.analysis import plots, tables
 
     thoughts = pd.DataFrame(
         {

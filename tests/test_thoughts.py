@@ -24,7 +24,7 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from coop_utils import thoughts as th
+from coop_utils.analysis import thoughts as th
 
 EXAMPLES = Path(__file__).with_name("thought_examples.csv")
 THRESHOLDS = {  # class: (precision, recall) required on the held-out split
