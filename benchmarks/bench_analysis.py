@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 from coop_utils.agents import scripted_agent  # noqa: E402
 from coop_utils.analysis import load, paper, plots, thoughts  # noqa: E402
 from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
-from coop_utils.run.runner import run_episode_sync, write_run  # noqa: E402
+from coop_utils.run.runner import run_episode, write_run  # noqa: E402
 
 PRESETS = ("perfect", "cooperator", "withholder", "bungler", "free_rider", "manipulator")
 
@@ -34,7 +34,7 @@ def write_runs(root: Path, n: int) -> None:
         seed = i // (len(PRESETS) * len(CONDITIONS))
         cfg = EnvConfig.for_condition(cond)
         agents = [scripted_agent(spec, seed * 1000 + k) for k in range(cfg.n_agents)]
-        ep = run_episode_sync(cfg, agents, seed, run_id=f"{spec}-{cond}-s{seed}")
+        ep = run_episode(cfg, agents, seed, run_id=f"{spec}-{cond}-s{seed}")
         write_run(root / ep.run_id, ep)
 
 

@@ -3,7 +3,7 @@
 Scripted episodes are run by the thousand (validity sweeps, the local server's
 checks), so their speed matters. Each case plays ``--episodes`` seeds of one
 population under one condition and reports the median and max wall time of
-``run_episode_sync`` together with mean tasks and mean events per episode (the
+``run_episode`` together with mean tasks and mean events per episode (the
 log size is what the environment's cost grows with).
 
 Usage: python benchmarks/bench_episode.py [--episodes 20] [--cases perfect/baseline,...]
@@ -17,7 +17,7 @@ import time
 
 from coop_utils.agents import PRESETS, scripted_agent
 from coop_utils.game.config import EnvConfig
-from coop_utils.run.runner import run_episode_sync
+from coop_utils.run.runner import run_episode
 
 CASES = (
     "perfect/baseline",
@@ -35,7 +35,7 @@ def time_episodes(spec: str, condition: str, episodes: int) -> dict[str, list[fl
     for seed in range(episodes):
         agents = [scripted_agent(spec, seed * 100 + k) for k in range(config.n_agents)]
         start = time.perf_counter()
-        episode = run_episode_sync(config, agents, seed)
+        episode = run_episode(config, agents, seed)
         out["seconds"].append(time.perf_counter() - start)
         out["tasks"].append(episode.summary["tasks"])
         out["events"].append(len(episode.events))

@@ -18,7 +18,7 @@ from coop_utils.analysis import load
 from coop_utils.analysis.thoughts import classify
 from coop_utils.analysis.thoughts.classify import _classify_sentence
 from coop_utils.game.config import EnvConfig
-from coop_utils.run.runner import run_episode_sync, write_run
+from coop_utils.run.runner import run_episode, write_run
 
 PRESETS = ("cooperator", "withholder", "reciprocator", "rival", "manipulator")
 EXAMPLES = Path(__file__).resolve().parents[1] / "tests"
@@ -29,7 +29,7 @@ def scripted_thoughts(root: Path, runs: int) -> list[str]:
     for i in range(runs):
         spec = PRESETS[i % len(PRESETS)]
         agents = [scripted_agent(spec, i * 1000 + k) for k in range(cfg.n_agents)]
-        ep = run_episode_sync(cfg, agents, i, run_id=f"{spec}-s{i}")
+        ep = run_episode(cfg, agents, i, run_id=f"{spec}-s{i}")
         write_run(root / ep.run_id, ep)
     return list(load.load_thoughts(sorted(root.iterdir()))["text"])
 

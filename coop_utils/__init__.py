@@ -28,7 +28,7 @@ _EXPORTS = {
     "game.env": ("Environment",),
     "agents": ("PerfectAgent", "BehaviourAgent", "scripted_agent", "BehaviourKnobs", "PRESETS"),
     "game.prompts": ("render_messages", "parse_observation"),
-    "run.runner": ("run_episode", "run_episode_sync", "write_run"),
+    "run.runner": ("run_episode", "run_episode_async", "write_run"),
     "run.plan": ("GridSpec", "load_grid"),
     "run.grid": ("run_grid", "run_grid_async"),
     "run.experiments": ("run_experiment", "SCRIPTED_POPULATIONS"),

@@ -27,14 +27,12 @@ from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
-from coop_utils.run.runner import run_episode_sync
+from coop_utils.run.runner import run_episode
 
 
 def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:
     return [
-        run_episode_sync(config, [PerfectAgent() for _ in range(config.n_agents)], s).summary[
-            "tasks"
-        ]
+        run_episode(config, [PerfectAgent() for _ in range(config.n_agents)], s).summary["tasks"]
         for s in seeds
     ]
 
@@ -52,7 +50,7 @@ def test_perfect_play_ceiling_30_rounds():
 def test_same_seed_same_log_different_seed_different_log():
     def log(seed):
         agents = [scripted_agent("withholder", 7 + k) for k in range(10)]
-        return [e.to_json() for e in run_episode_sync(EnvConfig(rounds=5), agents, seed).events]
+        return [e.to_json() for e in run_episode(EnvConfig(rounds=5), agents, seed).events]
 
     assert log(3) == log(3)
     assert log(3) != log(4)
@@ -310,7 +308,7 @@ class RandomAgent:
 def test_invariants_under_random_play(seed, condition, n_agents, n_pieces):
     config = EnvConfig.for_condition(condition, n_agents=n_agents, n_pieces=n_pieces, rounds=4)
     agents = [RandomAgent(seed + k) for k in range(n_agents)]
-    episode = run_episode_sync(config, agents, seed)
+    episode = run_episode(config, agents, seed)
     events = episode.events
 
     holders: dict[str, set[str]] = {}
@@ -334,7 +332,7 @@ def test_invariants_under_random_play(seed, condition, n_agents, n_pieces):
     final = events[-1].payload
     assert final["revenues"] == pytest.approx({a: earned[a] for a in final["revenues"]})
     assert sum(final["tasks_done"].values()) == sum(e.kind == "submit" for e in events)
-    again = run_episode_sync(config, [RandomAgent(seed + k) for k in range(n_agents)], seed)
+    again = run_episode(config, [RandomAgent(seed + k) for k in range(n_agents)], seed)
     assert [e.to_json() for e in again.events] == [e.to_json() for e in events]
 
 
@@ -403,7 +401,7 @@ def test_every_event_carries_exactly_its_documented_fields(condition):
     kinds: set[str] = set()
     for seed in range(3):
         agents = [FaultyRandomAgent(seed * 10 + k) for k in range(4)]
-        events = run_episode_sync(config, agents, seed, run_id=f"r{seed}").events
+        events = run_episode(config, agents, seed, run_id=f"r{seed}").events
         turn, rnd, acting = 0, 0, None
         for k, e in enumerate(events):
             assert (e.run_id, e.seq) == (f"r{seed}", k)
@@ -423,7 +421,7 @@ def test_every_event_carries_exactly_its_documented_fields(condition):
 def test_event_values_follow_the_rules():
     """The values that metrics read: transfers, submissions, rounds, the run's start and end."""
     config = EnvConfig.for_condition("incentive", n_agents=4, n_pieces=6, pieces_per_task=2)
-    events = run_episode_sync(config, [RandomAgent(k) for k in range(4)], 1).events
+    events = run_episode(config, [RandomAgent(k) for k in range(4)], 1).events
     start, end = events[0].payload, events[-1].payload
     assert start["config"] == config.model_dump() and start["seed"] == 1
     assert start["agents"] == {f"agent_{k}": "random" for k in range(4)}

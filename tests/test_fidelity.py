@@ -38,7 +38,7 @@ from coop_utils.game.prompts import (
 from coop_utils.game.world import PIECE_TEMPLATES
 from coop_utils.llm.agent import split_think
 from coop_utils.llm.models import resolve
-from coop_utils.run.runner import AgentError, observation_at, run_episode_sync
+from coop_utils.run.runner import AgentError, observation_at, run_episode
 
 # ---- helpers ------------------------------------------------------------------------------------
 
@@ -345,7 +345,7 @@ def test_auto_request_asks_the_lowest_numbered_current_holder():
 
 def test_no_system_asks_after_the_last_round():
     config = EnvConfig.for_condition("auto_request", rounds=3)
-    ep = run_episode_sync(config, [scripted_agent("withholder", k) for k in range(10)], 0)
+    ep = run_episode(config, [scripted_agent("withholder", k) for k in range(10)], 0)
     rounds = Counter(e.round for e in ep.events if e.kind == "message" and e.payload["system"])
     assert set(rounds) == {1, 2}
 
@@ -541,17 +541,17 @@ def test_perfect_holders_answer_at_once_only_perfect_requesters():
     def agents():
         return [PerfectAgent() if k < 5 else scripted_agent("cooperator", k) for k in range(10)]
 
-    ep = run_episode_sync(config, agents(), 0)
+    ep = run_episode(config, agents(), 0)
     assert _instant_after(ep.events) <= {f"agent_{k}" for k in range(5)}
     assert _instant_after(ep.events), "perfect requesters still get instant replies"
-    ep = run_episode_sync(config.model_copy(update={"instant_replies": "to_anyone"}), agents(), 0)
+    ep = run_episode(config.model_copy(update={"instant_replies": "to_anyone"}), agents(), 0)
     assert _instant_after(ep.events) & {f"agent_{k}" for k in range(5, 10)}
 
 
 def test_perfect_play_reads_its_whole_history():
     config = EnvConfig.for_condition("auto_request")
     tasks = [
-        run_episode_sync(config, [PerfectAgent() for _ in range(10)], s).summary["tasks"]
+        run_episode(config, [PerfectAgent() for _ in range(10)], s).summary["tasks"]
         for s in range(3)
     ]
     assert statistics.mean(tasks) > 220, "truncation would leave asks unseen (about 208)"
@@ -571,7 +571,7 @@ def test_response_rate_counts_each_requested_piece_once():
 
 def test_messages_are_counted_both_ways_under_auto_request():
     config = EnvConfig.for_condition("auto_request", rounds=4)
-    ep = run_episode_sync(config, [scripted_agent("cooperator", k) for k in range(10)], 0)
+    ep = run_episode(config, [scripted_agent("cooperator", k) for k in range(10)], 0)
     system = sum(1 for e in ep.events if e.kind == "message" and e.payload["system"])
     own = sum(1 for e in ep.events if e.kind == "message" and not e.payload["system"])
     assert metrics.authored_messages(ep.events) == own > 0
@@ -582,9 +582,7 @@ def test_messages_are_counted_both_ways_under_auto_request():
 def test_zero_task_ratios_are_nan_and_tables_show_their_own_n():
     from coop_utils.analysis.tables import table1
 
-    ep = run_episode_sync(
-        EnvConfig(rounds=2), [scripted_agent("free_rider", k) for k in range(10)], 0
-    )
+    ep = run_episode(EnvConfig(rounds=2), [scripted_agent("free_rider", k) for k in range(10)], 0)
     row = metrics.run_metrics(ep.events)
     assert row["tasks"] == 0 and all(
         row[m] != row[m] for m in ("msgs_per_task", "msgs_per_task_delivered")
@@ -760,8 +758,8 @@ class _Failing:
 def test_a_failed_call_aborts_the_run_by_default():
     config = EnvConfig(rounds=2, n_agents=2)
     with pytest.raises(AgentError, match="lost its round-1 turn to llm_error"):
-        run_episode_sync(config, [PerfectAgent(), _Failing()], 0)
-    played = run_episode_sync(
+        run_episode(config, [PerfectAgent(), _Failing()], 0)
+    played = run_episode(
         config.model_copy(update={"on_agent_error": "lose_turn"}), [PerfectAgent(), _Failing()], 0
     )
     assert sum(e.kind == "llm_error" for e in played.events) == 2

@@ -48,7 +48,7 @@ from coop_utils.game.observation import (
     ValueRecord,
 )
 from coop_utils.game.world import PieceMatcher, piece_names
-from coop_utils.run.runner import run_episode_sync
+from coop_utils.run.runner import run_episode
 
 GOLDEN = Path(__file__).with_name("golden_events.json")
 
@@ -252,7 +252,7 @@ CASES = cases()
 def play(config: EnvConfig, make: Callable[[int], list], seed: int) -> dict[str, object]:
     seen = Fingerprint()
     agents = [Recording(a, seen) for a in make(seed)]
-    events = run_episode_sync(config, agents, seed).events
+    events = run_episode(config, agents, seed).events
     log = "\n".join(e.to_json() for e in events)
     return {
         "events": len(events),

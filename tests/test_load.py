@@ -16,7 +16,7 @@ from coop_utils.analysis import load, metrics
 from coop_utils.game.actions import Turn
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.events import Event, read_events
-from coop_utils.run.runner import run_episode_sync, write_run
+from coop_utils.run.runner import run_episode, write_run
 
 ROUNDS = 4
 # The fixture root holds one debris folder on purpose; its warning is checked once below.
@@ -49,10 +49,10 @@ def root(tmp_path_factory) -> Path:
             for seed in (0, 1):
                 cfg = EnvConfig.for_condition(cond, rounds=ROUNDS)
                 agents = [scripted_agent(spec, seed * 1000 + k) for k in range(10)]
-                ep = run_episode_sync(cfg, agents, seed)  # default id: <condition>-seed<seed>
+                ep = run_episode(cfg, agents, seed)  # default id: <condition>-seed<seed>
                 write_run(root / spec / cond / ep.run_id, ep)
     config = EnvConfig(rounds=2, n_agents=3, on_agent_error="lose_turn")
-    ep = run_episode_sync(config, [FlakyModel() for _ in range(3)], 7)
+    ep = run_episode(config, [FlakyModel() for _ in range(3)], 7)
     write_run(root / "model" / "flaky", ep)
     # debris: an interrupted run (no summary.json) and a stray events file
     (root / "debris").mkdir()
@@ -108,7 +108,7 @@ def test_lost_turns_parse_errors_and_usage_of_a_model_run(root):
 
 def test_lost_turns_are_flagged(tmp_path):
     config = EnvConfig(rounds=3, n_agents=2, on_agent_error="lose_turn")
-    ep = run_episode_sync(config, [FlakyModel(), FlakyModel()], 0)
+    ep = run_episode(config, [FlakyModel(), FlakyModel()], 0)
     write_run(tmp_path / "r", ep)
     turns = load.load_turns(tmp_path)
     assert turns["lost"].sum() == 2  # each agent's 3rd turn

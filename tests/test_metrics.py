@@ -15,7 +15,7 @@ from coop_utils.agents import PerfectAgent, scripted_agent
 from coop_utils.analysis import metrics
 from coop_utils.game.config import PERFECT_PLAY_TASKS, EnvConfig
 from coop_utils.game.events import Event
-from coop_utils.run.runner import run_episode_sync
+from coop_utils.run.runner import run_episode
 
 
 class Log:
@@ -534,7 +534,7 @@ def test_perfect_play_scores_the_ceiling_on_every_rate():
     """
     per_task = []
     for seed in range(4):
-        ep = run_episode_sync(EnvConfig(), [PerfectAgent() for _ in range(10)], seed)
+        ep = run_episode(EnvConfig(), [PerfectAgent() for _ in range(10)], seed)
         m = metrics.run_metrics(ep.events)
         assert 200 <= m["tasks"] <= 206
         assert m["response_rate"] == pytest.approx(100.0)
@@ -550,7 +550,7 @@ def test_withholders_answer_far_fewer_requests_than_cooperators():
     rates = {}
     for preset in ("withholder", "cooperator"):
         eps = [
-            run_episode_sync(cfg, [scripted_agent(preset, s * 1000 + k) for k in range(10)], s)
+            run_episode(cfg, [scripted_agent(preset, s * 1000 + k) for k in range(10)], s)
             for s in range(2)
         ]
         rates[preset] = [metrics.response_rate(ep.events) for ep in eps]

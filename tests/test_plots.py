@@ -26,7 +26,7 @@ from coop_utils.analysis import load, plots  # noqa: E402
 from coop_utils.analysis.paper import load_paper  # noqa: E402
 from coop_utils.analysis.thoughts import run_level_table, thought_table  # noqa: E402
 from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
-from coop_utils.run.runner import run_episode_sync, write_run  # noqa: E402
+from coop_utils.run.runner import run_episode, write_run  # noqa: E402
 
 MODELS = {  # baseline tasks, auto_request %, auto_fulfill %  (paper Tables 1–2)
     "gemini-2.5-pro": (161.0, 99.1, 89.2),
@@ -303,7 +303,7 @@ def scripted_root(tmp_path_factory) -> Path:
             for seed in (0, 1):
                 cfg = EnvConfig.for_condition(cond, rounds=6)
                 agents = [scripted_agent(spec, seed * 1000 + k) for k in range(10)]
-                ep = run_episode_sync(cfg, agents, seed, run_id=f"{spec}-{cond}-{seed}")
+                ep = run_episode(cfg, agents, seed, run_id=f"{spec}-{cond}-{seed}")
                 write_run(root / ep.run_id, ep)
     return root
 

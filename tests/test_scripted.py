@@ -26,7 +26,7 @@ from coop_utils.analysis.thoughts import classify
 from coop_utils.game.actions import SendInformation, SendMessage, SubmitTask
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.observation import BoardEntry, History, MessageView, Observation, TaskView
-from coop_utils.run.runner import run_episode_sync
+from coop_utils.run.runner import run_episode
 
 ME, A, B = "agent_0", "agent_1", "agent_2"
 MINE, THEIRS, ELSEWHERE = "Q1 sales data", "Q2 sales data", "Q3 sales data"
@@ -225,7 +225,7 @@ SEEDS = (0, 1, 2)
 def tasks(preset: str, condition: str, seed: int) -> int:
     config = EnvConfig.for_condition(condition)
     agents = [scripted_agent(preset, seed * 100 + k) for k in range(config.n_agents)]
-    return run_episode_sync(config, agents, seed).summary["tasks"]
+    return run_episode(config, agents, seed).summary["tasks"]
 
 
 @pytest.mark.parametrize(

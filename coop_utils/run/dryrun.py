@@ -22,7 +22,7 @@ from ..game.prompts import render_messages
 from ..llm.client import provider_limit
 from ..llm.models import resolve
 from .plan import GridSpec, is_scripted_spec, missing_keys, plan
-from .runner import run_episode_sync
+from .runner import run_episode
 
 CHARS_PER_TOKEN = 4
 """Characters per token for the estimate (English and JSON average 3.5–4.5); the budget
@@ -52,7 +52,7 @@ def measure(config: EnvConfig, seed: int) -> dict[int, list[int]]:
     """Per seat, the characters of every prompt of one scripted episode."""
     sizes: dict[int, list[int]] = defaultdict(list)
     agents = [_Measuring(i, sizes) for i in range(config.n_agents)]
-    run_episode_sync(config, agents, seed, "dry-run")
+    run_episode(config, agents, seed, "dry-run")
     return sizes
 
 

@@ -48,7 +48,7 @@ from .plan import (  # noqa: F401
     load_grid,
     plan,
 )
-from .runner import Episode, run_blocking, run_episode, write_run
+from .runner import Episode, run_blocking, run_episode_async, write_run
 
 CACHE_FILE = "llm_cache.jsonl"
 
@@ -144,7 +144,7 @@ def _check_replay_cache(spec: GridSpec, cache: Path | None, seats: set[str]) -> 
 
 async def _play(run: PlannedRun, pool: ClientPool, spec: GridSpec, models: dict) -> Episode:
     agents = build_agents(run, pool)
-    episode = await run_episode(run.config, agents, run.seed, run.run_id)
+    episode = await run_episode_async(run.config, agents, run.seed, run.run_id)
     s = episode.summary
     lost = s["lost_turns"] + s["provider_errors"]
     s["degraded"] = bool(s["agent_turns"]) and lost / s["agent_turns"] > spec.degraded_after

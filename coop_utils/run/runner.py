@@ -1,7 +1,7 @@
 """Play one episode and write it to disk.
 
-``run_episode`` drives the environment's rounds and turns against any agents
-(scripted or LLM); ``write_run`` stores the run as a folder holding the events
+``run_episode`` (``run_episode_async`` inside a running loop) drives the environment's rounds
+and turns against any agents (scripted or LLM); ``write_run`` stores the run as a folder holding the events
 log, the summary and its provenance, each written atomically, the summary last:
 a folder with ``summary.json`` is a finished run, anything else is debris.
 """
@@ -113,7 +113,7 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
     return None
 
 
-async def run_episode(
+async def run_episode_async(
     config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
 ) -> Episode:
     """Play all rounds; agent turns are strictly sequential within an episode."""
@@ -133,7 +133,7 @@ def observation_at(
     config: EnvConfig, agents: list[Agent], seed: int, agent: int, round: int
 ) -> Observation:
     """What seat ``agent`` is shown at the start of its turn in ``round`` of the episode these
-    agents play with this seed (the same episode :func:`run_episode` plays); render it with
+    agents play with this seed (the same episode :func:`run_episode_async` plays); render it with
     :func:`~coop_utils.game.prompts.render_messages` for the exact messages a model receives."""
     if not (1 <= round <= config.rounds and 0 <= agent < config.n_agents):
         raise ValueError(
@@ -144,10 +144,11 @@ def observation_at(
     return asyncio.run(_play(env, agents, (round, agent)))
 
 
-def run_episode_sync(
+def run_episode(
     config: EnvConfig, agents: list[Agent], seed: int, run_id: str | None = None
 ) -> Episode:
-    return asyncio.run(run_episode(config, agents, seed, run_id))
+    """:func:`run_episode_async` from synchronous code (a notebook cell included)."""
+    return run_blocking(run_episode_async(config, agents, seed, run_id))
 
 
 def run_blocking(job: Coroutine[Any, Any, T]) -> T:

@@ -22,7 +22,7 @@ from ...game.prompts import render_messages
 from ...llm.agent import LOST_AS, LLMAgent
 from ...llm.completion import Completion
 from ..plan import is_scripted_spec
-from ..runner import run_blocking, run_episode
+from ..runner import run_episode
 
 LOST = tuple(LOST_AS.values())
 """Event kinds of a turn lost before any reply was read (``Turn.error_kind``)."""
@@ -37,7 +37,7 @@ def turn_messages(events: list[Event]) -> tuple[list[list[dict]] | None, str]:
     seen: list = []
     seats = [_Seat(i, label, events, seen) for i, label in enumerate(labels)]
     try:
-        episode = run_blocking(run_episode(config, seats, start["seed"], events[0].run_id))
+        episode = run_episode(config, seats, start["seed"], events[0].run_id)
     except Exception as exc:  # a log no replay can follow: said on the page, not raised
         return None, f"prompts not rebuilt: the replay failed ({type(exc).__name__}: {exc})"
     if (where := _parting(events, episode.events)) is not None:
