@@ -399,10 +399,10 @@ def test_paper_diagnoses_are_the_papers_words_or_say_they_are_missing():
     assert (words["source"] != "").all(), "every transcribed diagnosis names its source"
     assert (d.loc[d["paper_diagnosis"] == "", "source"] == "not transcribed").all()
     assert d["verbatim"].dtype == bool
-    r1 = paper.diagnosis("DeepSeek-R1-0528", d)
+    r1 = paper.paper_words("DeepSeek-R1-0528", d)
     assert r1["paper_diagnosis"] == "moderate on both" and not r1["verbatim"]
-    assert paper.diagnosis("deepseek-r1", d, scripted=True) is None
-    assert paper.diagnosis("withholder", d) is None
+    assert paper.paper_words("deepseek-r1", d, scripted=True) is None
+    assert paper.paper_words("withholder", d) is None
 
 
 def test_side_by_side_joins_by_canonical_name_and_never_for_scripted_populations():

@@ -56,7 +56,7 @@ def test_table2_diagnoses_the_presets_as_designed(grid):
     ours = t2[t2["cooperation"].notna()]
     assert ours["paper_cooperation"].isna().all(), "scripted rows get no paper value"
     assert (ours["paper_diagnosis"] == "").all() and (ours["paper_quadrant"] == "").all()
-    assert T.diagnosis(20, 90) == "cooperation-limited" and T.diagnosis(np.nan, 1) == ""
+    assert T.quadrant(20, 90) == "cooperation-limited" and T.quadrant(np.nan, 1) == ""
 
 
 def test_table2_and_coop_evaluate_share_one_diagnosis_rule_with_uncertain(grid):

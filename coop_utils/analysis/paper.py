@@ -29,10 +29,10 @@ __all__ = [
     "PAPER_PATH",
     "ceiling",
     "comparable",
-    "diagnosis",
     "load_diagnoses",
     "load_paper",
     "paper_value",
+    "paper_words",
     "reference",
     "setting_differences",
     "side_by_side",
@@ -112,7 +112,7 @@ def load_diagnoses(path: str | Path | None = None) -> pd.DataFrame:
     return table
 
 
-def diagnosis(
+def paper_words(
     model: str, diagnoses: pd.DataFrame | None = None, scripted: bool = False
 ) -> dict | None:
     """The paper's diagnosis row for one model (``paper_diagnosis, verbatim, source``), or

@@ -17,11 +17,9 @@ import pandas as pd
 
 from ..game.config import ABLATIONS
 from ..paths import atomic_path
-from .diagnosis import DEFAULT_THRESHOLD, Rate, uncertain
-from .diagnosis import quadrant as diagnosis  # Table 2's name for it
 from .metrics import RATIO_METRICS, cooperation_competence
-from .paper import diagnosis as paper_diagnosis
-from .paper import load_diagnoses, load_paper, paper_value, side_by_side
+from .paper import load_diagnoses, load_paper, paper_value, paper_words, side_by_side
+from .quadrants import DEFAULT_THRESHOLD, Rate, quadrant, uncertain
 from .rounding import P_COLUMNS, snap_frame
 from .stats import (
     canonical_model,
@@ -114,7 +112,7 @@ def table2(
     rows = [
         {
             **r,
-            "diagnosis": diagnosis(r["cooperation"], r["competence"], threshold),
+            "diagnosis": quadrant(r["cooperation"], r["competence"], threshold),
             "uncertain": "+".join(uncertain(*_rates(r), threshold)),
         }
         for r in cc.to_dict("records")
@@ -128,11 +126,11 @@ def table2(
             paper_value(r["model"], cond, "pct_optimal", paper, scripted)
             for cond in ("auto_request", "auto_fulfill")
         )
-        words = paper_diagnosis(r["model"], diagnoses, scripted) or {}
+        words = paper_words(r["model"], diagnoses, scripted) or {}
         r.update(
             paper_cooperation=coop,
             paper_competence=comp,
-            paper_quadrant=diagnosis(coop, comp, threshold),
+            paper_quadrant=quadrant(coop, comp, threshold),
             paper_diagnosis=words.get("paper_diagnosis", ""),
             paper_diagnosis_source=words.get("source", ""),
         )

@@ -9,7 +9,7 @@ every exchange automated:
 - **competence rate** = % of optimal under ``auto_fulfill``: every piece a message names is
   sent at once, so what is left is whether the model *asks* and *submits* properly.
 
-The rule, written here, in :mod:`coop_utils.analysis.diagnosis` (1-3, which notebook 02's
+The rule, written here, in :mod:`coop_utils.analysis.quadrants` (1-3, which notebook 02's
 Table 2 applies too) and in ``docs/EVALUATE.md``:
 
 1-3. A rate is **limited** below ``threshold``; the **quadrant** follows the two means; a
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...analysis.diagnosis import DEFAULT_THRESHOLD, RATES, Rate, quadrant, uncertain
+from ...analysis.quadrants import DEFAULT_THRESHOLD, RATES, Rate, quadrant, uncertain
 from ...game.config import INTERVENTIONS
 
 __all__ = [

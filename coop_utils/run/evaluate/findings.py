@@ -14,8 +14,7 @@ import pandas as pd
 
 from ...analysis.load import load_runs
 from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
-from ...analysis.paper import diagnosis as paper_diagnosis
-from ...analysis.paper import load_paper, paper_value
+from ...analysis.paper import load_paper, paper_value, paper_words
 from ...analysis.stats import cell_summary, holm, paired_difference, pct_change
 from ..runner import provenance
 from .protocol import PROTOCOL_VERSION, Evaluation
@@ -89,7 +88,7 @@ def _paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
     row = {k: _num(paper_value(model, c, m, paper, scripted)) for k, (c, m) in cells.items()}
     if all(v is None for v in row.values()):
         return None
-    words = paper_diagnosis(model, scripted=scripted) or {}
+    words = paper_words(model, scripted=scripted) or {}
     row["diagnosis_words"] = words.get("paper_diagnosis") or None
     row["diagnosis_words_source"] = words.get("source") or None
     return row

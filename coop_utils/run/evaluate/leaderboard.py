@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...analysis.paper import diagnosis as paper_diagnosis
-from ...analysis.paper import load_diagnoses, load_paper, paper_value, reference
+from ...analysis.paper import load_diagnoses, load_paper, paper_value, paper_words, reference
 from ...analysis.stats import canonical_model, load_elo
 from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...game.events import write_atomic
@@ -84,7 +83,7 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
                 "setting": "default",
                 "diagnosis": quadrant_of(coop, comp, threshold),
                 "uncertain": "",
-                "paper_words": (paper_diagnosis(model, words) or {}).get("paper_diagnosis", ""),
+                "paper_words": (paper_words(model, words) or {}).get("paper_diagnosis", ""),
                 "baseline_pct": v("baseline", "pct_optimal"),
                 "baseline_pct_ci95": 100 * float(ci["ci95"]) / PERFECT_PLAY_TASKS
                 if ci

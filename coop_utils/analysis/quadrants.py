@@ -1,5 +1,5 @@
-"""The diagnosis of the paper's causal decomposition, one rule for notebook 02's Table 2 and
-for ``coop evaluate``.
+"""The quadrants of the paper's causal decomposition (its Fig. 4), one rule for notebook
+02's Table 2 and for ``coop evaluate``'s diagnosis (:mod:`coop_utils.run.evaluate.diagnosis`).
 
 - **cooperation rate** = % of optimal under ``auto_request``: the system asks for every
   missing piece in the agent's name, so what is left is whether the agent *sends* when
