@@ -16,7 +16,7 @@ import pandas as pd
 from coop_utils.agents import scripted_agent
 from coop_utils.analysis import load
 from coop_utils.analysis.thoughts import classify
-from coop_utils.analysis.thoughts.classify import _classify_sentence
+from coop_utils.analysis.thoughts.classify import classify_sentence
 from coop_utils.game.config import EnvConfig
 from coop_utils.run.runner import run_episode, write_run
 
@@ -37,7 +37,7 @@ def scripted_thoughts(root: Path, runs: int) -> list[str]:
 def cold(texts: list[str], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        _classify_sentence.cache_clear()
+        classify_sentence.cache_clear()
         start = time.perf_counter()
         for text in texts:
             classify(text)

@@ -408,7 +408,7 @@ def test_point_labels_stay_inside_the_axes_even_where_nothing_fits():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from coop_utils.analysis.plots.labels import _place_labels
+    from coop_utils.analysis.plots.labels import place_labels
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.set(xlim=(0, 100), ylim=(0, 100))
@@ -418,7 +418,7 @@ def test_point_labels_stay_inside_the_axes_even_where_nothing_fits():
     crowded = [frame.frozen()] * 20  # legend, quadrant names, error bars: no free place
     xs, ys = [99, 1, 50, 99, 1, 50], [99, 1, 99, 1, 50, 2]
     texts = ["5*local:reciprocator,5*local:withholder (paper)"] * 6
-    _place_labels(ax, xs, ys, texts, ["k"] * 6, crowded)
+    place_labels(ax, xs, ys, texts, ["k"] * 6, crowded)
     for text in ax.texts:
         box = text.get_window_extent(renderer)
         assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5, text.get_text()

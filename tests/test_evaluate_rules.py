@@ -279,15 +279,15 @@ def test_the_capability_plot_gets_elo_from_the_user_or_the_snapshot_else_unknown
 
 
 def test_the_papers_own_words_travel_with_its_numbers_never_with_a_scripted_namesake():
-    from coop_utils.run.evaluate.findings import _paper_row
+    from coop_utils.run.evaluate.findings import paper_row
 
     rows = L.paper_rows().set_index("model")
     assert rows.loc["deepseek-r1", "paper_words"] == "moderate on both"
     assert rows.loc["deepseek-r1", "diagnosis"] == "cooperative & competent", "our rule's words"
-    ref = _paper_row("DeepSeek-R1-0528", scripted=False)
+    ref = paper_row("DeepSeek-R1-0528", scripted=False)
     assert ref["diagnosis_words"] == "moderate on both" and ref["cooperation_rate"] == 70.5
-    assert _paper_row("deepseek-r1", scripted=True) is None
-    assert _paper_row("openai:gpt-4o", scripted=False) is None
+    assert paper_row("deepseek-r1", scripted=True) is None
+    assert paper_row("openai:gpt-4o", scripted=False) is None
 
 
 def test_the_report_template_types_no_result():

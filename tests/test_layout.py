@@ -197,3 +197,18 @@ def test_every_documented_python_m_entry_point_exists_and_runs_as_main():
         assert main.is_file(), f"`python -m {module}` is documented but {main} does not exist"
         guard = re.search(r'^if __name__ == "__main__":', main.read_text(), re.M)
         assert main.name == "__main__.py" or guard, f"{module} has no __main__ guard"
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """A name another module needs is public; an underscore name stays in its own module."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or "coop_utils" in (node.module or "")
+            ):
+                hidden = [
+                    a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"
+                ]
+                found += [f"{path.relative_to(PACKAGE)}: {name}" for name in hidden]
+    assert not found, "make these public where they are defined: " + ", ".join(found)

@@ -902,14 +902,14 @@ def test_cr2_with_bell_mccaffrey_df_matches_the_two_sample_closed_forms():
     working model) is (1/n1 + 1/n2)² / (1/(n1²(n1−1)) + 1/(n2²(n2−1)))."""
     import statsmodels.api as sm
 
-    from coop_utils.analysis.stats.counts import _cr2
+    from coop_utils.analysis.stats.counts import cr2
 
     rng = np.random.default_rng(1)
     for n1, n2 in ((3, 3), (4, 6), (2, 9)):
         a, b = rng.normal(10, 2, n1), rng.normal(12, 5, n2)
         exog = np.column_stack([np.ones(n1 + n2), np.r_[np.zeros(n1), np.ones(n2)]])
         fit = sm.GLM(np.r_[a, b], exog, family=sm.families.Gaussian()).fit()
-        var, df = _cr2(fit, np.arange(n1 + n2))
+        var, df = cr2(fit, np.arange(n1 + n2))
         assert var[1] == pytest.approx(a.var(ddof=1) / n1 + b.var(ddof=1) / n2, rel=1e-10)
         bm = (1 / n1 + 1 / n2) ** 2 / (1 / (n1**2 * (n1 - 1)) + 1 / (n2**2 * (n2 - 1)))
         assert df[1] == pytest.approx(bm, rel=1e-10)

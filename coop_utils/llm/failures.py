@@ -280,7 +280,7 @@ def detail(exc: BaseException) -> str:
     return f"{head}: {text}" if text else head
 
 
-def _get(obj: Any, name: str) -> Any:
+def sdk_field(obj: Any, name: str) -> Any:
     """A field of an SDK object, declared or extra (providers add their own)."""
     if obj is None:
         return None
@@ -294,7 +294,7 @@ def _get(obj: Any, name: str) -> Any:
 
 def body_error(obj: Any) -> str | None:
     """The error message carried inside a 200 body or a choice (OpenRouter), if any."""
-    err = _get(obj, "error")
+    err = sdk_field(obj, "error")
     if err is None:
         return None
     if isinstance(err, dict):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .completion import Completion
-from .failures import GATEWAY_PREFIX, BadResponse, ProviderTurnError, _get, body_error
+from .failures import GATEWAY_PREFIX, BadResponse, ProviderTurnError, body_error, sdk_field
 from .models import ModelProfile
 from .secrets import redact
 
@@ -82,10 +82,10 @@ def reasoning_text(message: Any) -> str | None:
     """Reasoning as providers return it: ``reasoning_content`` (DeepSeek, vLLM),
     ``reasoning`` (OpenRouter, Ollama), or ``reasoning_details`` (OpenRouter)."""
     for name in ("reasoning_content", "reasoning"):
-        value = _get(message, name)
+        value = sdk_field(message, name)
         if isinstance(value, str) and value.strip():
             return value
-    details = _get(message, "reasoning_details")
+    details = sdk_field(message, "reasoning_details")
     if isinstance(details, list):
         parts = [
             str(d.get("text") or d.get("summary") or "")
@@ -110,19 +110,19 @@ def read_usage(usage: Any) -> _Counts:
     """Validated token counts and provider cost from a ``usage`` object (see the docstring)."""
     if usage is None:
         return _Counts(None, None, None, None, None, "no usage reported")
-    raw = {k: _get(usage, k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    raw = {k: sdk_field(usage, k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
     inp, out = _count(raw["prompt_tokens"]), _count(raw["completion_tokens"])
     bad = [f"{k}={v!r}" for k, v in raw.items() if v is not None and _count(v) is None]
-    cached = _count(_get(_get(usage, "prompt_tokens_details"), "cached_tokens"))
+    cached = _count(sdk_field(sdk_field(usage, "prompt_tokens_details"), "cached_tokens"))
     if cached is None:
-        cached = _count(_get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
-    reasoning = _count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens"))
+        cached = _count(sdk_field(usage, "prompt_cache_hit_tokens"))  # DeepSeek
+    reasoning = _count(sdk_field(sdk_field(usage, "completion_tokens_details"), "reasoning_tokens"))
     total = _count(raw["total_tokens"])
     if total is not None and inp is not None and out is not None and total > inp + out:
         hidden = total - inp - out  # Gemini: thinking tokens appear only in the total
         out += hidden
         reasoning = (reasoning or 0) + hidden
-    cost = _get(usage, "cost")  # OpenRouter, in credits = USD
+    cost = sdk_field(usage, "cost")  # OpenRouter, in credits = USD
     cost = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
     if cost is not None and cost < 0:
         bad.append(f"cost={cost!r}")
@@ -169,8 +169,8 @@ def read_completion(
     faults = [*faults, *gateway_faults(headers)]
     if resp is None or isinstance(resp, str | bytes):
         raise BadResponse(f"the 200 body is not a chat completion ({str(resp)[:80]!r})")
-    choices = _get(resp, "choices")
-    counts = read_usage(_get(resp, "usage"))
+    choices = sdk_field(resp, "choices")
+    counts = read_usage(sdk_field(resp, "usage"))
     priced = (
         profile.cost(counts.input, counts.cached, counts.output)
         if counts.input is not None and counts.output is not None
@@ -178,7 +178,7 @@ def read_completion(
     )
     base = dict(
         key=key,
-        model=_get(resp, "model") or profile.model,
+        model=sdk_field(resp, "model") or profile.model,
         input_tokens=counts.input,
         cached_input_tokens=counts.cached,
         output_tokens=counts.output,
@@ -194,25 +194,25 @@ def read_completion(
     if not choices:
         if error := body_error(resp):
             return _turn_lost(base, faults, f"error in a 200 reply: {error}")
-        if _get(resp, "id") is None and _get(resp, "usage") is None:
+        if sdk_field(resp, "id") is None and sdk_field(resp, "usage") is None:
             raise BadResponse("empty reply body (no choices, no id, no usage)")
         return _turn_lost(base, faults, "a 200 reply with no choices")
     choice = choices[0]
-    message = _get(choice, "message")
-    finish = _get(choice, "finish_reason")
+    message = sdk_field(choice, "message")
+    finish = sdk_field(choice, "finish_reason")
     base["finish_reason"] = finish
     # LiteLLM maps OpenRouter's finish_reason "error" to "stop" and keeps the provider's
     # meaning under provider_specific_fields (error, native_finish_reason)
-    kept = _get(choice, "provider_specific_fields")
-    finishes = {finish, _get(kept, "native_finish_reason")}
+    kept = sdk_field(choice, "provider_specific_fields")
+    finishes = {finish, sdk_field(kept, "native_finish_reason")}
     error = body_error(choice) or body_error(kept)  # named even when finish alone says error
     if "error" in finishes or error:
         return _turn_lost(base, faults, f"finish_reason=error: {error}")
     try:
-        text, part_reasoning = message_text(_get(message, "content"))
+        text, part_reasoning = message_text(sdk_field(message, "content"))
     except ProviderTurnError as exc:
         return _turn_lost(base, faults, str(exc))
-    refusal = _get(message, "refusal")
+    refusal = sdk_field(message, "refusal")
     if refusal or "content_filter" in finishes:
         said = refusal if isinstance(refusal, str) else text
         reason = "refusal" if refusal else "finish_reason=content_filter"

@@ -13,14 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from ...game.config import PERFECT_PLAY_TASKS
-from .rows import MESSAGE_COLUMNS, TRANSFER_COLUMNS, _Run
-from .runs import Roots, _parse, find_runs
+from .rows import MESSAGE_COLUMNS, TRANSFER_COLUMNS, RunRows
+from .runs import Roots, find_runs, parse_run
 
 RUN_KEYS: tuple[str, ...] = ("run_id", "model", "condition", "seed", "scripted")
 """Columns every frame carries, first."""
 
 
-def _load(root: Roots, ceiling: float) -> tuple[list[_Run], list[Path]]:
+def _load(root: Roots, ceiling: float) -> tuple[list[RunRows], list[Path]]:
     found = find_runs(root)
     if found.ignored:
         warnings.warn(
@@ -28,21 +28,21 @@ def _load(root: Roots, ceiling: float) -> tuple[list[_Run], list[Path]]:
             f"(or without events.jsonl), e.g. {found.ignored[0]}",
             stacklevel=3,
         )
-    parsed = [(_parse(folder, ceiling), folder, base) for folder, base in found.runs]
+    parsed = [(parse_run(folder, ceiling), folder, base) for folder, base in found.runs]
     counts = Counter(p.head["run_id"] for p, _, _ in parsed)
     runs = []
     for p, folder, base in parsed:
         if counts[p.head["run_id"]] > 1:
             rel = folder.relative_to(base).as_posix() if folder != base else folder.name
             unique = f"{p.head['run_id']}@{rel}"
-            p = _Run(**{**p.__dict__, "head": {**p.head, "run_id": unique}})
+            p = RunRows(**{**p.__dict__, "head": {**p.head, "run_id": unique}})
             p.run = {**p.run, "run_id": unique}
         runs.append(p)
     return runs, found.ignored
 
 
 def _frame(
-    runs: list[_Run], part: str, columns: Sequence[str], ignored: list[Path]
+    runs: list[RunRows], part: str, columns: Sequence[str], ignored: list[Path]
 ) -> pd.DataFrame:
     """Concatenate one part of every run, with the run keys in front (repeated per row)."""
     chunks = [getattr(r, part) for r in runs]

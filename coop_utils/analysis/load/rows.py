@@ -22,7 +22,7 @@ TRANSFER_COLUMNS = (
 
 
 @dataclass
-class _Run:
+class RunRows:
     """Everything the frames need from one run, built in one pass over its events."""
 
     head: dict[str, Any]
@@ -35,7 +35,7 @@ class _Run:
     per_round: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _walk(log: metrics.EventLog, labels: dict[str, str], config: dict, out: _Run) -> None:
+def walk_events(log: metrics.EventLog, labels: dict[str, str], config: dict, out: RunRows) -> None:
     """Build the per-agent, per-turn, per-message, per-thought, per-transfer, per-round rows."""
     instant: dict[int, bool] = {}
     turn_issues: dict[int, Counter] = defaultdict(Counter)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...game.events import Event, read_events
 from .. import metrics
-from .rows import _Run, _walk
+from .rows import RunRows, walk_events
 
 Roots = str | os.PathLike | Iterable[str | os.PathLike]
 
@@ -81,7 +81,7 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not valid JSON ({exc}); {_REDO}") from None
 
 
-_CACHE: dict[Path, tuple[tuple, _Run]] = {}
+_CACHE: dict[Path, tuple[tuple, RunRows]] = {}
 
 
 def clear_cache() -> None:
@@ -100,7 +100,7 @@ def _stamp(folder: Path) -> tuple:
     return tuple(out)
 
 
-def _parse(folder: Path, ceiling: float) -> _Run:
+def parse_run(folder: Path, ceiling: float) -> RunRows:
     key = folder.resolve()
     stamp = (_stamp(folder), ceiling)
     hit = _CACHE.get(key)
@@ -120,7 +120,7 @@ def _config_columns(config: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     return out
 
 
-def _build(folder: Path, ceiling: float) -> _Run:
+def _build(folder: Path, ceiling: float) -> RunRows:
     summary = _read_json(folder / "summary.json")
     meta = _read_json(folder / "run.json")
     log = metrics.EventLog(read_run_events(folder))  # indexed once for the metrics and rows
@@ -146,6 +146,6 @@ def _build(folder: Path, ceiling: float) -> _Run:
     run.update(_config_columns(config, set(run)))
     prov = meta.get("provenance") or {}
     run.update(code_version=prov.get("code_version"), dirty=prov.get("dirty"), path=str(folder))
-    parsed = _Run(head=head, run=run)
-    _walk(log, labels, config, parsed)
+    parsed = RunRows(head=head, run=run)
+    walk_events(log, labels, config, parsed)
     return parsed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .log import Events, _log, _of
+from .log import Events, as_log, events_of
 
 USAGE_FIELDS: tuple[str, ...] = (
     "input_tokens",
@@ -20,18 +20,18 @@ USAGE_FIELDS: tuple[str, ...] = (
 def invalid_actions(events: Events) -> int:
     """``invalid_action`` events: actions the environment rejected (unknown agent or piece,
     piece not held, missing value, a submission without every piece, ...)."""
-    return len(_of(events, "invalid_action"))
+    return len(events_of(events, "invalid_action"))
 
 
 def parse_errors(events: Events) -> int:
     """``parse_error`` events: replies (or parts of them) that could not be read as JSON."""
-    return len(_of(events, "parse_error"))
+    return len(events_of(events, "parse_error"))
 
 
 def parse_ambiguities(events: Events) -> int:
     """``parse_ambiguity`` events: replies the reader could read more than one way (several
     JSON objects, stray braces, trailing commas) and read by its documented rule."""
-    return len(_of(events, "parse_ambiguity"))
+    return len(events_of(events, "parse_ambiguity"))
 
 
 REJECTION_RULES: tuple[tuple[str, str], ...] = (
@@ -59,7 +59,7 @@ def rejections(events: Events) -> dict[str, int]:
     one rule twice counts once for it."""
     turns: dict[str, set[int]] = {rule: set() for rule, _ in REJECTION_RULES}
     turns |= {"unreadable reply": set(), "ambiguous reply": set()}
-    for e in _of(events, "invalid_action", "parse_error", "parse_ambiguity"):
+    for e in events_of(events, "invalid_action", "parse_error", "parse_ambiguity"):
         if e.kind == "invalid_action":
             rule = rejection_rule(e.payload["reason"])
         else:
@@ -70,18 +70,18 @@ def rejections(events: Events) -> dict[str, int]:
 
 def lost_turns(events: Events) -> int:
     """``llm_error`` events: turns lost to the API after retries (nothing was applied)."""
-    return len(_of(events, "llm_error"))
+    return len(events_of(events, "llm_error"))
 
 
 def provider_errors(events: Events) -> int:
     """``provider_error`` events: turns lost to the provider, not the model (an error inside a
     200 reply, moderation, context length, content that is not text)."""
-    return len(_of(events, "provider_error"))
+    return len(events_of(events, "provider_error"))
 
 
 def refusals(events: Events) -> int:
     """``refusal`` events: turns the model (or its provider's filter) declined to answer."""
-    return len(_of(events, "refusal"))
+    return len(events_of(events, "refusal"))
 
 
 def retried_attempts(events: Events) -> int:
@@ -89,7 +89,7 @@ def retried_attempts(events: Events) -> int:
     turn that called a model logs exactly one of the two)."""
     return sum(
         max(int(e.payload.get("attempts") or 1) - 1, 0)
-        for e in _of(events, "llm_call", "llm_error")
+        for e in events_of(events, "llm_call", "llm_error")
     )
 
 
@@ -107,25 +107,25 @@ FAULT_FIELDS: tuple[str, ...] = (
 def agent_turns(events: Events) -> int:
     """Agent turns: ``agent_reply`` plus lost turns of every class (``llm_error``,
     ``provider_error``, ``refusal``), instant replies included."""
-    return len(_of(events, "agent_reply", "llm_error", "provider_error", "refusal"))
+    return len(events_of(events, "agent_reply", "llm_error", "provider_error", "refusal"))
 
 
 def lost_turn_share(events: Events) -> float:
     """:func:`lost_turns` ÷ :func:`agent_turns` (a fraction, 0–1); 0 when there were no turns."""
-    evs = _log(events)
+    evs = as_log(events)
     n = agent_turns(evs)
     return lost_turns(evs) / n if n else 0.0
 
 
 def manipulated_values(events: Events) -> int:
     """``transfer`` events with ``manipulated == True`` (value sent ≠ true value)."""
-    return sum(1 for e in _of(events, "transfer") if e.payload.get("manipulated"))
+    return sum(1 for e in events_of(events, "transfer") if e.payload.get("manipulated"))
 
 
 def llm_usage(events: Events) -> dict[str, float]:
     """``llm_calls`` and the totals of :data:`USAGE_FIELDS` over ``llm_call`` events
     (a missing or null field counts as 0)."""
-    calls = _of(events, "llm_call")
+    calls = events_of(events, "llm_call")
     out: dict[str, float] = {"llm_calls": len(calls)}
     for field in USAGE_FIELDS:
         out[field] = sum(float(e.payload.get(field) or 0) for e in calls)

@@ -48,14 +48,14 @@ def as_events(events: Iterable[EventLike] | EventLog) -> list[Event]:
     return events.events if isinstance(events, EventLog) else EventLog(events).events
 
 
-def _log(events: Events) -> EventLog:
+def as_log(events: Events) -> EventLog:
     return events if isinstance(events, EventLog) else EventLog(events)
 
 
-def _of(events: Events, *kinds: str) -> list[Event]:
-    return _log(events).of(*kinds)
+def events_of(events: Events, *kinds: str) -> list[Event]:
+    return as_log(events).of(*kinds)
 
 
-def _agent_id(holder: int) -> str:
+def agent_id(holder: int) -> str:
     """run_start lists first holders by index; everything else uses ``agent_<i>``."""
     return f"agent_{holder}"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...game.config import PERFECT_PLAY_TASKS
 from ...game.events import Event
-from .log import Events, _agent_id, _log, _of
+from .log import Events, agent_id, as_log, events_of
 
 RATIO_METRICS: tuple[str, ...] = (
     "msgs_per_task",
@@ -28,7 +28,7 @@ RATIO_METRICS: tuple[str, ...] = (
 def tasks(events: Events) -> int:
     """Tasks completed: the number of ``submit`` events (only successful submissions are logged
     as ``submit``; a failed one is an ``invalid_action``)."""
-    return len(_of(events, "submit"))
+    return len(events_of(events, "submit"))
 
 
 def pct_optimal(events: Events, ceiling: float = PERFECT_PLAY_TASKS) -> float:
@@ -44,7 +44,7 @@ def authored_messages(events: Events) -> int:
     not — under ``auto_request`` an agent's own messages are not delivered but were still
     written) plus ``broadcast`` events. System messages (auto_request's asks) are excluded."""
     n = 0
-    for e in _of(events, "message", "broadcast"):
+    for e in events_of(events, "message", "broadcast"):
         if e.kind == "broadcast" or not e.payload["system"]:
             n += 1
     return n
@@ -56,7 +56,7 @@ def delivered_messages(events: Events) -> int:
     events; an agent's own undelivered messages under auto_request are not counted. Outside
     auto_request this equals :func:`authored_messages`."""
     n = 0
-    for e in _of(events, "message", "broadcast"):
+    for e in events_of(events, "message", "broadcast"):
         if e.kind == "broadcast" or e.payload["delivered"]:
             n += 1
     return n
@@ -64,14 +64,14 @@ def delivered_messages(events: Events) -> int:
 
 def msgs_per_task(events: Events) -> float:
     """:func:`authored_messages` ÷ :func:`tasks`; NaN when no task was completed."""
-    evs = _log(events)
+    evs = as_log(events)
     done = tasks(evs)
     return authored_messages(evs) / done if done else math.nan
 
 
 def msgs_per_task_delivered(events: Events) -> float:
     """:func:`delivered_messages` ÷ :func:`tasks` (the authors' count); NaN with no task."""
-    evs = _log(events)
+    evs = as_log(events)
     done = tasks(evs)
     return delivered_messages(evs) / done if done else math.nan
 
@@ -82,7 +82,7 @@ def msgs_per_task_delivered(events: Events) -> float:
 def final_revenues(events: Events) -> dict[str, float]:
     """Each agent's revenue at the end: ``run_end.revenues``, else the last ``round_end``."""
     revenues: dict[str, float] = {}
-    for e in _of(events, "round_end", "run_end"):
+    for e in events_of(events, "round_end", "run_end"):
         if "revenues" in e.payload:
             revenues = {k: float(v) for k, v in e.payload["revenues"].items()}
     return revenues
@@ -121,7 +121,7 @@ def requests_received(events: Events) -> set[tuple[str, str, str]]:
     do not. Asking the same holder for the same piece twice is one request.
     """
     out: set[tuple[str, str, str]] = set()
-    for e in _of(events, "message"):
+    for e in events_of(events, "message"):
         if e.payload["delivered"]:
             for piece in e.payload["requests"]:
                 out.add((e.agent, e.payload["to"], piece))
@@ -142,7 +142,7 @@ def truthful_sends(events: Events) -> int:
     return len(
         {
             (e.agent, e.payload.get("to"), e.payload.get("piece"))
-            for e in _of(events, "transfer", "transfer_skipped")
+            for e in events_of(events, "transfer", "transfer_skipped")
             if _is_agent_send(e) and e.payload.get("value") == e.payload.get("true_value")
         }
     )
@@ -157,7 +157,7 @@ def response_rate(events: Events) -> float:
     is not truthful and does not count. Under auto_fulfill the pieces move automatically,
     so the rate there measures only what holders additionally chose to send.
     """
-    evs = _log(events)
+    evs = as_log(events)
     asked = len(requests_received(evs))
     return 100.0 * truthful_sends(evs) / asked if asked else math.nan
 
@@ -187,12 +187,12 @@ def completable_tasks(events: Events) -> pd.DataFrame:
         if task_id not in ready_by_owner[owner] and held[owner].issuperset(pieces):
             ready_by_owner[owner][task_id] = rnd
 
-    log = _log(events)
+    log = as_log(events)
     for e in log.of("run_start", "task_dealt", "transfer", "turn_start", "submit"):
         k, p = e.kind, e.payload
         if k == "run_start":
             for piece in p["pieces"]:
-                held[_agent_id(piece["holder"])].add(piece["name"])
+                held[agent_id(piece["holder"])].add(piece["name"])
         elif k == "task_dealt":
             pieces = tuple(p["pieces"])
             open_by_owner[e.agent][p["task_id"]] = pieces

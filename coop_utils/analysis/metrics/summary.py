@@ -20,7 +20,7 @@ from .faults import (
     refusals,
     retried_attempts,
 )
-from .log import Events, _log
+from .log import Events, as_log
 from .play import (
     authored_messages,
     delivered_messages,
@@ -38,7 +38,7 @@ from .play import (
 
 def run_metrics(events: Events, ceiling: float = PERFECT_PLAY_TASKS) -> dict:
     """Every per-run metric above, as one dict (the columns of ``load.load_runs``)."""
-    evs = _log(events)
+    evs = as_log(events)
     return {
         "tasks": tasks(evs),
         "pct_optimal": pct_optimal(evs, ceiling),

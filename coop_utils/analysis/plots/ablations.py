@@ -10,25 +10,25 @@ from matplotlib.lines import Line2D
 from .style import (
     INK,
     PAPER_MARKER,
-    _rotate,
-    _scripted_state,
-    _styled,
-    _subplots,
-    _title,
     model_colors,
+    rotate_ticks,
+    scripted_state,
+    styled,
+    subplots,
+    title_with_note,
 )
 
 
-@_styled
+@styled
 def ablation_effects(table: pd.DataFrame, scripted: bool | None = None) -> Figure:
     """Appendix ablations: tasks per model under each setting (left, mean ± 95% t-CI, the
     paper's value as a hollow diamond where it reports one) and the change from the default
     setting (right). Input: :func:`coop_utils.analysis.tables.ablation_table`."""
-    state = _scripted_state(table, scripted)
+    state = scripted_state(table, scripted)
     settings = list(dict.fromkeys(table["setting"]))
     models = sorted(table["model"].unique())
     colors = model_colors(models)
-    fig, (left, right) = _subplots(1, 2, figsize=(13, 4.8), sharex=True)
+    fig, (left, right) = subplots(1, 2, figsize=(13, 4.8), sharex=True)
     x = np.arange(len(settings))
     step = 0.7 / max(len(models), 1)
     for k, m in enumerate(models):
@@ -51,12 +51,12 @@ def ablation_effects(table: pd.DataFrame, scripted: bool | None = None) -> Figur
     right.axhline(0, color=INK, lw=0.8)
     for ax in (left, right):
         ax.set_xticks(x, settings)
-        _rotate(ax)
+        rotate_ticks(ax)
         ax.grid(axis="x", visible=False)
     left.set_ylim(bottom=0)
     handles = [Line2D([], [], marker="o", ls="", color=colors[m], label=m) for m in models]
     if table.get("paper_tasks", pd.Series(dtype=float)).notna().any():
         handles.append(Line2D([], [], color=INK, label="paper", **PAPER_MARKER))
     fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
-    _title(fig, "Ablations: rounds, group size, wording and reward scale", state)
+    title_with_note(fig, "Ablations: rounds, group size, wording and reward scale", state)
     return fig

@@ -16,26 +16,26 @@ from matplotlib.transforms import Bbox
 
 from ...game.config import PERFECT_PLAY_TASKS
 from ..stats import canonical_model, capability_correlation, cell_summary, load_elo
-from .labels import _place_labels
+from .labels import place_labels
 from .style import (
     INK,
     PAPER_BAR,
     PAPER_MARKER,
-    _paper,
-    _perfect_handle,
-    _rotate,
-    _scripted_models,
-    _scripted_state,
-    _sources,
-    _styled,
-    _subplots,
-    _title,
-    _zero_marks,
     model_colors,
+    paper_points,
+    paper_sources,
+    perfect_handle,
+    rotate_ticks,
+    scripted_models,
+    scripted_state,
+    styled,
+    subplots,
+    title_with_note,
+    zero_marks,
 )
 
 
-@_styled
+@styled
 def baseline_bars(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
@@ -48,11 +48,11 @@ def baseline_bars(
     line (for tasks), and the paper's values as hatched bars beside ours (paper Table 1).
     Models only the paper ran are shown as hatched bars alone."""
     sub = runs[runs["condition"] == condition]
-    state = _scripted_state(sub, scripted)
+    state = scripted_state(sub, scripted)
     cells = cell_summary(sub, metric, "model").sort_values("mean", ascending=False)
     cells["key"] = cells["model"].map(canonical_model)
-    scripted_models = _scripted_models(sub)
-    p = _paper(paper, metric, condition)
+    scripted_pops = scripted_models(sub)
+    p = paper_points(paper, metric, condition)
     perfect_row = p[p["key"] == "perfect_play"]
     paper_by_key = p.drop_duplicates("key").set_index("key")
     # Slots: our populations (with the paper's value beside, where one applies), then the
@@ -62,9 +62,7 @@ def baseline_bars(
     for _, r in cells.iterrows():
         key = r["key"]
         ref = None
-        if key in paper_by_key.index and (
-            r["model"] not in scripted_models or key == "perfect_play"
-        ):
+        if key in paper_by_key.index and (r["model"] not in scripted_pops or key == "perfect_play"):
             ref = paper_by_key.loc[key]
             paired.add(key)
         if key == "perfect_play" and metric == "tasks":
@@ -74,7 +72,7 @@ def baseline_bars(
         if key not in paired and key != "perfect_play":
             slots.append((ref["model"], None, ref))
     colors = model_colors([name for name, _, _ in slots])
-    fig, ax = _subplots(figsize=(max(7.5, 0.8 * len(slots) + 3.5), 5.4))
+    fig, ax = subplots(figsize=(max(7.5, 0.8 * len(slots) + 3.5), 5.4))
     width = 0.38
     tops = [0.0]
     for i, (m, mine, ref) in enumerate(slots):
@@ -92,7 +90,7 @@ def baseline_bars(
                 edgecolor="black",
                 linewidth=0.6,
             )
-            _zero_marks(ax, [x], [mine["mean"]])
+            zero_marks(ax, [x], [mine["mean"]])
             tops.append(mine["mean"] + (err or 0))
         if ref is not None:
             x = i + width / 2 if both else i
@@ -110,14 +108,14 @@ def baseline_bars(
             tops.append(ref["value"] + (ci or 0))
     handles = [Patch(facecolor="0.6", edgecolor="black", label="ours (mean ± 95% t-CI)")]
     if not p[p["key"] != "perfect_play"].empty:
-        handles.append(Patch(edgecolor="0.3", label=f"paper ({_sources(p)})", **PAPER_BAR))
+        handles.append(Patch(edgecolor="0.3", label=f"paper ({paper_sources(p)})", **PAPER_BAR))
     if metric == "tasks" and perfect:
         ci = None
         if not perfect_row.empty and pd.notna(perfect_row["ci95"].iloc[0]):
             ci = float(perfect_row["ci95"].iloc[0])
             ax.axhspan(perfect - ci, perfect + ci, color="0.88", zorder=0)
         ax.axhline(perfect, color=INK, linestyle="--", linewidth=1.2, zorder=1)
-        handles.append(_perfect_handle(perfect, ci))
+        handles.append(perfect_handle(perfect, ci))
         tops.append(perfect)
         sec = ax.secondary_yaxis(
             "right", functions=(lambda t: 100 * t / perfect, lambda q: q * perfect / 100)
@@ -129,12 +127,12 @@ def baseline_bars(
         for m, mine, _ in slots
     ]
     ax.set_xticks(range(len(slots)), ticks)
-    _rotate(ax)
+    rotate_ticks(ax)
     ax.set_xlim(-0.7, len(slots) - 0.3)
     ax.set_ylabel(f"{metric.replace('_', ' ')} per run")
     ax.legend(handles=handles, loc="upper right", frameon=True, fontsize=9)
     ax.grid(axis="x", visible=False)
-    _title(fig, f"{metric.replace('_', ' ').capitalize()} per model — {condition}", state)
+    title_with_note(fig, f"{metric.replace('_', ' ').capitalize()} per model — {condition}", state)
     return fig
 
 
@@ -153,7 +151,9 @@ def _paper_corr_lines(paper: pd.DataFrame | None) -> list[str]:
         m = re.search(r"p\s*=\s*([\d.]+)", str(r.source))
         parts.append(f"{name} = {r.value:.2f}" + (f" (p = {m.group(1)})" if m else ""))
     n = re.search(r"all_(\d+)", str(rows["model"].iloc[0]))
-    return [f"paper ({'n=' + n.group(1) + ', ' if n else ''}{_sources(rows)}): " + ", ".join(parts)]
+    return [
+        f"paper ({'n=' + n.group(1) + ', ' if n else ''}{paper_sources(rows)}): " + ", ".join(parts)
+    ]
 
 
 def _scripted_strip(ax: Axes, refs: pd.DataFrame, colors: dict) -> None:
@@ -172,14 +172,14 @@ def _scripted_strip(ax: Axes, refs: pd.DataFrame, colors: dict) -> None:
             capsize=3,
         )
     ax.set_xticks(x, [f"{m}\n(n={n})" for m, n in zip(refs["model"], refs["n"])], fontsize=8.5)
-    _rotate(ax, 45)
+    rotate_ticks(ax, 45)
     ax.set_xlim(-0.6, len(refs) - 0.4)
     ax.set_title("scripted populations\n(no capability score)", fontsize=9.5, color="0.3")
     ax.grid(axis="x", visible=False)
     ax.tick_params(axis="y", labelleft=False)
 
 
-@_styled
+@styled
 def capability_scatter(
     runs: pd.DataFrame,
     elo: pd.DataFrame | None = None,
@@ -194,18 +194,18 @@ def capability_scatter(
     capability score: they are drawn in a strip beside the scatter, on the same y axis."""
     elo = load_elo() if elo is None else elo
     sub = runs[runs["condition"] == condition]
-    state = _scripted_state(sub, scripted)
-    scripted_models = _scripted_models(sub)
+    state = scripted_state(sub, scripted)
+    scripted_pops = scripted_models(sub)
     cells = cell_summary(sub, metric, "model")
     e = elo.assign(key=elo["model"].map(canonical_model)).drop_duplicates("key")[["key", "elo"]]
-    model_cells = cells[~cells["model"].isin(scripted_models)]
+    model_cells = cells[~cells["model"].isin(scripted_pops)]
     pts = model_cells.assign(key=model_cells["model"].map(canonical_model)).merge(e, on="key")
-    refs = cells[cells["model"].isin(scripted_models)].sort_values("mean", ascending=False)
+    refs = cells[cells["model"].isin(scripted_pops)].sort_values("mean", ascending=False)
     corr = capability_correlation(pts, e.rename(columns={"key": "model"}), condition=None)
-    p = _paper(paper, metric, condition).merge(e, on="key", how="inner")
+    p = paper_points(paper, metric, condition).merge(e, on="key", how="inner")
     colors = model_colors(list(pts["model"]) + list(p["model"]) + list(refs["model"]))
     if len(refs):
-        fig, (ax, strip) = _subplots(
+        fig, (ax, strip) = subplots(
             1,
             2,
             figsize=(10.5, 6.2),
@@ -213,7 +213,7 @@ def capability_scatter(
             gridspec_kw={"width_ratios": [4.2, 0.35 * len(refs) + 0.6]},
         )
     else:
-        fig, ax = _subplots(figsize=(8.6, 6.2))
+        fig, ax = subplots(figsize=(8.6, 6.2))
     xs = np.concatenate([pts["elo"].to_numpy(float), p["elo"].to_numpy(float)])
     tops = [*(pts["mean"] + pts["ci95"].fillna(0)), *(p["value"] + p["ci95"].fillna(0))]
     tops += [*(refs["mean"] + refs["ci95"].fillna(0)), 1.0]
@@ -265,7 +265,7 @@ def capability_scatter(
             f"(p = {c.loc['pearson', 'p']:.2f}), ρ = {c.loc['spearman', 'statistic']:.2f} "
             f"(p = {c.loc['spearman', 'p']:.2f})"
         ]
-    elif scripted_models and len(pts) == 0:
+    elif scripted_pops and len(pts) == 0:
         lines = ["ours: scripted populations only — no capability score (right)"]
     else:
         lines = [f"ours: {len(pts)} model(s) with an Elo score — too few for a correlation"]
@@ -319,10 +319,10 @@ def capability_scatter(
     for x, y in zip(p["elo"], p["value"]):
         ((px, py),) = ax.transData.transform([(x, y)])
         taken.append(Bbox.from_extents(px - 6, py - 6, px + 6, py + 6))
-    taken = _place_labels(
+    taken = place_labels(
         ax, pts["elo"], pts["mean"], list(pts["model"]), [colors[m] for m in pts["model"]], taken
     )
-    _place_labels(
+    place_labels(
         ax,
         p["elo"],
         p["value"],
@@ -332,5 +332,5 @@ def capability_scatter(
         fontsize=8.5,
         style="italic",
     )
-    _title(fig, "Capability vs collective performance", state)
+    title_with_note(fig, "Capability vs collective performance", state)
     return fig

@@ -11,8 +11,16 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
 from ..stats import canonical_model, cell_summary
-from .labels import _place_labels
-from .style import PAPER_MARKER, _paper, _scripted_state, _styled, _subplots, _title, model_colors
+from .labels import place_labels
+from .style import (
+    PAPER_MARKER,
+    model_colors,
+    paper_points,
+    scripted_state,
+    styled,
+    subplots,
+    title_with_note,
+)
 
 
 def quadrant_axes(ax: Axes, threshold: float, lim: float, hints: bool = True) -> list:
@@ -52,7 +60,7 @@ def quadrant_axes(ax: Axes, threshold: float, lim: float, hints: bool = True) ->
     ]
 
 
-@_styled
+@styled
 def quadrant_plot(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
@@ -63,7 +71,7 @@ def quadrant_plot(
     optimal under auto_fulfill), ours ± 95% t-CI, with quadrant labels (paper Fig. 4). The
     paper's points are hollow diamonds labelled '(paper)'."""
     sub = runs[runs["condition"].isin(["auto_request", "auto_fulfill"])]
-    state = _scripted_state(sub, scripted)
+    state = scripted_state(sub, scripted)
     cells = cell_summary(sub, "pct_optimal", ("model", "condition"))
     wide = cells.pivot(index="model", columns="condition", values=["mean", "ci95"])
     pts = pd.DataFrame(
@@ -74,13 +82,13 @@ def quadrant_plot(
             "yerr": wide.get(("ci95", "auto_fulfill")),
         }
     ).dropna(subset=["x", "y"])
-    pp = _paper(paper, "pct_optimal")
+    pp = paper_points(paper, "pct_optimal")
     pw = pp[pp["condition"].isin(["auto_request", "auto_fulfill"])].pivot_table(
         index="model", columns="condition", values="value"
     )
     pw = pw.dropna() if {"auto_request", "auto_fulfill"} <= set(pw.columns) else pw.iloc[0:0]
     colors = model_colors(list(pts.index) + list(pw.index))
-    fig, ax = _subplots(figsize=(7.8, 7.4))
+    fig, ax = subplots(figsize=(7.8, 7.4))
     ext = [105.0, *(pts["x"] + pts["xerr"].fillna(0)), *(pts["y"] + pts["yerr"].fillna(0))]
     lim = 5 * math.ceil(max(ext) * 1.04 / 5)
     quadrants = quadrant_axes(ax, threshold, lim)
@@ -133,10 +141,10 @@ def quadrant_plot(
     for x, y in zip(pw.get("auto_request", []), pw.get("auto_fulfill", [])):
         ((px, py),) = ax.transData.transform([(x, y)])
         taken.append(Bbox.from_extents(px - 7, py - 7, px + 7, py + 7))
-    taken = _place_labels(
+    taken = place_labels(
         ax, pts["x"], pts["y"], list(pts.index), [colors[m] for m in pts.index], taken
     )
-    _place_labels(
+    place_labels(
         ax,
         pw.get("auto_request", []),
         pw.get("auto_fulfill", []),
@@ -148,5 +156,5 @@ def quadrant_plot(
     )
     ax.set_xlabel("cooperation rate: % of optimal under auto_request\n(asking automated)")
     ax.set_ylabel("competence rate: % of optimal under auto_fulfill\n(sending automated)")
-    _title(fig, "Cooperation vs competence", state)
+    title_with_note(fig, "Cooperation vs competence", state)
     return fig

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 
 from ...game.config import CONDITIONS
 from ..stats import cell_summary
-from .style import _scripted_state, _styled, _subplots, _title, model_colors
+from .style import model_colors, scripted_state, styled, subplots, title_with_note
 
 
 def _revenue_map(revenue, run_id) -> dict[str, float] | None:
@@ -46,7 +46,7 @@ def _agent_index(a: str) -> int:
 _ALTERED = LinearSegmentedColormap.from_list("altered", ["#636363", "#fd8d3c", "#cb181d"])
 
 
-@_styled
+@styled
 def exchange_network(
     transfers: pd.DataFrame,
     run_id: str | None = None,
@@ -61,7 +61,7 @@ def exchange_network(
     if run_id is None:
         run_id = transfers["run_id"].iloc[0] if len(transfers) else None
     t = transfers[transfers["run_id"] == run_id] if run_id is not None else transfers
-    state = _scripted_state(t, scripted)
+    state = scripted_state(t, scripted)
     names = sorted(
         set(agents or []) | set(t["sender"]) | set(t["to"]), key=lambda a: (_agent_index(a), str(a))
     )
@@ -83,7 +83,7 @@ def exchange_network(
     smax = float(size_val.max()) or 1.0
     node_sizes = [250 + 1500 * float(v) / smax for v in size_val]
     pos = nx.circular_layout(names)
-    fig, ax = _subplots(figsize=(8.2, 7.8))
+    fig, ax = subplots(figsize=(8.2, 7.8))
     edges = list(g.edges(data=True))
     wmax = max((d["weight"] for *_, d in edges), default=1)
     nx.draw_networkx_nodes(
@@ -145,14 +145,14 @@ def exchange_network(
         frameon=False,
     )
     title = f"Who sent to whom — run {run_id}\n{len(t)} pieces sent; nodes are agent numbers"
-    _title(fig, title, state)
+    title_with_note(fig, title, state)
     return fig
 
 
 # ---- tasks per round -------------------------------------------------------------------------
 
 
-@_styled
+@styled
 def tasks_per_round(
     per_round: pd.DataFrame,
     cumulative: bool = False,
@@ -161,7 +161,7 @@ def tasks_per_round(
 ) -> Figure:
     """Tasks completed per round (or cumulative), mean over runs with a 95% t band, one line
     per model and one panel per condition (paper conditions' order, ``ncols`` per row)."""
-    state = _scripted_state(per_round, scripted)
+    state = scripted_state(per_round, scripted)
     d = per_round.sort_values(["run_id", "round"])
     if cumulative:
         d = d.assign(tasks=d.groupby("run_id")["tasks"].cumsum())
@@ -171,7 +171,7 @@ def tasks_per_round(
     colors = model_colors(list(cells["model"].unique()))
     ncols = max(1, min(ncols, len(conds)))
     nrows = math.ceil(len(conds) / ncols)
-    fig, axes = _subplots(
+    fig, axes = subplots(
         nrows,
         ncols,
         figsize=(7.5, 4.6) if len(conds) == 1 else (4.6 * ncols + 2.2, 3.6 * nrows + 0.8),
@@ -218,5 +218,7 @@ def tasks_per_round(
         flat[0].legend(handles=handles, loc="upper left", fontsize=9)
     else:
         fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
-    _title(fig, "Cumulative tasks by round" if cumulative else "Tasks completed per round", state)
+    title_with_note(
+        fig, "Cumulative tasks by round" if cumulative else "Tasks completed per round", state
+    )
     return fig

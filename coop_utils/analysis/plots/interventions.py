@@ -14,14 +14,14 @@ from ..stats import canonical_model, cell_summary
 from .style import (
     CONDITION_COLORS,
     INK,
-    _perfect_handle,
-    _rotate,
-    _scripted_models,
-    _scripted_state,
-    _styled,
-    _subplots,
-    _title,
-    _zero_marks,
+    perfect_handle,
+    rotate_ticks,
+    scripted_models,
+    scripted_state,
+    styled,
+    subplots,
+    title_with_note,
+    zero_marks,
 )
 
 
@@ -45,7 +45,7 @@ def _paper_intervention_tasks(paper: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@_styled
+@styled
 def intervention_effects(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
@@ -58,14 +58,14 @@ def intervention_effects(
     bar: diamonds where the paper reports the count, circles where it is derived from
     Table 3's % change. Scripted populations get no paper markers (except perfect play)."""
     sub = runs[runs["condition"].isin(conditions)]
-    state = _scripted_state(sub, scripted)
-    scripted_models = _scripted_models(sub)
+    state = scripted_state(sub, scripted)
+    scripted_pops = scripted_models(sub)
     cells = cell_summary(sub, "tasks", ("model", "condition"))
     base = cells[cells["condition"] == conditions[0]].set_index("model")["mean"]
     models = sorted(cells["model"].unique(), key=lambda m: (-base.get(m, -1), str(m)))
     present = [c for c in conditions if c in set(cells["condition"])]
     width = 0.8 / max(len(present), 1)
-    fig, ax = _subplots(figsize=(max(8.0, 1.3 * len(models) + 3), 5.6))
+    fig, ax = subplots(figsize=(max(8.0, 1.3 * len(models) + 3), 5.6))
     x = np.arange(len(models))
     pt = _paper_intervention_tasks(paper)
     marked = set()
@@ -83,10 +83,10 @@ def intervention_effects(
             edgecolor="black",
             linewidth=0.5,
         )
-        _zero_marks(ax, xs, c["mean"])
+        zero_marks(ax, xs, c["mean"])
         for xi, m in zip(xs, models):
             key = canonical_model(m)
-            if m in scripted_models and key != "perfect_play":
+            if m in scripted_pops and key != "perfect_play":
                 continue
             for r in pt[(pt["key"] == key) & (pt["condition"] == cond)].itertuples():
                 marker = "o" if r.derived else "D"
@@ -106,12 +106,12 @@ def intervention_effects(
     top = max([perfect, *(cells["mean"] + cells["ci95"].fillna(0)).dropna()])
     ax.set_ylim(0, top * 1.3)
     ax.set_xticks(x, models)
-    _rotate(ax, 20)
+    rotate_ticks(ax, 20)
     single = " (no bar: 1 run)" if cells["ci95"].isna().any() else ""
     ax.set_ylabel(f"tasks per run (mean ± 95% t-CI{single})")
     ax.grid(axis="x", visible=False)
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(_perfect_handle(perfect, None))
+    handles.append(perfect_handle(perfect, None))
     if "D" in marked:
         handles.append(
             Line2D([], [], marker="D", ls="", mfc="white", mec="black", label="paper (Tables 1, 5)")
@@ -129,5 +129,5 @@ def intervention_effects(
             )
         )
     ax.legend(handles=handles, loc="upper right", ncols=2, fontsize=9)
-    _title(fig, "Tasks completed under each intervention", state)
+    title_with_note(fig, "Tasks completed under each intervention", state)
     return fig

@@ -41,7 +41,7 @@ def _inside(box: Bbox, frame: Bbox) -> np.ndarray:
     return np.array([dx, dy])
 
 
-def _place_labels(
+def place_labels(
     ax: Axes,
     xs: Sequence[float],
     ys: Sequence[float],

@@ -12,15 +12,15 @@ from matplotlib.lines import Line2D
 from ..stats import canonical_model
 from .style import (
     PAPER_MARKER,
-    _paper,
-    _rotate,
-    _scripted_models,
-    _scripted_state,
-    _styled,
-    _subplots,
-    _title,
-    _zero_marks,
     model_colors,
+    paper_points,
+    rotate_ticks,
+    scripted_models,
+    scripted_state,
+    styled,
+    subplots,
+    title_with_note,
+    zero_marks,
 )
 
 
@@ -41,7 +41,7 @@ def _class_of(measure: str) -> str:
     return measure.removesuffix("_pct")
 
 
-@_styled
+@styled
 def thought_classes(
     table: pd.DataFrame,
     paper: pd.DataFrame | None = None,
@@ -57,18 +57,18 @@ def thought_classes(
     t = table
     if condition is not None and "condition" in t.columns:
         t = t[t["condition"] == condition]
-    state = _scripted_state(t, scripted)
+    state = scripted_state(t, scripted)
     t = t.sort_values("hard_defection_pct", ascending=False)
     models = list(t["model"])
     colors = model_colors(models)
-    fig, axes = _subplots(1, 3, figsize=(max(12.0, 1.9 * len(models) + 3), 5.0))
+    fig, axes = subplots(1, 3, figsize=(max(12.0, 1.9 * len(models) + 3), 5.0))
     x = np.arange(len(models))
     panels = (
         ("hard_defection_pct", "hard defection", "% of thoughts"),
         ("soft_conditional_pct", "soft conditional", "% of thoughts"),
         ("market_terms_per_1k_words", "market language", "terms per 1,000 words"),
     )
-    scripted_models = _scripted_models(t) if "scripted" in t.columns else set()
+    scripted_pops = scripted_models(t) if "scripted" in t.columns else set()
     drew_paper = False
     for ax, (measure, name, unit) in zip(axes, panels):
         vals, err, how = _interval(t, measure)
@@ -82,7 +82,7 @@ def thought_classes(
             edgecolor="black",
             linewidth=0.5,
         )
-        _zero_marks(ax, x, vals)
+        zero_marks(ax, x, vals)
         at = (
             None if floor is None else floor.set_index("class")["floor_pct"].get(_class_of(measure))
         )
@@ -93,10 +93,10 @@ def thought_classes(
                 loc="upper right",
                 fontsize=8,
             )
-        pp = _paper(paper, measure, condition or "baseline")
+        pp = paper_points(paper, measure, condition or "baseline")
         for i, m in enumerate(models):
             hit = pp[pp["key"] == canonical_model(m)]
-            if not hit.empty and m not in scripted_models:
+            if not hit.empty and m not in scripted_pops:
                 ci = hit["ci95"].iloc[0]
                 ax.errorbar(
                     i,
@@ -113,7 +113,7 @@ def thought_classes(
         ax.set_title(f"{name}\n({unit}; {how})", fontsize=10)
         ax.set_ylabel(unit)
         ax.set_xticks(x, models)
-        _rotate(ax)
+        rotate_ticks(ax)
         ax.grid(axis="x", visible=False)
         upper = vals if err is None else vals + np.nan_to_num(err[1] if err.ndim == 2 else err)
         hi = float(np.nanmax(upper)) if len(upper) and np.isfinite(upper).any() else 0.0
@@ -148,5 +148,5 @@ def thought_classes(
             loc="upper right",
             fontsize=9,
         )
-    _title(fig, f"Private-thought classes{' — ' + condition if condition else ''}", state)
+    title_with_note(fig, f"Private-thought classes{' — ' + condition if condition else ''}", state)
     return fig

@@ -64,7 +64,7 @@ def model_colors(models: Sequence[str]) -> dict[str, tuple[float, float, float]]
     return out
 
 
-def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+def styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
     """Draw inside one consistent seaborn style without touching global rcParams."""
 
     @functools.wraps(fn)
@@ -77,14 +77,14 @@ def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
     return wrapper
 
 
-def _subplots(nrows: int = 1, ncols: int = 1, figsize=(8, 5), **kw):
+def subplots(nrows: int = 1, ncols: int = 1, figsize=(8, 5), **kw):
     """A figure outside pyplot's registry (no leaks, no double display in notebooks)."""
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)  # a renderer, so labels can be measured and placed
     return fig, fig.subplots(nrows, ncols, **kw)
 
 
-def _scripted_state(frame: pd.DataFrame | None, scripted: bool | None) -> str | None:
+def scripted_state(frame: pd.DataFrame | None, scripted: bool | None) -> str | None:
     """'all', 'some' or None (not scripted); raises when it cannot be known."""
     if scripted is not None:
         return "all" if scripted else None
@@ -97,18 +97,20 @@ def _scripted_state(frame: pd.DataFrame | None, scripted: bool | None) -> str | 
     )
 
 
-def _scripted_models(frame: pd.DataFrame) -> set[str]:
+def scripted_models(frame: pd.DataFrame) -> set[str]:
     if "scripted" not in frame.columns:
         return set()
     return {m for m, g in frame.groupby("model") if scripted_flag(g)}
 
 
-def _title(fig: Figure, title: str, state: str | None) -> None:
+def title_with_note(fig: Figure, title: str, state: str | None) -> None:
     note = {"all": SCRIPTED_NOTE, "some": PARTLY_SCRIPTED_NOTE}.get(state or "")
     fig.suptitle(f"{title}\n[{note}]" if note else title, fontsize=13)
 
 
-def _paper(paper: pd.DataFrame | None, metric: str, condition: str | None = None) -> pd.DataFrame:
+def paper_points(
+    paper: pd.DataFrame | None, metric: str, condition: str | None = None
+) -> pd.DataFrame:
     cols = ["model", "condition", "metric", "value", "ci95", "source", "key"]
     if paper is None or paper.empty:
         return pd.DataFrame(columns=cols)
@@ -118,25 +120,25 @@ def _paper(paper: pd.DataFrame | None, metric: str, condition: str | None = None
     return p.assign(key=p["model"].map(canonical_model))
 
 
-def _sources(p: pd.DataFrame) -> str:
+def paper_sources(p: pd.DataFrame) -> str:
     src = sorted({str(s).split(" (")[0] for s in p.get("source", pd.Series(dtype=str)).dropna()})
     return ", ".join(src) if src else "paper"
 
 
-def _rotate(ax: Axes, degrees: float = 30) -> None:
+def rotate_ticks(ax: Axes, degrees: float = 30) -> None:
     ax.tick_params(axis="x", labelrotation=degrees)
     for t in ax.get_xticklabels():
         t.set_horizontalalignment("right")
         t.set_rotation_mode("anchor")
 
 
-def _perfect_handle(perfect: float, ci: float | None) -> Line2D:
+def perfect_handle(perfect: float, ci: float | None) -> Line2D:
     whose = "paper" if perfect == PERFECT_PLAY_TASKS else "ours, at this setting"
     text = f"perfect play ({whose}): {perfect:.4g}" + (f" ± {ci:g}" if ci else "") + " tasks"
     return Line2D([], [], color=INK, ls="--", lw=1.2, label=text)
 
 
-def _zero_marks(ax: Axes, xs: Sequence[float], values: Sequence[float]) -> None:
+def zero_marks(ax: Axes, xs: Sequence[float], values: Sequence[float]) -> None:
     """Write '0' where a bar has zero height, so an empty slot is not read as missing data."""
     for x, v in zip(xs, values):
         if pd.notna(v) and v == 0:

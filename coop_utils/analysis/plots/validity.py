@@ -7,18 +7,18 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .style import _scripted_state, _styled, _subplots, _title
+from .style import scripted_state, styled, subplots, title_with_note
 
 
-@_styled
+@styled
 def decomposition_validity(table: pd.DataFrame, scripted: bool | None = True) -> Figure:
     """How well the decomposition recovers known knobs. Left: cooperation rate against the
     answer probability; right: competence rate against the request probability. One line
     per submit probability, and the remaining knob as marker shape, dodged: a knob that
     leaks into a rate separates lines or markers; one that does not leaves them on top of
     each other. Input: :func:`coop_utils.analysis.validity.knob_table`."""
-    state = _scripted_state(table, scripted)
-    fig, (left, right) = _subplots(1, 2, figsize=(12.5, 5), sharey=True)
+    state = scripted_state(table, scripted)
+    fig, (left, right) = subplots(1, 2, figsize=(12.5, 5), sharey=True)
     submits = sorted(table["p_submit"].unique())
     colors = dict(zip(submits, sns.color_palette("viridis", len(submits) + 1)[1:]))
     shapes = ["o", "s", "^", "D", "v", "P"]
@@ -70,5 +70,5 @@ def decomposition_validity(table: pd.DataFrame, scripted: bool | None = True) ->
         ]
         ax.legend(handles=handles, fontsize=8.5, loc="upper left", frameon=True)
     left.set_ylabel("% of optimal (mean ± 95% t-CI over runs)")
-    _title(fig, "Does the decomposition measure what it claims?", state)
+    title_with_note(fig, "Does the decomposition measure what it claims?", state)
     return fig

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from .intervals import _as_list, _cells, t_interval, with_flag
+from .intervals import as_list, by_cell, t_interval, with_flag
 
 PAIRED_COLUMNS = ("diff", "sd_diff", "ci95", "lo", "hi", "t", "p")
 """What :func:`paired_difference` reports about the differences, beside counts and means."""
@@ -72,11 +72,11 @@ def paired_difference(
     dropped and counted in ``unpaired``. ``p`` is the two-sided paired t-test
     (equivalently a one-sample t-test of the differences against 0).
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     sub = runs[runs[condition_col].isin([a, b])]
     wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col)
     rows = []
-    for key, g in _cells(sub, keys):
+    for key, g in by_cell(sub, keys):
         both = _pairs(wide, keys, key)
         n = len(both)
         row = dict(zip(keys, key))
@@ -121,12 +121,12 @@ def pct_change(
 
     Undefined (NaN) when either mean is 0 or there are fewer than 2 runs or pairs.
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     sub = runs[runs[condition_col].isin([a, b])]
     paired = pair_on is not None and pair_on in runs.columns
     wide = _by_pair(runs, metric, a, b, keys, pair_on, condition_col) if paired else None
     rows = []
-    for key, g in _cells(sub, keys):
+    for key, g in by_cell(sub, keys):
         both = _pairs(wide, keys, key) if paired else ()
         if len(both):
             xa, xb = both[a].to_numpy(), both[b].to_numpy()
@@ -183,7 +183,7 @@ def holm_family(
     out = comparisons.copy()
     out["p_holm"] = np.nan
     out["reject"] = False
-    keys = _as_list(family)
+    keys = as_list(family)
     groups = [g.index for _, g in out.groupby(keys)] if keys else [out.index]
     for idx in groups:
         h = holm(out.loc[idx, p_col], alpha=alpha)

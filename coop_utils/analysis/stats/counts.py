@@ -14,7 +14,7 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from .intervals import _as_list, cell_summary, scripted_flag, with_flag
+from .intervals import as_list, cell_summary, scripted_flag, with_flag
 
 
 def _term_support(exog: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ DEGENERATE = 1e-9
 """A robust variance below this fraction of the model-based one is zero up to rounding."""
 
 
-def _cr2(res, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cr2(res, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CR2 variances and Bell-McCaffrey degrees of freedom of every coefficient of a GLM.
 
     On the working weighted least squares of the fit (``X̃ = √w X``, ``ẽ = √w g'(μ)(y − μ)``,
@@ -72,7 +72,7 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
 
     Per term ``j``: ``G_j`` = clusters among the runs that inform it. For a GLM (the
     Poisson models here) the variance is CR2 with Bell-McCaffrey degrees of freedom
-    (:func:`_cr2`): CR1 with 3 clusters is conservative (a 5% test rejects 3.5-4.2% of the
+    (:func:`cr2`): CR1 with 3 clusters is conservative (a 5% test rejects 3.5-4.2% of the
     time in the audit of issue 21, CR2 with BM 4.9-5.9%). Otherwise (negative binomial) the
     sandwich with statsmodels' CR1 factor ``G_j/(G_j − 1) · (N − 1)/(N − K)`` and Student t
     with ``df_j`` = (fewest clusters in one of the cells it contrasts) − 1, or ``G_j − 1``
@@ -86,7 +86,7 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
     n_obs, k = exog.shape[0], len(res.params)
     support = _term_support(exog)
     cov, bread = res.cov_params(), res.normalized_cov_params
-    cr2 = _cr2(res, groups) if groups is not None and _is_glm(res) else None
+    clustered = cr2(res, groups) if groups is not None and _is_glm(res) else None
     rows = []
     for j, term in enumerate(names):
         est = float(res.params[term])
@@ -102,8 +102,8 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
             dof = float(per_cell.min() - 1 if replicated else g_j - 1)
             if dof < 1 or n_obs <= k:
                 why = "no degrees of freedom (a cell with runs of one cluster only)"
-            elif cr2 is not None:
-                var, dof = float(cr2[0][j]), float(cr2[1][j])
+            elif clustered is not None:
+                var, dof = float(clustered[0][j]), float(clustered[1][j])
             else:
                 var *= g_j / (g_j - 1) * (n_obs - 1) / (n_obs - k)
         if not why and var <= DEGENERATE * float(bread.loc[term, term]):
@@ -256,7 +256,7 @@ def cell_rates(
     Columns: ``*by, metric, n, rate, rate_lo, rate_hi, df, t_lo, t_hi, not_estimable``
     (+ ``scripted``).
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     data = runs.dropna(subset=[metric])
     labels = _cell_labels(data, keys)
     fit = _cell_fit(data, metric, pd.get_dummies(labels, dtype=float), cluster, confidence)
@@ -313,7 +313,7 @@ def rate_ratios(
     reference, n, n_reference, rate, reference_rate, rate_ratio, rr_lo, rr_hi, df, p,
     p_welch, not_estimable`` (+ ``scripted``).
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     data = runs.dropna(subset=[metric])
     labels = _cell_labels(data, keys)
     cells = sorted(labels.unique())

@@ -12,7 +12,7 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
+def as_list(by: str | Sequence[str] | None) -> list[str]:
     if by is None:
         return []
     return [by] if isinstance(by, str) else list(by)
@@ -51,7 +51,7 @@ def scripted_flag(frame: pd.DataFrame) -> bool | None:
     return bool(frame["scripted"].eq(True).any())
 
 
-def _cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
+def by_cell(frame: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, pd.DataFrame]]:
     """(key tuple, rows) per cell in sorted order, NaN keys kept; one cell without keys."""
     return list(frame.groupby(keys, sort=True, dropna=False)) if keys else [((), frame)]
 
@@ -76,11 +76,11 @@ def cell_summary(
     (e.g. msgs_per_task of a run with zero tasks) are dropped, so ``n`` counts the
     runs that actually entered the mean.
     """
-    keys = _as_list(by)
+    keys = as_list(by)
     if metric not in runs.columns:
         raise KeyError(f"metric {metric!r} is not a column of the runs frame")
     rows = []
-    for key, g in _cells(runs, keys):
+    for key, g in by_cell(runs, keys):
         vals = pd.to_numeric(g[metric], errors="coerce").dropna()
         mean, half, n = t_interval(vals, confidence)
         sd = float(vals.std())  # NaN below two values

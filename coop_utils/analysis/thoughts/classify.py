@@ -17,7 +17,7 @@ import pandas as pd
 
 from .clauses import negated, normalize, other_speaker
 from .definitions import CLASSES
-from .patterns import _DISMISSED, _LEADING_NEGATOR, _NEGATED_SEND, MARKET_TERMS, PATTERNS, Pattern
+from .patterns import DISMISSED, LEADING_NEGATOR, MARKET_TERMS, NEGATED_SEND, PATTERNS, Pattern
 
 __all__ = [
     "Span",
@@ -57,12 +57,12 @@ def _skipped(sentence: str, pattern: Pattern, m: re.Match[str]) -> bool:
     if neg is not None:
         if pattern.cls != "soft_conditional":
             return True
-        between = _LEADING_NEGATOR.sub("", neg)
-        if not (_NEGATED_SEND.search(between) or _NEGATED_SEND.search(m.group(0)[:20])):
+        between = LEADING_NEGATOR.sub("", neg)
+        if not (NEGATED_SEND.search(between) or NEGATED_SEND.search(m.group(0)[:20])):
             return True
     if pattern.own_act and other_speaker(sentence, m.start()):
         return True
-    return pattern.cls == "hard_defection" and bool(_DISMISSED.search(sentence[m.end() :]))
+    return pattern.cls == "hard_defection" and bool(DISMISSED.search(sentence[m.end() :]))
 
 
 _SENTENCE = re.compile(r"[^.;!?\n]*(?:[.;!?\n]+|$)")
@@ -100,7 +100,7 @@ def _read(text: str) -> tuple[ThoughtSpans, int]:
     for m in _SENTENCE.finditer(norm):
         if not m.group(0):
             continue
-        hits, n_terms = _classify_sentence(m.group(0))
+        hits, n_terms = classify_sentence(m.group(0))
         terms += n_terms
         for cls, i, a, b in hits:
             if i not in spans:
@@ -129,7 +129,7 @@ def classify(text: str) -> dict:
 
 
 @functools.lru_cache(maxsize=200_000)
-def _classify_sentence(sentence: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
+def classify_sentence(sentence: str) -> tuple[tuple[tuple[str, int, int, int], ...], int]:
     """Pattern matches (class, pattern index, start, end) and the market-term count of one
     normalised sentence (cached)."""
     hits = []

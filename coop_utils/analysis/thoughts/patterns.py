@@ -4,7 +4,7 @@ The patterns are ours (the paper's were not published). Each is a row of :data:`
 tied to one move of a class's definition (:mod:`.definitions`), with a description, so a
 reader can audit the classifier without reading regex. They read the normalised text of
 :func:`~.clauses.normalize` (ASCII quotes, lower case); :mod:`.clauses` says when a match
-does not count (negated or about another agent in its clause), ``_DISMISSED`` below when
+does not count (negated or about another agent in its clause), ``DISMISSED`` below when
 the clause goes on to dismiss it. :data:`MARKET_TERMS` is the market-language lexicon.
 :mod:`.classify` applies them.
 """
@@ -295,11 +295,11 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 """The classifier. A thought is in a class if any of its rows matches outside a negated
-context (:func:`~.clauses.negated`), is not dismissed in the same clause (``_DISMISSED``)
+context (:func:`~.clauses.negated`), is not dismissed in the same clause (``DISMISSED``)
 and, for an ``own_act`` row, is not about another agent (:func:`~.clauses.other_speaker`).
 Read on normalised text (:func:`~.clauses.normalize`); case-insensitive."""
 
-_DISMISSED = re.compile(
+DISMISSED = re.compile(
     r"^[^.;!?\n]{0,12}?(?:\s(?:isn't|is not|aren't|are not|wasn't)\s+"
     r"(?:needed|necessary|helpful|useful|worth\w*|the point|an option)"
     r"|\s(?:is|are|seems?) (?:pointless|unnecessary|counterproductive|not needed|a bad idea)"
@@ -341,7 +341,7 @@ vocabulary (value, revenue, reward, bonus, exchanges, cost) because the prompt i
 those words, and 'market data' because it is part of piece names ("Region 12 market data")."""
 
 
-_NEGATED_SEND = re.compile(rf"^\W*(?:going to |be )?{_SEND}\b", re.IGNORECASE)
-_LEADING_NEGATOR = re.compile(
+NEGATED_SEND = re.compile(rf"^\W*(?:going to |be )?{_SEND}\b", re.IGNORECASE)
+LEADING_NEGATOR = re.compile(
     r"^\W*(?:n't|not|never|no|won't|will not|do not|don't)\b", re.IGNORECASE
 )

@@ -45,9 +45,9 @@ def classifier_scores(
     ``*by, class, n, actual, predicted, hits, precision, precision_lo, precision_hi,
     recall, recall_lo, recall_hi, f1`` (proportions 0–1; NaN when nothing was predicted or
     nothing was there)."""
-    from ..stats.intervals import _as_list, wilson
+    from ..stats.intervals import as_list, wilson
 
-    keys = _as_list(by)
+    keys = as_list(by)
     rows = []
     for key, g in examples.groupby(keys, sort=True):
         pred = pd.DataFrame([classify(t) for t in g[text_col]], columns=list(CLASSES))
@@ -155,9 +155,9 @@ def thought_table(
     interval: thoughts of one run are not independent, so a pooled interval would be too
     narrow; :func:`run_level_table` gives run-level intervals for comparisons.
     """
-    from ..stats.intervals import _as_list, with_flag
+    from ..stats.intervals import as_list, with_flag
 
-    keys = _as_list(by)
+    keys = as_list(by)
     t = classify_frame(thoughts, text_col)
     rows = []
     for key, g in t.groupby(keys, sort=True):
@@ -191,9 +191,9 @@ def run_shares(
     """One row per run: the share (%) of its thoughts in each class and its market-term
     density, with ``n_thoughts`` and ``words``. Runs are the independent units: thoughts
     of one run share a history and a model's habits, so they are summarised first."""
-    from ..stats.intervals import _as_list, with_flag
+    from ..stats.intervals import as_list, with_flag
 
-    keys = [k for k in ("run_id", *_as_list(by)) if k in thoughts.columns]
+    keys = [k for k in ("run_id", *as_list(by)) if k in thoughts.columns]
     t = classify_frame(thoughts, text_col)
     rows = []
     for key, g in t.groupby(keys, sort=True):
@@ -224,9 +224,9 @@ def run_level_table(
     :data:`RUN_SHARE_METRICS`, ``<measure>`` (mean) and ``<measure>_ci95``; ``scripted``
     when the input has it. This, not :func:`thought_table`, is the table to compare
     models with, because thoughts within a run are correlated."""
-    from ..stats.intervals import _as_list, t_interval, with_flag
+    from ..stats.intervals import as_list, t_interval, with_flag
 
-    keys = _as_list(by)
+    keys = as_list(by)
     shares = run_shares(thoughts, by, text_col)
     rows = []
     for key, g in shares.groupby(keys, sort=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .litellm import LITELLM_SCENARIOS
-from .shapes import Answer, Call, _answer, _err, _ok, completion
+from .shapes import Answer, Call, completion, cooperator_answer, error_answer, ok_answer
 
 __all__ = ["SCENARIOS", "Answer", "Call", "completion"]
 
@@ -25,7 +25,7 @@ __all__ = ["SCENARIOS", "Answer", "Call", "completion"]
 def openai_reasoning(call: Call) -> Answer:
     """o-series: max_completion_tokens only, no temperature; reasoning and cached tokens."""
     if "max_tokens" in call.body:
-        return _err(
+        return error_answer(
             400,
             "Unsupported parameter: 'max_tokens' is not supported with this model. "
             "Use 'max_completion_tokens' instead.",
@@ -33,7 +33,7 @@ def openai_reasoning(call: Call) -> Answer:
             "unsupported_parameter",
         )
     if "temperature" in call.body:
-        return _err(
+        return error_answer(
             400,
             "Unsupported value: 'temperature' does not support 0.2 with this model.",
             "invalid_request_error",
@@ -51,18 +51,18 @@ def openai_reasoning(call: Call) -> Answer:
 
 def openai_rate_limit(call: Call) -> Answer:
     if call.n == 0:
-        return _err(
+        return error_answer(
             429,
             "Rate limit reached for o3 on tokens per min (TPM): Limit 30000, Used 30000.",
             "tokens",
             "rate_limit_exceeded",
             **{"retry-after-ms": "50"},
         )
-    return _ok(call.body)
+    return ok_answer(call.body)
 
 
 def openai_long_retry_after(call: Call) -> Answer:
-    return _err(
+    return error_answer(
         429,
         "Rate limit reached for requests",
         "requests",
@@ -72,7 +72,7 @@ def openai_long_retry_after(call: Call) -> Answer:
 
 
 def openai_quota(call: Call) -> Answer:
-    return _err(
+    return error_answer(
         429,
         "You exceeded your current quota, please check your plan and billing details.",
         "insufficient_quota",
@@ -83,13 +83,13 @@ def openai_quota(call: Call) -> Answer:
 def openai_bad_key(call: Call) -> Answer:
     """401 that echoes the request's key, as some gateways do."""
     key = call.authorization.removeprefix("Bearer ")
-    return _err(
+    return error_answer(
         401, f"Incorrect API key provided: {key}.", "invalid_request_error", "invalid_api_key"
     )
 
 
 def openai_model_not_found(call: Call) -> Answer:
-    return _err(
+    return error_answer(
         404,
         f"The model `{call.body.get('model')}` does not exist or you do not have access to it.",
         "invalid_request_error",
@@ -98,7 +98,7 @@ def openai_model_not_found(call: Call) -> Answer:
 
 
 def openai_context(call: Call) -> Answer:
-    return _err(
+    return error_answer(
         400,
         "This model's maximum context length is 8192 tokens. However, your messages resulted "
         "in 12000 tokens. Please reduce the length of the messages.",
@@ -113,8 +113,8 @@ def openai_refusal(call: Call) -> Answer:
 
 def openai_server_error(call: Call) -> Answer:
     if call.n < 2:
-        return _err(503, "The server is overloaded or not ready yet.", "server_error", None)
-    return _ok(call.body)
+        return error_answer(503, "The server is overloaded or not ready yet.", "server_error", None)
+    return ok_answer(call.body)
 
 
 # Anthropic (OpenAI SDK compatibility): https://platform.claude.com/docs/en/api/openai-sdk ,
@@ -125,7 +125,7 @@ def anthropic_ok(call: Call) -> Answer:
     if not isinstance(call.body.get("max_tokens"), int):
         return 400, {"type": "error", "error": {"type": "invalid_request_error",
                                                 "message": "max_tokens: Field required"}}, {}  # fmt: skip
-    return _ok(call.body)
+    return ok_answer(call.body)
 
 
 def anthropic_overloaded(call: Call) -> Answer:
@@ -135,7 +135,7 @@ def anthropic_overloaded(call: Call) -> Answer:
             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
             {},
         )
-    return _ok(call.body)
+    return ok_answer(call.body)
 
 
 # OpenRouter: https://openrouter.ai/docs/api/reference/errors-and-debugging ,
@@ -154,14 +154,14 @@ def openrouter_ok(call: Call) -> Answer:
     details = [
         {"type": "reasoning.text", "text": "I will send what was asked.", "format": "unknown"}
     ]
-    return _ok(
+    return ok_answer(
         call.body, usage=usage, reasoning="I will send what was asked.", reasoning_details=details
     )
 
 
 def openrouter_details_only(call: Call) -> Answer:
     details = [{"type": "reasoning.summary", "summary": "Summarised: send, then submit."}]
-    return _ok(call.body, reasoning_details=details)
+    return ok_answer(call.body, reasoning_details=details)
 
 
 def openrouter_credits(call: Call) -> Answer:
@@ -195,14 +195,14 @@ def openrouter_content_filter(call: Call) -> Answer:
 
 def deepseek_ok(call: Call) -> Answer:
     usage = {"prompt_cache_hit_tokens": 512, "prompt_cache_miss_tokens": 100}
-    return _ok(call.body, usage=usage, reasoning_content="They asked; I send and submit.")
+    return ok_answer(call.body, usage=usage, reasoning_content="They asked; I send and submit.")
 
 
 def deepseek_close_only(call: Call) -> Answer:
     """R1's template opens <think> in the prompt: the reply carries only its end."""
-    answer, _ = _answer(call.body)
+    answer, _ = cooperator_answer(call.body)
     draft = 'A draft I will not send: {"actions": [], "private_thoughts": "draft"}'
-    return _ok(call.body, content=f"{draft}\n</think>\n\n{answer}")
+    return ok_answer(call.body, content=f"{draft}\n</think>\n\n{answer}")
 
 
 # vLLM: https://docs.vllm.ai/en/latest/features/reasoning_outputs.html (without
@@ -210,8 +210,10 @@ def deepseek_close_only(call: Call) -> Answer:
 
 
 def vllm_no_parser(call: Call) -> Answer:
-    answer, _ = _answer(call.body)
-    return _ok(call.body, content=f'<think>\nDrafting {{"actions": []}} first.\n</think>\n{answer}')
+    answer, _ = cooperator_answer(call.body)
+    return ok_answer(
+        call.body, content=f'<think>\nDrafting {{"actions": []}} first.\n</think>\n{answer}'
+    )
 
 
 # Ollama: https://docs.ollama.com/api/openai-compatibility ,
@@ -243,29 +245,29 @@ def gemini_hidden_thinking(call: Call) -> Answer:
 
 
 def empty_body_once(call: Call) -> Answer:
-    return (200, b"", {"content-type": "application/json"}) if call.n == 0 else _ok(call.body)
+    return (200, b"", {"content-type": "application/json"}) if call.n == 0 else ok_answer(call.body)
 
 
 def html_body_once(call: Call) -> Answer:
     page = b"<html><body>502 Bad Gateway</body></html>"
-    return (200, page, {"content-type": "text/html"}) if call.n == 0 else _ok(call.body)
+    return (200, page, {"content-type": "text/html"}) if call.n == 0 else ok_answer(call.body)
 
 
 def list_content(call: Call) -> Answer:
-    answer, _ = _answer(call.body)
+    answer, _ = cooperator_answer(call.body)
     parts = [
         {"type": "thinking", "thinking": "Weighing the requests."},
         {"type": "text", "text": answer},
     ]
-    return _ok(call.body, content=parts)
+    return ok_answer(call.body, content=parts)
 
 
 def number_content(call: Call) -> Answer:
-    return _ok(call.body, content=42)
+    return ok_answer(call.body, content=42)
 
 
 def bad_usage(call: Call) -> Answer:
-    return _ok(
+    return ok_answer(
         call.body, usage={"prompt_tokens": "many", "completion_tokens": -5, "total_tokens": None}
     )
 

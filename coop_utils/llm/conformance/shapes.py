@@ -29,7 +29,7 @@ class Call:
     """The request's other headers (``authorization`` apart), lower-cased."""
 
 
-def _answer(body: dict[str, Any]) -> tuple[str, int]:
+def cooperator_answer(body: dict[str, Any]) -> tuple[str, int]:
     """The cooperator's reply to the prompt and the prompt's size in (estimated) tokens."""
     messages = read_messages(body)
     chars = sum(len(m["content"]) for m in messages)
@@ -44,7 +44,7 @@ def completion(
     **message: Any,
 ) -> dict[str, Any]:
     """A chat.completion in OpenAI's shape; ``content`` defaults to the genuine answer."""
-    answer, prompt = _answer(body)
+    answer, prompt = cooperator_answer(body)
     content = answer if content is None else content
     out = math.ceil(len(str(content)) / 4)
     base_usage = {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
@@ -64,7 +64,7 @@ def completion(
     }
 
 
-def _err(status: int, message: str, kind: str, code: Any = None, **headers: str) -> Answer:
+def error_answer(status: int, message: str, kind: str, code: Any = None, **headers: str) -> Answer:
     """OpenAI's error shape: {"error": {"message", "type", "param", "code"}}."""
     return (
         status,
@@ -73,5 +73,5 @@ def _err(status: int, message: str, kind: str, code: Any = None, **headers: str)
     )
 
 
-def _ok(body: dict, **kw: Any) -> Answer:
+def ok_answer(body: dict, **kw: Any) -> Answer:
     return 200, completion(body, **kw), {}

@@ -74,7 +74,7 @@ def _holm(effects: dict[str, Any]) -> dict[str, Any]:
     return effects
 
 
-def _paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
+def paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
     """The paper's numbers for one of its models (never for a scripted population)."""
     paper = load_paper()
     cells = {
@@ -145,7 +145,7 @@ def findings(ev: Evaluation) -> dict[str, Any]:
             "usage": {
                 k: _num(mine[k].sum()) if k in mine else 0.0 for k in ("llm_calls", *USAGE_FIELDS)
             },
-            "paper": _paper_row(model, scripted),
+            "paper": paper_row(model, scripted),
         }
     spec = ev.spec
     return {

@@ -186,14 +186,14 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
     from matplotlib.patches import Patch
 
     from ...analysis.plots import quadrant_axes
-    from ...analysis.plots.labels import _place_labels
-    from ...analysis.plots.style import PAPER_BAR, PAPER_MARKER, _styled, _subplots, model_colors
+    from ...analysis.plots.labels import place_labels
+    from ...analysis.plots.style import PAPER_BAR, PAPER_MARKER, model_colors, styled, subplots
 
-    @_styled
+    @styled
     def draw():
         t = table.copy()
         colors = model_colors(list(t["model"]))
-        fig, (ax, bars) = _subplots(
+        fig, (ax, bars) = subplots(
             1, 2, figsize=(14, 0.32 * len(t) + 4.5), gridspec_kw={"width_ratios": [1.1, 1]}
         )
         corners = quadrant_axes(ax, DEFAULT_THRESHOLD, 112, hints=False)
@@ -221,7 +221,7 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
         names = [_label(r) for r in pts.itertuples()]
         renderer = fig.canvas.get_renderer()
         taken = [c.get_window_extent(renderer).padded(3) for c in corners]
-        _place_labels(
+        place_labels(
             ax,
             pts["cooperation"],
             pts["competence"],
