@@ -1,4 +1,4 @@
-"""The scenario table of issue 25, through a real LiteLLM proxy beside the same scenario direct.
+"""The gateway's failure scenarios (docs/PROVIDERS.md), through a real LiteLLM proxy beside direct.
 
 Each row is one upstream behaviour: genuine replies and a seeded fault mix from ``coop serve``,
 and the providers' documented failures from the conformance server. Each is played turn by

@@ -3,10 +3,10 @@
 Why: a reproduction is read side by side with the original, and that comparison has
 to be mechanical (same model names, same cells) and honest (scripted agents are not
 models and get no paper value, except perfect play, which *is* scripted in the paper
-too). ``data/paper/paper_results.csv`` is a verbatim copy of the project's shared
-transcription of every number the paper reports (columns ``model, condition, metric,
-value, ci95, source``; see data/paper/README.md), shipped with the package so that
-nothing here depends on files outside the repository. ``data/paper/paper_diagnoses.csv``
+too). ``data/paper/paper_results.csv`` is the project's transcription of every number the
+paper reports (columns ``model, condition, metric, value, ci95, source``; see
+data/paper/README.md, and docs/STUDY.md for where the numbers come from), shipped with
+the package so that nothing here depends on files outside the repository. ``data/paper/paper_diagnoses.csv``
 holds the paper's own *words* for each model's diagnosis, where they are known: a
 quadrant computed from the paper's rates by our threshold is ours, not the paper's.
 """
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 PAPER_PATH = ROOT / "data" / "paper" / "paper_results.csv"
-"""The paper's reported numbers (verbatim copy of the shared transcription)."""
+"""The paper's reported numbers, as the project transcribed them (data/paper/README.md)."""
 
 DIAGNOSES_PATH = ROOT / "data" / "paper" / "paper_diagnoses.csv"
 """The paper's own diagnosis of each model, in its words where transcribed (see README)."""

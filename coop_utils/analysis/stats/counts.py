@@ -73,7 +73,7 @@ def _small_sample(res, groups: np.ndarray | None, confidence: float) -> pd.DataF
     Per term ``j``: ``G_j`` = clusters among the runs that inform it. For a GLM (the
     Poisson models here) the variance is CR2 with Bell-McCaffrey degrees of freedom
     (:func:`cr2`): CR1 with 3 clusters is conservative (a 5% test rejects 3.5-4.2% of the
-    time in the audit of issue 21, CR2 with BM 4.9-5.9%). Otherwise (negative binomial) the
+    time in our simulations under the null, CR2 with BM 4.9-5.9%). Otherwise (negative binomial) the
     sandwich with statsmodels' CR1 factor ``G_j/(G_j − 1) · (N − 1)/(N − K)`` and Student t
     with ``df_j`` = (fewest clusters in one of the cells it contrasts) − 1, or ``G_j − 1``
     for a term of unreplicated rows (continuous covariates). With ``groups`` None: model-based errors with the residual degrees of
