@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -251,6 +252,90 @@ def test_leaderboard_upserts_and_keeps_the_papers_rows(tmp_path):
     assert math.isnan(scripted["elo"]), "a scripted population has no Elo"
     assert path.with_suffix(".png").stat().st_size > 10_000
     assert list(again["baseline_pct"]) == sorted(again["baseline_pct"], reverse=True)
+
+
+def test_a_rewrite_changes_no_row_it_did_not_touch(tmp_path):
+    """Rows are read back as text: adding a row adds one line, rewriting changes nothing."""
+    path = tmp_path / "board.csv"
+    L.upsert(L.evaluation_rows(summary("first", False, baseline=41.0)), path)
+    before = path.read_text().splitlines()
+    L.upsert(L.evaluation_rows(summary("second", False, baseline=7.25)), path)
+    after = path.read_text().splitlines()
+    assert len(after) == len(before) + 1 and set(before) <= set(after)
+    assert [r for r in after if r not in before][0].startswith("second,model,1,")
+    written = path.read_bytes()
+    L.upsert(L.evaluation_rows(summary("second", False, baseline=7.25)), path)
+    assert path.read_bytes() == written, "the same row again: not one byte changes"
+    L.upsert(pd.DataFrame(columns=list(L.COLUMNS)), path)
+    assert path.read_bytes() == written, "a rebuild: not one byte changes"
+
+
+def test_a_row_written_elsewhere_keeps_its_text(tmp_path):
+    """A row in another number format (by hand, an older version) is never reformatted."""
+    path = tmp_path / "board.csv"
+    L.upsert(L.evaluation_rows(summary("mine", False)), path)
+    lines = path.read_text().splitlines()
+    i = next(i for i, r in enumerate(lines) if r.startswith("mine,"))
+    lines[i] = lines[i].replace(",40,", ",40.00,").replace(",1.5,", ",1.50,")
+    path.write_text("\n".join(lines) + "\n")
+    L.upsert(L.evaluation_rows(summary("other", True, baseline=3.0)), path)
+    assert lines[i] in path.read_text().splitlines()
+
+
+def test_the_published_leaderboard_is_current(tmp_path):
+    """data/leaderboard.csv is what a rebuild writes, so rewriting it changes no byte."""
+    copy = tmp_path / "leaderboard.csv"
+    shutil.copy(L.DEFAULT_PATH, copy)
+    L.upsert(pd.DataFrame(columns=list(L.COLUMNS)), copy)
+    assert copy.read_bytes() == L.DEFAULT_PATH.read_bytes(), (
+        "data/leaderboard.csv is stale: python -m coop_utils.run.evaluate.leaderboard"
+    )
+    assert set(L.read()["kind"]) <= {"paper", "model"}, "a scripted row is never published"
+
+
+def test_every_intervention_reaches_the_leaderboard(monkeypatch, tmp_path):
+    """The columns are read from the interventions list: a new one gets its own."""
+    import importlib
+
+    from coop_utils.run.evaluate import diagnosis
+
+    monkeypatch.setattr(diagnosis, "ALL_INTERVENTIONS", (*diagnosis.ALL_INTERVENTIONS, "toy"))
+    try:
+        importlib.reload(L)
+        wanted = {"toy_pct_change", "toy_pct_change_lo", "toy_pct_change_hi", "toy_p_holm"}
+        assert wanted <= set(L.COLUMNS)
+        s = summary("my-model", False)
+        s["models"]["my-model"]["interventions"]["toy"] = {"pct_change": 12.5, "p_holm": 0.01}
+        L.upsert(L.evaluation_rows(s), tmp_path / "board.csv")
+        row = pd.read_csv(tmp_path / "board.csv").set_index("model").loc["my-model"]
+        assert row["toy_pct_change"] == 12.5 and row["toy_p_holm"] == 0.01
+    finally:
+        monkeypatch.undo()
+        importlib.reload(L)
+    assert "toy_pct_change" not in L.COLUMNS
+
+
+def test_the_papers_rows_give_every_intervention_the_paper_has():
+    rows = L.paper_rows().set_index("model")
+    # limited: the paper prints tasks (Table 5), not a % change: computed from its counts
+    assert rows.loc["o3", "limited_pct_change"] == pytest.approx(100 * (42.0 / 34.4 - 1), abs=0.1)
+    assert rows.loc["o3", "incentive_pct_change"] == 190.7, "the paper's own % where printed"
+    assert math.isnan(rows.loc["o3-mini", "policy_pct_change"]), "none where it has none"
+
+
+def test_the_leaderboard_figure_is_fig_4_with_the_evaluations():
+    board = L.as_text(
+        pd.concat([L.paper_rows(), L.evaluation_rows(summary("local:withholder", True))])
+    )
+    fig = L.figure(board)
+    quadrants, bars = fig.axes[:2]
+    texts = {t.get_text() for t in quadrants.texts}
+    assert "local:withholder (scripted)" in texts and "o3 (paper)" in texts
+    assert "cooperation-limited\n(asks & submits, won't send)" in texts, "Fig. 4's corners"
+    lines = {tuple(line.get_xdata()) for line in quadrants.lines}
+    assert (L.DEFAULT_THRESHOLD, L.DEFAULT_THRESHOLD) in lines, "the one threshold"
+    legend = [t.get_text() for t in quadrants.get_legend().get_texts()]
+    assert legend == ["scripted agents: not model behaviour", "paper (Table 2)"]
 
 
 def test_paper_rows_are_the_papers_numbers():

@@ -267,6 +267,10 @@ def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.
     return cells.rename(columns={"mean": "tasks", "ci95": "tasks_ci95"})
 
 
+FLOAT_FORMAT = "%.6g"
+"""How a saved table writes a number (after :func:`~coop_utils.analysis.rounding.snap`)."""
+
+
 def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/results") -> Path:
     """Write ``folder/name.csv`` (six significant digits, float noise snapped away by
     :func:`~coop_utils.analysis.rounding.snap`) and return its path."""
@@ -274,7 +278,7 @@ def save_table(table: pd.DataFrame, name: str, folder: str | Path = "data/result
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
     with atomic_path(path) as tmp:  # a killed run never leaves half a table
-        snap_frame(table).to_csv(tmp, index=False, float_format="%.6g")
+        snap_frame(table).to_csv(tmp, index=False, float_format=FLOAT_FORMAT)
     return path
 
 

@@ -17,6 +17,7 @@ from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
 from ...analysis.paper import load_paper, paper_value, paper_words
 from ...analysis.stats import cell_summary, holm, paired_difference, pct_change
 from ..runner import provenance
+from .diagnosis import ALL_INTERVENTIONS
 from .protocol import PROTOCOL_VERSION, Evaluation
 
 PAPER = "Yadav, Black, Sourbut (2026), arXiv 2604.07821"
@@ -74,6 +75,20 @@ def _holm(effects: dict[str, Any]) -> dict[str, Any]:
     return effects
 
 
+def paper_pct_change(
+    model: str, condition: str, paper: pd.DataFrame | None = None, scripted: bool = False
+) -> float:
+    """The paper's % change in tasks under an intervention: its own figure where it prints
+    one (Table 3), else computed from its task counts (Tables 1 and 5); NaN with neither."""
+    own = paper_value(model, condition, "pct_change_tasks", paper, scripted)
+    if not math.isnan(own):
+        return own
+    base = paper_value(model, "baseline", "tasks", paper, scripted)
+    if math.isnan(base) or base == 0:
+        return math.nan
+    return 100 * (paper_value(model, condition, "tasks", paper, scripted) / base - 1)
+
+
 def paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
     """The paper's numbers for one of its models (never for a scripted population)."""
     paper = load_paper()
@@ -82,10 +97,10 @@ def paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
         "baseline_pct_optimal": ("baseline", "pct_optimal"),
         "cooperation_rate": ("auto_request", "pct_optimal"),
         "competence_rate": ("auto_fulfill", "pct_optimal"),
-        "policy_pct_change": ("policy", "pct_change_tasks"),
-        "incentive_pct_change": ("incentive", "pct_change_tasks"),
     }
     row = {k: _num(paper_value(model, c, m, paper, scripted)) for k, (c, m) in cells.items()}
+    for c in ALL_INTERVENTIONS:
+        row[f"{c}_pct_change"] = _num(paper_pct_change(model, c, paper, scripted))
     if all(v is None for v in row.values()):
         return None
     words = paper_words(model, scripted=scripted) or {}

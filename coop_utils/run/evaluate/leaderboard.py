@@ -1,17 +1,22 @@
 """The leaderboard: every evaluation in one table, beside the paper's eight models.
 
-A CSV (by default ``data/leaderboard.csv``) that anyone can commit to publish their
-evaluations, and one figure regenerated from it (``leaderboard.png`` beside it). Rows:
+A CSV and one figure regenerated from it (the same name, ``.png``). ``coop evaluate``
+writes ``OUT/leaderboard.csv``; it writes another file only when asked (``--leaderboard
+PATH``), and the published one, :data:`DEFAULT_PATH` (``data/leaderboard.csv``), which
+anyone can commit to publish their evaluations, only with ``--publish``. Rows:
 
 - ``kind = paper``: the paper's eight models, rebuilt from ``data/paper`` on every write
   (its Tables 1, 2, 3 and 5; ``protocol = paper``). Their ``diagnosis`` is this protocol's
   rule applied to the paper's two rates, which is not the paper's own wording: that is
   ``paper_words``, where transcribed (``data/paper/paper_diagnoses.csv``).
 - ``kind = model``: a model evaluated by ``coop evaluate``.
-- ``kind = scripted``: a scripted population, which describes the machinery, never a model.
+- ``kind = scripted``: a scripted population, which describes the machinery, never a model
+  (never in the published file).
 
 An evaluation row is upserted by ``(model, protocol, setting)``: evaluating a model again
-under the same protocol and setting replaces its row, never duplicates it.
+under the same protocol and setting replaces its row, never duplicates it. A rewrite is
+byte-stable: rows are read back as text and only the rows written now are formatted
+(numbers snapped, six significant digits), so a row nobody touched keeps its bytes.
 """
 
 from __future__ import annotations
@@ -25,33 +30,31 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.paper import load_diagnoses, load_paper, paper_value, paper_words, reference
+from ...analysis.quadrants import DEFAULT_THRESHOLD, RATES
+from ...analysis.quadrants import quadrant as quadrant_of
+from ...analysis.rounding import snap_frame
 from ...analysis.stats import canonical_model, load_elo
+from ...analysis.tables import FLOAT_FORMAT, save_table
 from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
-from ...game.events import write_atomic
 from ...paths import ROOT, atomic_path
 from ..folders import hold
-from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
-from .diagnosis import quadrant as quadrant_of
+from .diagnosis import ALL_INTERVENTIONS
+from .findings import paper_pct_change
 
 DEFAULT_PATH = ROOT / "data" / "leaderboard.csv"
+"""The published leaderboard (``coop evaluate --publish``)."""
 KEY = ("model", "protocol", "setting")
+TEXT = ("model", "kind", "protocol", "setting", "diagnosis", "uncertain", "paper_words")
+"""The columns that are words; every other column but the last three is a number."""
 COLUMNS = (
-    "model",
-    "kind",
-    "protocol",
-    "setting",
-    "diagnosis",
-    "uncertain",
-    "paper_words",
+    *TEXT,
     "baseline_pct",
     "baseline_pct_ci95",
     "cooperation",
     "cooperation_ci95",
     "competence",
     "competence_ci95",
-    "policy_pct_change",
-    "incentive_pct_change",
-    "limited_pct_change",
+    *(f"{c}_pct_change" for c in ALL_INTERVENTIONS),
     *(f"{c}_pct_change_{end}" for c in ALL_INTERVENTIONS for end in ("lo", "hi")),
     *(f"{c}_p_holm" for c in ALL_INTERVENTIONS),
     "runs",
@@ -61,6 +64,7 @@ COLUMNS = (
     "code_version",
     "source",
 )
+NUMBERS = COLUMNS[len(TEXT) : -3]
 
 
 def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
@@ -90,12 +94,11 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
                 else math.nan,
                 "cooperation": coop,
                 "competence": comp,
-                "policy_pct_change": v("policy", "pct_change_tasks"),
-                "incentive_pct_change": v("incentive", "pct_change_tasks"),
-                "limited_pct_change": 100 * (v("limited", "tasks") / v("baseline", "tasks") - 1),
+                **{f"{c}_pct_change": paper_pct_change(model, c, paper) for c in ALL_INTERVENTIONS},
                 "elo": float(elo.loc[model, "elo"]) if model in elo.index else math.nan,
-                "source": "the paper's Tables 1, 2, 3 and 5 (5 runs per cell; limited % change "
-                "from Tables 1 and 5); diagnosis: this protocol's rule on the paper's rates",
+                "source": "the paper's Tables 1, 2, 3 and 5 (5 runs per cell; a % change it does "
+                "not print is computed from its tasks); diagnosis: this protocol's rule on the "
+                "paper's rates",
             }
         )
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -143,21 +146,35 @@ def evaluation_rows(summary: dict[str, Any], elo: dict[str, float] | None = None
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def as_text(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows as the CSV holds them: every number snapped (:func:`~coop_utils.analysis.rounding.
+    snap_frame`) and written as a saved table writes it (:data:`~coop_utils.analysis.tables.
+    FLOAT_FORMAT`), every word as is, a missing value empty."""
+    rows = rows.reindex(columns=list(COLUMNS))
+    numbers = snap_frame(rows[list(NUMBERS)].apply(pd.to_numeric).astype(float))
+    out = rows.astype(object).where(rows.notna(), "").astype(str)
+    for col in NUMBERS:
+        out[col] = [("" if math.isnan(v) else FLOAT_FORMAT % v) for v in numbers[col]]
+    return out
+
+
 def read(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
-    """The leaderboard (the paper's rows alone when the file does not exist yet)."""
+    """The leaderboard as text, each cell as the file writes it (the paper's rows alone when
+    the file does not exist yet)."""
     path = Path(path)
     if not path.exists():
-        return paper_rows()
-    text = ("model", "kind", "protocol", "setting", "diagnosis", "uncertain", "paper_words")
-    text += ("evaluated_on",)
-    return pd.read_csv(path, dtype={c: str for c in (*text, "code_version", "source")})
+        return as_text(paper_rows())
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def upsert(rows: pd.DataFrame, path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     """Replace or add ``rows`` by (model, protocol, setting), rebuild the paper's rows,
     sort by baseline % of optimal, and write the CSV and its figure atomically, one writer
-    at a time (a second waits up to a minute for the first)."""
+    at a time (a second waits up to a minute for the first). Returns the table as text;
+    every row not in ``rows`` keeps its bytes."""
     path = Path(path)
+    if path.suffix != ".csv":
+        raise ValueError(f"the leaderboard is a CSV file: name it {path.stem}.csv, not {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.parent / f".{path.name}.lock"
     with hold(lock, f"the leaderboard {path}", "--leaderboard", wait_s=60):
@@ -165,74 +182,51 @@ def upsert(rows: pd.DataFrame, path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
 
 
 def _upsert(rows: pd.DataFrame, path: Path) -> pd.DataFrame:
+    new = as_text(rows)
     old = read(path)
-    old = old[old["kind"] != "paper"]
-    keys = set(rows[list(KEY)].astype(str).itertuples(index=False, name=None))
-    keep = [tuple(r) not in keys for r in old[list(KEY)].astype(str).itertuples(index=False)]
-    parts = [p for p in (old[keep], rows, paper_rows()) if not p.empty]
-    table = pd.concat(parts, ignore_index=True).reindex(columns=list(COLUMNS))
-    table = table.sort_values(["baseline_pct", "model"], ascending=[False, True])
-    table = table.reset_index(drop=True)
-    write_atomic(path, table.to_csv(index=False, float_format="%.4g"))
+    old = old[old["kind"] != "paper"].reindex(columns=list(COLUMNS), fill_value="")
+    keys = set(new[list(KEY)].itertuples(index=False, name=None))
+    keep = [tuple(r) not in keys for r in old[list(KEY)].itertuples(index=False)]
+    table = pd.concat([old[keep], new, as_text(paper_rows())], ignore_index=True)
+    rank = pd.to_numeric(table["baseline_pct"], errors="coerce")
+    table = table.assign(rank=rank).sort_values(
+        ["rank", *KEY], ascending=[False, True, True, True], na_position="last", kind="stable"
+    )
+    table = table.drop(columns="rank").reset_index(drop=True)
+    save_table(table, path.stem, path.parent)
     figure(table, path.with_suffix(".png"))
     return table
 
 
+MARKERS = {"model": "o", "scripted": "s"}
+LEGENDS = {
+    "model": "coop evaluate (mean ± 95% t-CI)",
+    "scripted": "scripted agents: not model behaviour",
+}
+
+
 def figure(table: pd.DataFrame, path: str | Path | None = None):
-    """Cooperation vs competence (left) and baseline % of optimal (right) for every row:
-    the paper's numbers hollow and hatched, evaluations solid, scripted rows as squares and
-    labelled so. Written to ``path`` (PNG) when given; returns the matplotlib Figure."""
-    from matplotlib.lines import Line2D
+    """Cooperation vs competence (left: the paper's Fig. 4, :func:`~coop_utils.analysis.
+    plots.quadrant_plot`) and baseline % of optimal (right) for every row of the leaderboard
+    (as :func:`read` returns it): the paper's numbers hollow and hatched, evaluations solid,
+    scripted rows as squares and labelled so. Written to ``path`` (PNG) when given; returns
+    the matplotlib Figure."""
     from matplotlib.patches import Patch
 
-    from ...analysis.plots import quadrant_axes
-    from ...analysis.plots.labels import place_labels
-    from ...analysis.plots.style import PAPER_BAR, PAPER_MARKER, model_colors, styled, subplots
+    from ...analysis.plots import PAPER_BAR, model_colors, quadrant_plot
+    from ...analysis.plots.style import styled, subplots
+
+    t = table.copy()
+    for col in NUMBERS:
+        t[col] = pd.to_numeric(t[col], errors="coerce")
 
     @styled
     def draw():
-        t = table.copy()
         colors = model_colors(list(t["model"]))
         fig, (ax, bars) = subplots(
             1, 2, figsize=(14, 0.32 * len(t) + 4.5), gridspec_kw={"width_ratios": [1.1, 1]}
         )
-        corners = quadrant_axes(ax, DEFAULT_THRESHOLD, 112, hints=False)
-        pts = t.dropna(subset=["cooperation", "competence"])
-        for r in pts.itertuples():
-            if r.kind == "paper":
-                ax.plot(
-                    r.cooperation, r.competence, ms=8, mec=colors[r.model], zorder=2, **PAPER_MARKER
-                )
-                continue
-            ax.errorbar(
-                r.cooperation,
-                r.competence,
-                xerr=None if pd.isna(r.cooperation_ci95) else r.cooperation_ci95,
-                yerr=None if pd.isna(r.competence_ci95) else r.competence_ci95,
-                fmt="s" if r.kind == "scripted" else "o",
-                ms=8,
-                color=colors[r.model],
-                mec="black",
-                mew=0.6,
-                capsize=3,
-                zorder=3,
-            )
-        fig.canvas.draw()
-        names = [_label(r) for r in pts.itertuples()]
-        renderer = fig.canvas.get_renderer()
-        taken = [c.get_window_extent(renderer).padded(3) for c in corners]
-        place_labels(
-            ax,
-            pts["cooperation"],
-            pts["competence"],
-            names,
-            [colors[m] for m in pts["model"]],
-            taken,
-            fontsize=8.5,
-        )
-        ax.set_xlabel("cooperation rate: % of optimal under auto_request")
-        ax.set_ylabel("competence rate: % of optimal under auto_fulfill")
-        ax.set_title("Cooperation vs competence")
+        # the bars first: the quadrant plot places its labels on the figure's final layout
         y = np.arange(len(t))[::-1]
         for yi, r in zip(y, t.itertuples()):
             style = PAPER_BAR if r.kind == "paper" else {}
@@ -254,16 +248,27 @@ def figure(table: pd.DataFrame, path: str | Path | None = None):
         bars.set_xlim(0, 112)
         bars.set_xlabel("baseline: % of optimal (perfect play = 100), mean ± 95% CI")
         bars.set_title("Baseline")
-        handles = [Line2D([], [], mec="0.3", label="the paper's numbers", **PAPER_MARKER)]
-        for kind, marker, label in (
-            ("model", "o", "coop evaluate (± 95% t-CI)"),
-            ("scripted", "s", "scripted agents: not model behaviour"),
-        ):
-            if (t["kind"] == kind).any():
-                mark = dict(marker=marker, ls="", color="0.5", mec="black", label=label)
-                handles.append(Line2D([], [], **mark))
-        handles.append(Patch(label="paper bars hatched", **{**PAPER_BAR, "edgecolor": "0.3"}))
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+        hatched = Patch(label="the paper's numbers", **{**PAPER_BAR, "edgecolor": "0.3"})
+        bars.legend(handles=[hatched], loc="lower right", fontsize=9)
+        paper = t[t["kind"] == "paper"]
+        paper = pd.concat(
+            [paper.assign(condition=c, value=paper[rate]) for rate, c in RATES.items()]
+        ).assign(metric="pct_optimal")
+        ours = t[t["kind"] != "paper"].dropna(subset=["cooperation", "competence"])
+        points = pd.DataFrame(
+            {
+                "model": ours["model"],
+                "x": ours["cooperation"],
+                "y": ours["competence"],
+                "xerr": ours["cooperation_ci95"],
+                "yerr": ours["competence_ci95"],
+                "label": [_label(r) for r in ours.itertuples()],
+                "marker": ours["kind"].map(MARKERS),
+                "legend": ours["kind"].map(LEGENDS),
+            }
+        )
+        quadrant_plot(None, paper, DEFAULT_THRESHOLD, points=points, ax=ax)
+        ax.set_title("Cooperation vs competence")
         protocols = sorted({str(p) for p in t.loc[t["kind"] != "paper", "protocol"]})
         sub = f"protocol {', '.join(protocols)}; " if protocols else ""
         fig.suptitle(
