@@ -204,3 +204,44 @@ def test_one_evaluation_at_a_time_and_never_into_a_foreign_folder(tmp_path, caps
 
     with pytest.raises(ValueError, match="one folder name"):
         run_evaluation(EvaluationSpec(models=["team/x", "team_x"]), tmp_path / "clash")
+
+
+def _git_status() -> str | None:
+    """``git status --porcelain`` of the checkout (None when this is not one)."""
+    import subprocess
+
+    root = Path(__file__).parent.parent
+    done = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
+def test_an_evaluation_writes_no_tracked_file_unless_asked(tmp_path, monkeypatch, capsys):
+    """From the repository's root, with no leaderboard option: everything lands in --out."""
+    before = _git_status()
+    if before is None:
+        pytest.skip("not a git checkout")
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    out = tmp_path / "ev"
+    argv = ["evaluate", "local:withholder", "--out", str(out), "--rounds", "2", "--no-report"]
+    assert main([*argv, "--min-runs", "2", "--max-runs", "2"]) == 0
+    assert _git_status() == before, "coop evaluate wrote in the repository"
+    board = (out / "leaderboard.csv").read_text()
+    assert board.count(",paper,paper,") == 8 and "\nlocal:withholder,scripted," in board
+    assert (out / "leaderboard.png").exists()
+    assert f"leaderboard: {out / 'leaderboard.csv'}" in capsys.readouterr().err
+
+
+def test_publishing_a_scripted_population_is_refused(tmp_path, capsys):
+    tracked = _digest(DEFAULT_PATH)
+    for flags in (["--publish"], ["--leaderboard", str(DEFAULT_PATH)]):
+        argv = ["evaluate", "local:withholder", "--out", str(tmp_path / "ev"), *flags]
+        assert main([*argv, "--rounds", "2"]) == 2
+        err = capsys.readouterr().err
+        assert "local:withholder is scripted" in err and "OUT/leaderboard.csv" in err
+    assert not (tmp_path / "ev").exists() and _digest(DEFAULT_PATH) == tracked
+    argv = ["evaluate", "local:withholder", "--publish", "--no-leaderboard", "--dry-run"]
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -21,15 +21,21 @@ examples:
   coop evaluate openai:gpt-4o --max-cost 50 --target 3 --out runs/eval-gpt4o
                                                      # tighter, reusing the runs above
   coop evaluate local:withholder local:bungler --out runs/eval-offline  # scripted, offline
+  coop evaluate openai:gpt-4o --max-cost 150 --out runs/eval-gpt4o --publish
+                                     # its row in data/leaderboard.csv too, to commit
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
+
     p.description = """\
 Run the paper's protocol on each model: baseline, the causal decomposition (auto_request,
 auto_fulfill) on the same seeds, then the interventions its diagnosis calls for, each cell
 in batches until its 95% interval is narrow enough. Writes OUT/summary.json,
-OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
+OUT/report.html and OUT/leaderboard.csv (the paper's eight models and this evaluation's
+rows); no file outside OUT unless asked (--leaderboard, --publish). The rules are in
+docs/EVALUATE.md."""
     p.epilog = EXAMPLE
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument(
@@ -73,13 +79,14 @@ OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
         "--threshold",
         metavar="PCT",
         type=float,
-        default=50.0,
-        help="%% of optimal below which a rate is limited (default 50, the paper's Fig. 4)",
+        default=DEFAULT_THRESHOLD,
+        help=f"%% of optimal below which a rate is limited (default {DEFAULT_THRESHOLD:g}, "
+        "the paper's Fig. 4)",
     )
     p.add_argument(
         "--all-interventions",
         action="store_true",
-        help="run policy, incentive and limited whatever the diagnosis",
+        help=f"run {', '.join(ALL_INTERVENTIONS)} whatever the diagnosis",
     )
     p.add_argument(
         "--elo",
@@ -96,13 +103,25 @@ OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
         "fewer is quicker and cheaper but not comparable with the paper's tasks",
     )
     p.add_argument("--seed", metavar="N", type=int, default=0, help="first seed (default 0)")
-    p.add_argument(
+    board = p.add_mutually_exclusive_group()
+    board.add_argument(
         "--leaderboard",
         metavar="CSV",
         type=Path,
-        help="leaderboard CSV to upsert (default data/leaderboard.csv of the repository)",
+        help="also upsert this evaluation's rows into this leaderboard CSV "
+        "(made with the paper's rows if missing)",
     )
-    p.add_argument("--no-leaderboard", action="store_true", help="do not touch any leaderboard")
+    board.add_argument(
+        "--publish",
+        action="store_true",
+        help="also upsert them into the repository's published leaderboard, "
+        "data/leaderboard.csv (models only: a scripted population is refused)",
+    )
+    board.add_argument(
+        "--no-leaderboard",
+        action="store_true",
+        help="write no leaderboard, not even OUT/leaderboard.csv",
+    )
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.add_argument(
         "--dry-run",
@@ -177,15 +196,45 @@ def _spec(args: argparse.Namespace) -> tuple[Any, Any]:
         raise ValueError(flags) from None
 
 
+def _published(args: argparse.Namespace) -> str | None:
+    """The option that writes the published leaderboard (``--publish``, or ``--leaderboard``
+    naming its file), as typed; None if none does."""
+    from .leaderboard import DEFAULT_PATH
+
+    if args.publish:
+        return "--publish"
+    if args.leaderboard and args.leaderboard.resolve() == DEFAULT_PATH.resolve():
+        return f"--leaderboard {args.leaderboard}"
+    return None
+
+
+def _boards(args: argparse.Namespace, out: Path) -> list[Path]:
+    """The leaderboards an evaluation in ``out`` writes: its own, and the one asked for."""
+    from .leaderboard import DEFAULT_PATH
+
+    if args.no_leaderboard:
+        return []
+    asked = DEFAULT_PATH if args.publish else args.leaderboard
+    return [out / "leaderboard.csv", *([asked] if asked else [])]
+
+
 def main(args: argparse.Namespace) -> int:
     from ..plan import check_keys, check_seats, is_scripted_spec, plays_offline
     from .estimate import format_plan, plan_model
     from .protocol import run_evaluation
 
     spec, rule = _spec(args)
+    published = _published(args)
     check_seats({m for m in spec.models if not is_scripted_spec(m)}, spec.models_file)
     scripted = {m: plays_offline(m, spec.models_file) for m in spec.models}
     paid = [m for m, s in scripted.items() if not s]
+    if published and any(scripted.values()):
+        shown = ", ".join(m for m, s in scripted.items() if s)
+        raise ValueError(
+            f"{published}: {shown} is scripted (it describes the machinery, not a model) and the "
+            "published leaderboard holds models only; drop the flag (the row goes to "
+            "OUT/leaderboard.csv) or write it elsewhere with --leaderboard PATH"
+        )
     if paid and spec.max_cost is None and not args.dry_run:
         raise ValueError(
             f"--max-cost USD is required for models that cost money ({', '.join(paid)}); "
@@ -224,9 +273,10 @@ def finish(ev, args: argparse.Namespace, log) -> int:
     if unfinished and not args.no_leaderboard:
         log("leaderboard: not written, the evaluation stopped with cells unfinished")
     elif not args.no_leaderboard:
-        path = args.leaderboard or leaderboard.DEFAULT_PATH
-        leaderboard.upsert(leaderboard.evaluation_rows(summary, ev.spec.elo), path)
-        log(f"leaderboard: {path} (figure {Path(path).with_suffix('.png')})")
+        rows = leaderboard.evaluation_rows(summary, ev.spec.elo)
+        for path in _boards(args, ev.out):
+            leaderboard.upsert(rows, path)
+            log(f"leaderboard: {path} (figure {path.with_suffix('.png')})")
     if not args.no_report and ev.folders():
         _, html = render(ev.out)
         log(f"report: {html}")
