@@ -241,6 +241,9 @@ def test_publishing_a_scripted_population_is_refused(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "local:withholder is scripted" in err and "OUT/leaderboard.csv" in err
     assert not (tmp_path / "ev").exists() and _digest(DEFAULT_PATH) == tracked
+    argv = ["evaluate", "local:withholder", "--out", str(tmp_path / "ev"), "--dry-run"]
+    assert main([*argv, "--leaderboard", str(tmp_path / "board.txt")]) == 2
+    assert "a leaderboard is a .csv file" in capsys.readouterr().err
     argv = ["evaluate", "local:withholder", "--publish", "--no-leaderboard", "--dry-run"]
     with pytest.raises(SystemExit):
         main(argv)

@@ -224,6 +224,8 @@ def main(args: argparse.Namespace) -> int:
     from .protocol import run_evaluation
 
     spec, rule = _spec(args)
+    if args.leaderboard and args.leaderboard.suffix != ".csv":
+        raise ValueError(f"--leaderboard {args.leaderboard}: a leaderboard is a .csv file")
     published = _published(args)
     check_seats({m for m in spec.models if not is_scripted_spec(m)}, spec.models_file)
     scripted = {m: plays_offline(m, spec.models_file) for m in spec.models}
