@@ -404,3 +404,14 @@ def test_the_baseline_is_extended_to_every_interventions_seeds():
     assert paired.states[("m", "baseline")].runs == longest
     phases["pairing"] = paired
     assert pair_baselines({**phases, "decomposition": paired}, play, rule) is None
+
+
+def test_a_baseline_of_zero_tasks_reads_as_no_percent_change():
+    """A withholder's baseline can be 0 tasks: its % change is None, said in words."""
+    from coop_utils.run.evaluate.report import diagnosis_text
+
+    effect = dict(runs=2, identical=False, p=None, baseline_tasks=0.0, tasks=3.0)
+    effect.update(pct_change=None, paired_diff_tasks=3.0, n_pairs=2)
+    model = {"in_words": "w", "interventions": {"incentive": effect}, "paper": None}
+    text = diagnosis_text({"models": {"m": model}})
+    assert "from 0.0 to 3.0 (no % change from a baseline of 0 tasks;" in text

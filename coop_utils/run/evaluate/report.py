@@ -129,7 +129,7 @@ def diagnosis_text(summary: dict[str, Any]) -> str:
                 )
             text += (
                 f" Under {cond}, tasks went from {e['baseline_tasks']:.1f} to {e['tasks']:.1f} "
-                f"({e['pct_change']:+.0f}%; paired difference {e['paired_diff_tasks']:+.1f} "
+                f"({_change(e['pct_change'])}; paired difference {e['paired_diff_tasks']:+.1f} "
                 f"tasks over {e['n_pairs']} shared seeds, {test})."
             )
         if m["paper"]:
@@ -141,6 +141,11 @@ def diagnosis_text(summary: dict[str, Any]) -> str:
             )
         out.append(text)
     return "\n".join(out)
+
+
+def _change(pct: Any) -> str:
+    """A % change, or why there is none (a baseline of zero tasks has no % change)."""
+    return "no % change from a baseline of 0 tasks" if pct is None else f"{pct:+.0f}%"
 
 
 def _span(lo: Any, hi: Any) -> str:
