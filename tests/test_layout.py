@@ -200,6 +200,7 @@ NOT_KEPT = {
     "validity.validity_grid": "it builds a grid, so it moved up to run.experiments",
     "llm.models.is_model_spec": "dead code, removed: nothing called it (resolve raises "
     "UnknownModelError for a name that is not a model)",
+    "world.Task": "an open task is the TaskView the agent is shown; its owner is the list it is in",
 }
 """Former names that are not kept where they were, with the reason."""
 

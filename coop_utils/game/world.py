@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .config import EnvConfig
+from .observation import TaskView
 
 PIECE_TEMPLATES = (
     "Q{n} sales data",
@@ -63,14 +64,6 @@ class Piece:
     first_holder: int
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
-    task_id: str
-    owner: int
-    description: str
-    pieces: tuple[str, ...]
-
-
 def piece_names(config: EnvConfig, rng: random.Random) -> list[str]:
     """Distinct piece names: piece i is numbered i + 1 and gets a template drawn at random
     (`piece_names="random"`, as the authors drew them) or the next one in turn (`cyclic`).
@@ -97,17 +90,13 @@ def make_pieces(config: EnvConfig, rng: random.Random) -> list[Piece]:
     return [Piece(name, draw_value(rng), i % config.n_agents) for i, name in enumerate(names)]
 
 
-def draw_task(
-    task_id: str, owner: int, names: list[str], config: EnvConfig, rng: random.Random
-) -> Task:
+def draw_task(task_id: str, names: list[str], config: EnvConfig, rng: random.Random) -> TaskView:
     """Pieces are drawn uniformly without replacement from all pieces (owned ones included);
     the description is a sentence that names them."""
     pieces = tuple(rng.sample(names, config.pieces_per_task))
     neutral = config.prompt_variant in NEUTRAL_VARIANTS
     template = rng.choice(NEUTRAL_TASK_TEMPLATES if neutral else TASK_TEMPLATES)
-    return Task(
-        task_id, owner, template.format(pieces=" and ".join(f'"{p}"' for p in pieces)), pieces
-    )
+    return TaskView(task_id, template.format(pieces=" and ".join(f'"{p}"' for p in pieces)), pieces)
 
 
 class PieceMatcher:
