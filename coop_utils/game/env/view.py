@@ -141,14 +141,19 @@ class Viewer:
         """The agent's past actions: values sent and received, asks, and who ignores it."""
         s = self.state
         cfg, held = s.config, s.held[i]
-        asked = {to: dict(by_piece) for to, by_piece in s.asked[i].items()}
-        threshold, aware = cfg.unanswered_after, cfg.past_asks == "answered_aware"
-        unanswered = tuple(
-            (to, p)
-            for to, by_piece in asked.items()
-            for p, n in by_piece.items()
-            if n > threshold and not (aware and p in held)
-        )
+        asked: dict[str, dict[str, int]] = {}
+        unanswered: tuple[tuple[str, str], ...] = ()
+        if s.asked[i]:  # often empty: perfect play's requests use no request word
+            asked = {to: dict(by_piece) for to, by_piece in s.asked[i].items()}
+            threshold, aware = cfg.unanswered_after, cfg.past_asks == "answered_aware"
+            unanswered = tuple(
+                [
+                    (to, p)
+                    for to, by_piece in asked.items()
+                    for p, n in by_piece.items()
+                    if n > threshold and not (aware and p in held)
+                ]
+            )
         ignoring = None
         if cfg.show_ignoring:
             ignored: dict[int, int] = {}
