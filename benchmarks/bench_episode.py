@@ -2,10 +2,11 @@
 
 Scripted episodes are run by the thousand (validity sweeps, the local server's
 checks), so their speed matters. Each case plays ``--episodes`` seeds of one
-population under one condition and reports the median and max wall time of
-``run_episode_sync``, the median time of the environment alone (``env s``: the same
-episode replayed with each agent's recorded turns, so no policy runs), and mean tasks
-and mean events per episode (the log size is what the environment's cost grows with).
+population under one condition and reports the median and max CPU time of
+``run_episode_sync`` (CPU, not wall, time: on a shared machine a wall clock also counts
+other processes' turns), the median CPU time of the environment alone (``env s``: the same
+episode replayed with each agent's recorded turns, so no policy runs), and mean tasks and
+mean events per episode (the log size is what the environment's cost grows with).
 
 Usage: python benchmarks/bench_episode.py [--episodes 20] [--cases perfect/baseline,...]
 """
@@ -73,13 +74,13 @@ def time_episodes(spec: str, condition: str, episodes: int) -> dict[str, list[fl
     out: dict[str, list[float]] = {"seconds": [], "env": [], "tasks": [], "events": []}
     for seed in range(episodes):
         agents = [Recorder(scripted_agent(spec, seed * 100 + k)) for k in range(config.n_agents)]
-        start = time.perf_counter()
+        start = time.process_time()
         episode = run_episode_sync(config, agents, seed)
-        out["seconds"].append(time.perf_counter() - start)
+        out["seconds"].append(time.process_time() - start)
         replay = [Replayer(a) for a in agents]
-        start = time.perf_counter()
+        start = time.process_time()
         again = run_episode_sync(config, replay, seed)
-        out["env"].append(time.perf_counter() - start)
+        out["env"].append(time.process_time() - start)
         assert again.events == episode.events, "the replay must play the same episode"
         out["tasks"].append(episode.summary["tasks"])
         out["events"].append(len(episode.events))
