@@ -27,6 +27,7 @@ from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
+from coop_utils.game.world import PieceMatcher, name_pool, piece_names
 from coop_utils.run.runner import run_episode_sync
 
 
@@ -933,3 +934,26 @@ def test_penalty_notices_name_each_altered_piece_and_its_sender():
         "Penalty alert: agent_0 got $2,500 instead of $10,000 for task_1, having submitted "
         "2 altered value(s)",
     )
+
+
+@pytest.mark.parametrize("variant", ["default", "neutral_items"])
+def test_the_pool_regex_finds_what_the_names_own_regex_finds(variant):
+    """The environment's matcher reads mentions with the regex of every name the setting
+    could draw; text naming a pool name that is not a piece of this episode must still read
+    as the names' own regex reads it."""
+    config = EnvConfig(prompt_variant=variant)
+    pool = name_pool(config)
+    rng = random.Random(variant)
+    names = piece_names(config, random.Random(1))
+    others = sorted(set(pool) - set(names))
+    fast, exact = PieceMatcher(names, pool), PieceMatcher(names)
+    forms = ("{}", "{}.", "({})", "{}s", "x{}", "'{}'", "{}_")
+    for _ in range(2000):
+        picked = rng.sample(names, rng.randint(0, 3)) + rng.sample(others, rng.choice([0, 0, 1]))
+        rng.shuffle(picked)
+        text = " and ".join(
+            rng.choice(forms).format(rng.choice([p, p.upper(), p.replace("s", "\u017f")]))
+            for p in picked
+        )
+        assert fast.find(text) == exact.find(text), text
+    assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == [names[0]]

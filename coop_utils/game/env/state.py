@@ -19,7 +19,7 @@ from typing import Any
 from ..config import EnvConfig
 from ..events import Event
 from ..observation import BoardEntry, Exchange, MessageView, Notice, TaskView, ValueRecord
-from ..world import NEUTRAL_VARIANTS, PieceMatcher, format_amount, make_pieces
+from ..world import NEUTRAL_VARIANTS, PieceMatcher, format_amount, make_pieces, name_pool
 
 
 def agent_id(i: int) -> str:
@@ -55,7 +55,7 @@ class GameState:
         self.true_value: dict[str, int] = {p.name: p.value for p in self.pieces}
         self.canonical: dict[str, str] = {name.lower(): name for name in self.names}
         self.first_holder: dict[str, int] = {p.name: p.first_holder for p in self.pieces}
-        self.matcher = PieceMatcher(self.names)
+        self.matcher = PieceMatcher(self.names, name_pool(config))
         self.held: list[dict[str, int]] = [{} for _ in range(n)]
         """Each agent's pieces with the value it holds (a received value may be altered)."""
         self.holders: dict[str, set[int]] = {name: set() for name in self.names}
