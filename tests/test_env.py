@@ -25,6 +25,7 @@ from coop_utils.game.actions import (
 )
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
+from coop_utils.game.env.view import shuffled
 from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
 from coop_utils.game.world import PieceMatcher, name_pool, piece_names
@@ -957,3 +958,14 @@ def test_the_pool_regex_finds_what_the_names_own_regex_finds(variant):
         )
         assert fast.find(text) == exact.find(text), text
     assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == [names[0]]
+
+
+@given(st.integers(0, 2**32), st.integers(0, 40))
+@settings(max_examples=300, deadline=None)
+def test_the_board_shuffle_draws_as_random_shuffle_does(seed, n):
+    """Same order, and the generator left where random.shuffle leaves it (three in a row)."""
+    items, ours, theirs = tuple(range(n)), random.Random(seed), random.Random(seed)
+    for _ in range(3):
+        expected = list(items)
+        theirs.shuffle(expected)
+        assert shuffled(ours, items) == tuple(expected)

@@ -12,11 +12,30 @@ container it hands out is a fresh copy or a tuple of frozen records.
 
 from __future__ import annotations
 
-from typing import TypedDict
+import random
+from typing import TypedDict, TypeVar
 
 from ..config import EnvConfig
 from ..observation import BoardEntry, History, Observation
 from .state import GameState
+
+T = TypeVar("T")
+
+
+def shuffled(rng: random.Random, items: tuple[T, ...]) -> tuple[T, ...]:
+    """What ``rng.shuffle`` makes of a copy of ``items``, with the same draws, in half the
+    time: CPython's Fisher-Yates (each index below i + 1 drawn by ``getrandbits`` with
+    rejection), written out because the board is shuffled for every prompt, a thousand
+    times an episode. ``tests/test_env.py`` checks it against ``random.shuffle``."""
+    out, getrandbits = list(items), rng.getrandbits
+    for i in range(len(out) - 1, 0, -1):
+        n = i + 1
+        bits = n.bit_length()
+        j = getrandbits(bits)
+        while j >= n:
+            j = getrandbits(bits)
+        out[i], out[j] = out[j], out[i]
+    return tuple(out)
 
 
 class Setting(TypedDict):
@@ -106,10 +125,8 @@ class Viewer:
         """
         s, limited = self.state, self.limited
         board, public = s.board, s.public_at_start
-        if board and self.shuffle_board:
-            shuffled = list(board)
-            s.board_rng.shuffle(shuffled)  # a fresh order for every prompt, as the authors did
-            board = tuple(shuffled)
+        if board and self.shuffle_board:  # a fresh order for every prompt, as the authors did
+            board = shuffled(s.board_rng, board)
         messages, notices, thoughts = s.messages[i], s.notices[i], s.thoughts[i]
         if self.truncated and not whole_history:
             messages, notices, thoughts, public = (
