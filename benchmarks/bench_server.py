@@ -33,9 +33,11 @@ MODEL = "scripted/cooperator"
 def episode_prompts(seed: int = 0) -> list[list[dict[str, str]]]:
     """Every prompt of one default episode played by cooperators, in turn order."""
     env = Environment(EnvConfig(), seed=seed)
-    agents = [scripted_agent("cooperator", seed * 100 + k) for k in range(env.config.n_agents)]
+    agents = [
+        scripted_agent("cooperator", seed * 100 + k) for k in range(env.state.config.n_agents)
+    ]
     prompts = []
-    for _ in range(env.config.rounds):
+    for _ in range(env.state.config.rounds):
         for i in env.start_round():
             env.begin_turn(i)
             obs = env.observe(i)

@@ -25,8 +25,10 @@ from coop_utils.game.actions import (
 )
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
+from coop_utils.game.env.view import shuffled
 from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
+from coop_utils.game.world import PieceMatcher, name_pool, piece_names
 from coop_utils.run.runner import run_episode
 
 
@@ -59,12 +61,12 @@ def test_same_seed_same_log_different_seed_different_log():
 def test_initial_distribution_and_tasks():
     cfg = EnvConfig()
     env = Environment(cfg, seed=1)
-    assert env.ids == tuple(f"agent_{i}" for i in range(10)), "ours count from 0"
-    for k, name in enumerate(env.names):
-        assert env.holders[name] == {k % cfg.n_agents}
-    assert all(len(ts) == cfg.tasks_per_agent for ts in env.tasks)
-    assert all(len(set(t.pieces)) == cfg.pieces_per_task for ts in env.tasks for t in ts)
-    values = list(env.true_value.values())
+    assert env.state.ids == tuple(f"agent_{i}" for i in range(10)), "ours count from 0"
+    for k, name in enumerate(env.state.names):
+        assert env.state.holders[name] == {k % cfg.n_agents}
+    assert all(len(ts) == cfg.tasks_per_agent for ts in env.state.tasks)
+    assert all(len(set(t.pieces)) == cfg.pieces_per_task for ts in env.state.tasks for t in ts)
+    values = list(env.state.true_value.values())
     assert all(0 <= v <= 100 for v in values)
     assert sum(60 <= v <= 79 for v in values) > sum(v < 20 for v in values)
 
@@ -72,7 +74,7 @@ def test_initial_distribution_and_tasks():
 def _env_with_task(config: EnvConfig, seed: int = 0) -> tuple[Environment, list[str]]:
     env = Environment(config, seed)
     env.start_round()
-    return env, list(env.tasks[0][0].pieces)
+    return env, list(env.state.tasks[0][0].pieces)
 
 
 def _give(
@@ -80,50 +82,52 @@ def _give(
 ) -> None:
     """Move pieces to agent i by having their holders send them (through the real rules)."""
     for p in pieces:
-        if p in env.held[i]:
+        if p in env.state.held[i]:
             continue
-        holder = next(iter(env.holders[p]))
-        value = (values or {}).get(p, env.true_value[p])
+        holder = next(iter(env.state.holders[p]))
+        value = (values or {}).get(p, env.state.true_value[p])
         env.apply_turn(holder, Turn((SendInformation(f"agent_{i}", (p,), {p: value}),)))
 
 
 def test_submit_pays_reward_and_deals_replacement():
     env, pieces = _env_with_task(EnvConfig())
-    task_id = env.tasks[0][0].task_id
+    task_id = env.state.tasks[0][0].task_id
     bad = Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),))
-    if not all(p in env.held[0] for p in pieces):
+    if not all(p in env.state.held[0] for p in pieces):
         env.apply_turn(0, bad)
         assert (
-            env.events[-1].kind == "invalid_action"
-            and "do not hold" in env.events[-1].payload["reason"]
+            env.state.events[-1].kind == "invalid_action"
+            and "do not hold" in env.state.events[-1].payload["reason"]
         )
     _give(env, 0, pieces)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
-    submit = next(e for e in env.events if e.kind == "submit")
+    submit = next(e for e in env.state.events if e.kind == "submit")
     assert submit.payload["task_id"] == task_id and submit.payload["paid"] == 10_000
-    assert env.revenue[0] == 10_000 and len(env.tasks[0]) == 2
-    assert task_id not in [t.task_id for t in env.tasks[0]]
-    assert all(p in env.held[0] for p in pieces), "information is not consumed by a submission"
+    assert env.state.revenue[0] == 10_000 and len(env.state.tasks[0]) == 2
+    assert task_id not in [t.task_id for t in env.state.tasks[0]]
+    assert all(p in env.state.held[0] for p in pieces), (
+        "information is not consumed by a submission"
+    )
 
 
 def test_submission_must_name_every_piece():
     env, pieces = _env_with_task(EnvConfig())
     _give(env, 0, pieces)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces[:-1])),)))
-    assert env.events[-1].kind == "invalid_action"
-    assert env.tasks_done[0] == 0
+    assert env.state.events[-1].kind == "invalid_action"
+    assert env.state.tasks_done[0] == 0
 
 
 def test_manipulation_penalty_compounds_per_altered_piece():
     env, pieces = _env_with_task(EnvConfig())
-    foreign = [p for p in pieces if p not in env.held[0]]
-    altered = {p: (env.true_value[p] + 1) % 101 for p in foreign[:2]}
+    foreign = [p for p in pieces if p not in env.state.held[0]]
+    altered = {p: (env.state.true_value[p] + 1) % 101 for p in foreign[:2]}
     _give(env, 0, pieces, altered)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
-    submit = next(e for e in env.events if e.kind == "submit")
+    submit = next(e for e in env.state.events if e.kind == "submit")
     assert submit.payload["paid"] == 10_000 * 0.5 ** len(altered)
     assert sorted(submit.payload["altered"]) == sorted(altered)
-    manipulated = [e for e in env.events if e.kind == "transfer" and e.payload["manipulated"]]
+    manipulated = [e for e in env.state.events if e.kind == "transfer" and e.payload["manipulated"]]
     assert len(manipulated) == len(altered)
 
 
@@ -132,16 +136,20 @@ def test_send_information_rules_and_share_bonus():
     send is rejected; values are required. Lenient: piece by piece."""
     env = Environment(EnvConfig.for_condition("incentive"), seed=2)
     env.start_round()
-    mine, theirs = env.names[0], env.names[1]  # held by agent_0 and agent_1
+    mine, theirs = env.state.names[0], env.state.names[1]  # held by agent_0 and agent_1
     env.apply_turn(0, Turn((SendInformation("agent_1", (mine, theirs), {mine: 5, theirs: 5}),)))
-    assert env.events[-1].kind == "invalid_action" and mine not in env.held[1]
-    assert "nothing was sent" in env.events[-1].payload["reason"]
-    env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {mine: 5}),)))
-    assert env.events[-1].kind == "transfer" and env.revenue[0] == 1000 and env.held[2][mine] == 5
+    assert env.state.events[-1].kind == "invalid_action" and mine not in env.state.held[1]
+    assert "nothing was sent" in env.state.events[-1].payload["reason"]
     env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {mine: 5}),)))
     assert (
-        env.events[-1].kind == "invalid_action"
-        and "already sent" in env.events[-1].payload["reason"]
+        env.state.events[-1].kind == "transfer"
+        and env.state.revenue[0] == 1000
+        and env.state.held[2][mine] == 5
+    )
+    env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {mine: 5}),)))
+    assert (
+        env.state.events[-1].kind == "invalid_action"
+        and "already sent" in env.state.events[-1].payload["reason"]
     )
 
     env = Environment(EnvConfig.for_condition("incentive", parsing="lenient"), seed=2)
@@ -150,14 +158,15 @@ def test_send_information_rules_and_share_bonus():
         0,
         Turn((SendInformation("agent_1", (mine, theirs, "No such piece"), {mine: 5, theirs: 5}),)),
     )
-    kinds = [e.kind for e in env.events[-3:]]
+    kinds = [e.kind for e in env.state.events[-3:]]
     assert kinds == ["transfer", "invalid_action", "invalid_action"]
-    assert env.revenue[0] == 1000 and env.held[1][mine] == 5
+    assert env.state.revenue[0] == 1000 and env.state.held[1][mine] == 5
     env.apply_turn(0, Turn((SendInformation("agent_1", (mine,), {mine: 5}),)))
-    assert env.events[-1].kind == "transfer_skipped" and env.revenue[0] == 1000
+    assert env.state.events[-1].kind == "transfer_skipped" and env.state.revenue[0] == 1000
     env.apply_turn(0, Turn((SendInformation("agent_2", (mine,), {}),)))
     assert (
-        env.events[-1].kind == "invalid_action" and "no value" in env.events[-1].payload["reason"]
+        env.state.events[-1].kind == "invalid_action"
+        and "no value" in env.state.events[-1].payload["reason"]
     )
 
 
@@ -167,14 +176,14 @@ def test_invalid_recipients_are_events():
     env.apply_turn(
         0, Turn((SendMessage("agent_99", "hi"), SendMessage("agent_0", "me"), Broadcast("ok")))
     )
-    kinds = [e.kind for e in env.events if e.kind in ("invalid_action", "broadcast")]
+    kinds = [e.kind for e in env.state.events if e.kind in ("invalid_action", "broadcast")]
     assert kinds == ["invalid_action", "invalid_action", "broadcast"]
 
 
 def test_snapshot_vs_live_state():
     env = Environment(EnvConfig(), seed=0)
     env.start_round()
-    piece = env.names[1]
+    piece = env.state.names[1]
     env.apply_turn(1, Turn((SendInformation("agent_0", (piece,), {piece: 1}), Broadcast("hello"))))
     obs = env.observe(0)
     assert piece in obs.holdings, "holdings are live"
@@ -191,19 +200,21 @@ def test_snapshot_vs_live_state():
 def test_auto_request_blocks_own_messages_and_asks_by_its_targeting_rule(target):
     env = Environment(EnvConfig.for_condition("auto_request", auto_request_target=target), seed=0)
     env.start_round()
-    missing = list(dict.fromkeys(p for t in env.tasks[0] for p in t.pieces if p not in env.held[0]))
+    missing = list(
+        dict.fromkeys(p for t in env.state.tasks[0] for p in t.pieces if p not in env.state.held[0])
+    )
     # Give one missing piece a second holder numbered below its first holder, so "ask the
     # first holder", "ask the lowest-numbered holder" and "ask every holder" all differ.
-    piece = next(p for p in missing if env.first_holder[p] >= 2)
-    holder, other = env.first_holder[piece], 1
+    piece = next(p for p in missing if env.state.first_holder[p] >= 2)
+    holder, other = env.state.first_holder[piece], 1
     env.apply_turn(holder, Turn((SendInformation("agent_1", (piece,), {piece: 7}),)))
-    assert env.holders[piece] == {holder, other}
+    assert env.state.holders[piece] == {holder, other}
     env.apply_turn(0, Turn((SendMessage(f"agent_{holder}", f"please send {piece}"),)))
-    assert env.events[-1].payload["delivered"] is False
-    assert env.messages[holder] == [], "the agent's own message is not delivered"
+    assert env.state.events[-1].payload["delivered"] is False
+    assert env.state.messages[holder] == [], "the agent's own message is not delivered"
     env.end_round()
     asked = defaultdict(set)
-    for e in env.events:
+    for e in env.state.events:
         if e.kind == "message" and e.payload["system"] and e.agent == "agent_0":
             assert e.payload["delivered"]
             for p in e.payload["requests"]:
@@ -211,7 +222,7 @@ def test_auto_request_blocks_own_messages_and_asks_by_its_targeting_rule(target)
     assert set(asked) == set(missing)
     if target == "first_holder":
         assert asked[piece] == {f"agent_{holder}"}
-        assert all(asked[p] == {f"agent_{env.first_holder[p]}"} for p in missing)
+        assert all(asked[p] == {f"agent_{env.state.first_holder[p]}"} for p in missing)
     else:
         assert asked[piece] == {f"agent_{holder}", "agent_1"}
 
@@ -219,10 +230,10 @@ def test_auto_request_blocks_own_messages_and_asks_by_its_targeting_rule(target)
 def test_auto_fulfill_transfers_named_pieces_with_true_values():
     env = Environment(EnvConfig.for_condition("auto_fulfill"), seed=0)
     env.start_round()
-    piece = env.names[3]  # held by agent_3
+    piece = env.state.names[3]  # held by agent_3
     env.apply_turn(0, Turn((SendMessage("agent_3", f"could I have {piece.upper()}?"),)))
-    assert env.held[0][piece] == env.true_value[piece]
-    transfer = env.events[-1]
+    assert env.state.held[0][piece] == env.state.true_value[piece]
+    transfer = env.state.events[-1]
     assert (
         transfer.kind == "transfer"
         and transfer.payload["via"] == "auto_fulfill"
@@ -233,7 +244,7 @@ def test_auto_fulfill_transfers_named_pieces_with_true_values():
 def test_limited_hides_social_information():
     env = Environment(EnvConfig.for_condition("limited"), seed=0)
     env.start_round()
-    piece = env.names[1]
+    piece = env.state.names[1]
     env.apply_turn(
         1, Turn((SendInformation("agent_0", (piece,), {piece: 3}),), private_thoughts="hmm")
     )
@@ -257,12 +268,14 @@ def test_truncate_context_keeps_latest():
 
 def test_ranked_board_and_lost_turns():
     env = Environment(EnvConfig(board_order="ranked", board_first_round="zeros"), seed=0)
-    env.revenue[4] = 50.0
+    env.state.revenue[4] = 50.0
     env.start_round()
     board = env.observe(0).board
     assert board[0].agent == "agent_4" and board[0].rank == 1
     env.apply_turn(0, Turn(error="APITimeoutError after 5 attempts", attempts=5))
-    assert env.events[-1].kind == "llm_error" and env.events[-1].payload["attempts"] == 5
+    assert (
+        env.state.events[-1].kind == "llm_error" and env.state.events[-1].payload["attempts"] == 5
+    )
 
 
 # ---- property-based: random (valid and invalid) actions keep the books straight ----------------
@@ -342,11 +355,11 @@ def test_holdings_never_shrink():
     agents = [RandomAgent(k) for k in range(4)]
     for _ in range(config.rounds):
         for i in env.start_round():
-            before = [set(h) for h in env.held]
+            before = [set(h) for h in env.state.held]
             env.begin_turn(i)
             env.apply_turn(i, asyncio.run(agents[i].act(env.observe(i))))
-            assert all(b <= set(h) for b, h in zip(before, env.held))
-            assert all(env.holders[p] for p in env.names), "no piece disappears"
+            assert all(b <= set(h) for b, h in zip(before, env.state.held))
+            assert all(env.state.holders[p] for p in env.state.names), "no piece disappears"
         env.end_round()
 
 
@@ -457,13 +470,16 @@ def test_event_values_follow_the_rules():
 
 def test_task_ids_are_global_and_sequential():
     env, pieces = _env_with_task(EnvConfig(n_agents=3))
-    dealt = [e.payload["task_id"] for e in env.events if e.kind == "task_dealt"]
+    dealt = [e.payload["task_id"] for e in env.state.events if e.kind == "task_dealt"]
     assert dealt == [f"task_{k}" for k in range(1, 7)]
     _give(env, 0, pieces)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
-    assert env.events[-1].kind == "task_dealt" and env.events[-1].payload["task_id"] == "task_7"
+    assert (
+        env.state.events[-1].kind == "task_dealt"
+        and env.state.events[-1].payload["task_id"] == "task_7"
+    )
     assert [t.task_id for t in env.observe(0).tasks] == ["task_2", "task_7"]
-    assert env.observe(0).tasks[1].description == env.events[-1].payload["description"]
+    assert env.observe(0).tasks[1].description == env.state.events[-1].payload["description"]
 
 
 # ---- what an observation carries ----------------------------------------------------------------
@@ -485,7 +501,7 @@ def test_observation_carries_the_runs_settings():
     )
     env, _ = _env_with_task(config)
     obs = env.observe(2)
-    assert (obs.agent, obs.agents, obs.round, obs.rounds) == ("agent_2", env.ids, 1, 7)
+    assert (obs.agent, obs.agents, obs.round, obs.rounds) == ("agent_2", env.state.ids, 1, 7)
     assert (obs.condition, obs.prompt_variant, obs.company) == (
         "incentive",
         "neutral_company",
@@ -514,7 +530,7 @@ def test_board_lists_revenue_and_tasks_done():
         assert (obs.revenue, obs.tasks_done) == (10_000, 1)
         (mine,) = [e for e in obs.board if e.agent == "agent_0"]
         assert (mine.revenue, mine.tasks_done) == (10_000, 1)
-        assert sorted(e.agent for e in obs.board) == list(env.ids)
+        assert sorted(e.agent for e in obs.board) == list(env.state.ids)
         if order == "ranked":
             assert obs.board[0] == mine and [e.rank for e in obs.board] == list(range(1, 11))
 
@@ -528,16 +544,16 @@ def test_board_shuffled_per_round_keeps_one_order_within_a_round():
         assert len(seen) == 1, "one order for the whole round"
         orders.append(seen.pop())
         env.end_round()
-    assert all(sorted(o) == list(env.ids) for o in orders)
-    assert len(set(orders)) > 1 and tuple(env.ids) not in orders[:2], "drawn anew each round"
+    assert all(sorted(o) == list(env.state.ids) for o in orders)
+    assert len(set(orders)) > 1 and tuple(env.state.ids) not in orders[:2], "drawn anew each round"
 
 
 def test_broadcasts_reach_the_public_channel_next_round():
     env = Environment(EnvConfig(), 0)
     env.start_round()
-    piece = env.names[3]
+    piece = env.state.names[3]
     env.apply_turn(1, Turn((Broadcast(f"I can share {piece}"),)))
-    e = env.events[-1]
+    e = env.state.events[-1]
     assert (e.kind, e.agent, e.payload) == (
         "broadcast",
         "agent_1",
@@ -557,15 +573,15 @@ def test_notices_carry_their_round_and_completions_go_to_everyone_else():
     _give(env, 0, pieces)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
     done = Notice(2, "agent_0 completed task_1")
-    assert all(env.notices[j][-1] == done for j in range(1, 10))
-    assert done not in env.notices[0]
-    assert all(n.round == 2 and "sent you" in n.text for n in env.notices[0])
+    assert all(env.state.notices[j][-1] == done for j in range(1, 10))
+    assert done not in env.state.notices[0]
+    assert all(n.round == 2 and "sent you" in n.text for n in env.state.notices[0])
 
 
 def test_history_records_values_sent_and_received_with_their_round():
     env = Environment(EnvConfig(parsing="lenient"), 0)
     env.start_round()
-    a, b = env.names[1], env.names[11]  # both held by agent_1
+    a, b = env.state.names[1], env.state.names[11]  # both held by agent_1
     env.apply_turn(1, Turn((SendInformation("agent_0", (a, b), {a: 5, b: 6}),)))
     env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: 9}),)))  # already held: skipped
     sent, received = env.observe(1).history.sent, env.observe(0).history.received
@@ -575,13 +591,13 @@ def test_history_records_values_sent_and_received_with_their_round():
         ValueRecord(1, a, "agent_0", 9),
     ), "every piece sent, the skipped one too"
     assert received == (ValueRecord(1, a, "agent_1", 5), ValueRecord(1, b, "agent_1", 6))
-    skipped = env.events[-1]
+    skipped = env.state.events[-1]
     assert (skipped.kind, skipped.agent) == ("transfer_skipped", "agent_1")
     assert skipped.payload == {
         "to": "agent_0",
         "piece": a,
         "value": 9,
-        "true_value": env.true_value[a],
+        "true_value": env.state.true_value[a],
         "reason": "recipient already holds it",
     }
 
@@ -589,10 +605,11 @@ def test_history_records_values_sent_and_received_with_their_round():
 def test_a_message_requests_the_pieces_it_names_that_the_recipient_holds_and_the_sender_lacks():
     env = Environment(EnvConfig(), 0)
     env.start_round()
-    theirs, mine, elsewhere = env.names[1], env.names[0], env.names[2]  # agents 1, 0, 2
+    names = env.state.names
+    theirs, mine, elsewhere = names[1], names[0], names[2]  # agents 1, 0, 2
     text = f"please send {theirs}; I have {mine}; who has {elsewhere}?"
     env.apply_turn(0, Turn((SendMessage("agent_1", text),)))
-    e = env.events[-1]
+    e = env.state.events[-1]
     assert (e.kind, e.agent) == ("message", "agent_0")
     assert e.payload == {
         "to": "agent_1",
@@ -602,7 +619,7 @@ def test_a_message_requests_the_pieces_it_names_that_the_recipient_holds_and_the
         "pieces": [theirs, mine, elsewhere],
         "requests": [theirs],
     }
-    assert env.messages[1][-1] == MessageView(
+    assert env.state.messages[1][-1] == MessageView(
         1, "agent_0", "agent_1", text, (theirs, mine, elsewhere)
     )
 
@@ -620,7 +637,7 @@ def test_one_seed_fixes_the_board_order_of_every_prompt():
 def test_unanswered_after_more_than_unanswered_after_asks():
     env = Environment(EnvConfig(), 0)
     env.start_round()
-    piece = env.names[1]
+    piece = env.state.names[1]
     for k in range(3):
         assert env.observe(0).history.unanswered == (), k
         env.apply_turn(0, Turn((SendMessage("agent_1", f"please share {piece}"),)))
@@ -631,15 +648,15 @@ def test_ignoring_lists_holders_with_ignored_after_unanswered_requests():
     env = Environment(EnvConfig(show_ignoring=True), 0)
     env.start_round()
     assert env.observe(0).history.ignoring == ()
-    a, b = env.names[1], env.names[11]  # held by agent_1
-    c = env.names[2]  # held by agent_2
+    a, b = env.state.names[1], env.state.names[11]  # held by agent_1
+    c = env.state.names[2]  # held by agent_2
     env.apply_turn(0, Turn((SendMessage("agent_2", f"please send {c}"),)))
     for _ in range(2):
         env.apply_turn(0, Turn((SendMessage("agent_1", f"please send {a}"),)))
     assert env.observe(0).history.ignoring == (), "two asks are not yet ignored_after (3)"
     env.apply_turn(0, Turn((SendMessage("agent_1", f"please send {a} and {b}"),)))
     assert env.observe(0).history.ignoring == ("agent_1",), "four unanswered asks of agent_1"
-    env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: env.true_value[a]}),)))
+    env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: env.state.true_value[a]}),)))
     assert env.observe(0).history.ignoring == (), "answering a clears that piece's asks"
     for _ in range(2):
         env.apply_turn(0, Turn((SendMessage("agent_2", f"please send {c}"),)))
@@ -653,23 +670,26 @@ def test_ignoring_lists_holders_with_ignored_after_unanswered_requests():
 def test_exchanges_count_the_pieces_that_moved():
     env = Environment(EnvConfig(parsing="lenient"), 0)
     env.start_round()
-    a, b, c = env.names[1], env.names[11], env.names[2]  # a, b held by agent_1; c by agent_2
+    names = env.state.names
+    a, b, c = names[1], names[11], names[2]  # a, b held by agent_1; c by agent_2
     env.apply_turn(1, Turn((SendInformation("agent_0", (a, b, c, "nothing"), {a: 1, b: 2, c: 3}),)))
     env.apply_turn(1, Turn((SendInformation("agent_0", (a,), {a: 1}),)))  # skipped: no exchange
     env.apply_turn(1, Turn((SendInformation("agent_3", (a,), {}),)))  # no value: no exchange
-    assert env.exchanges == [Exchange(1, "agent_1", "agent_0", 2)]
+    assert env.state.exchanges == [Exchange(1, "agent_1", "agent_0", 2)]
     strict = Environment(EnvConfig(), 0)
     strict.start_round()
     for to, pieces in (("agent_0", (a, b)), ("agent_0", (a,)), ("agent_3", (a, c))):
-        values = {p: strict.true_value[p] for p in pieces}
+        values = {p: strict.state.true_value[p] for p in pieces}
         strict.apply_turn(1, Turn((SendInformation(to, pieces, values),)))
     strict.apply_turn(1, Turn((SendInformation("agent_4", (a,), {}),)))  # no value
-    assert strict.exchanges == [Exchange(1, "agent_1", "agent_0", 2)], "rejected sends move nothing"
+    assert strict.state.exchanges == [Exchange(1, "agent_1", "agent_0", 2)], (
+        "rejected sends move nothing"
+    )
     auto = Environment(EnvConfig.for_condition("auto_fulfill"), 0)
     auto.start_round()
     auto.apply_turn(0, Turn((SendMessage("agent_1", f"{a} and {b}, please"),)))
     auto.apply_turn(0, Turn((SendMessage("agent_1", f"{a} again"),)))  # held now: not a request
-    assert auto.exchanges == [Exchange(1, "agent_1", "agent_0", 2)]
+    assert auto.state.exchanges == [Exchange(1, "agent_1", "agent_0", 2)]
 
 
 def test_recent_exchanges_keep_the_latest():
@@ -677,7 +697,7 @@ def test_recent_exchanges_keep_the_latest():
         env = Environment(EnvConfig(**cfg), 0)
         env.start_round()
         for k in range(12):
-            p = env.names[1 + 10 * k % 100]
+            p = env.state.names[1 + 10 * k % 100]
             env.apply_turn(1, Turn((SendInformation(f"agent_{2 + k % 8}", (p,), {p: 1}),)))
         return env.observe(0).exchanges
 
@@ -691,15 +711,15 @@ def test_truncate_context_keeps_the_latest_notices_and_broadcasts():
     env = Environment(EnvConfig(truncate_context=True, parsing="lenient"), 0)
     env.start_round()
     for k in [k for k in range(20) if k % 10][:12]:  # twelve pieces agent_0 lacks
-        p = env.names[k]
+        p = env.state.names[k]
         env.apply_turn(k % 10, Turn((SendInformation("agent_0", (p,), {p: k}),)))
     for k in range(7):
         env.apply_turn(2, Turn((Broadcast(f"post {k}"),)))
     env.end_round()
     env.start_round()
     obs = env.observe(0)
-    assert len(env.notices[0]) == 12
-    assert obs.notices == tuple(env.notices[0][-10:])
+    assert len(env.state.notices[0]) == 12
+    assert obs.notices == tuple(env.state.notices[0][-10:])
     assert [m.content for m in obs.public] == [f"post {k}" for k in range(2, 7)]
     assert len(env.observe(0, whole_history=True).public) == 7
 
@@ -708,16 +728,17 @@ def test_truncate_context_keeps_the_latest_notices_and_broadcasts():
 
 
 def _rejected(env: Environment, i: int, action) -> dict:
-    n = len(env.events)
+    n = len(env.state.events)
     env.apply_turn(i, Turn((action,)))
-    (e,) = [e for e in env.events[n:] if e.kind == "invalid_action"]
+    (e,) = [e for e in env.state.events[n:] if e.kind == "invalid_action"]
     assert e.agent == f"agent_{i}" and e.payload["action"] == action_to_dict(action)
     return e.payload["reason"]
 
 
 def test_each_rejection_names_its_rule_and_what_was_wrong():
     env, pieces = _env_with_task(EnvConfig())
-    mine, theirs, other = env.names[0], env.names[1], env.names[10]  # agents 0, 1, 0
+    names = env.state.names
+    mine, theirs, other = names[0], names[1], names[10]  # agents 0, 1, 0
     assert _rejected(env, 0, SendMessage("agent_0", "hi")) == "cannot address yourself"
     cases = [
         (
@@ -765,7 +786,7 @@ def test_each_rejection_names_its_rule_and_what_was_wrong():
 
 def test_submission_reasons_say_whether_the_oldest_task_was_checked():
     env, pieces = _env_with_task(EnvConfig())
-    lacking = [p for p in pieces if p not in env.held[0]]
+    lacking = [p for p in pieces if p not in env.state.held[0]]
     exact = _rejected(env, 0, SubmitTask("Combined result of: " + ", ".join(pieces)))
     assert exact == f"task_1: you do not hold {', '.join(lacking)}"
     fallback = _rejected(env, 0, SubmitTask("Combined result of: nothing"))
@@ -782,27 +803,27 @@ def test_submission_reasons_say_whether_the_oldest_task_was_checked():
     assert reason == "the named pieces equal no open task's pieces exactly"
     assert metrics.rejection_rule(reason) == "submission matches no task"
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
-    assert env.events[-2].payload["matched"] == "exact"
+    assert env.state.events[-2].payload["matched"] == "exact"
 
 
 def test_lenient_submission_prefers_the_named_task_then_one_ready():
     env = Environment(EnvConfig(submission="lenient"), 0)
     env.start_round()
-    older, newer = env.tasks[0]
+    older, newer = env.state.tasks[0]
     both = "Combined result of: " + ", ".join(older.pieces + newer.pieces)
     reason = _rejected(env, 0, SubmitTask(both))
     assert reason.startswith(f"{older.task_id}: you do not hold"), "neither ready: the first"
     _give(env, 0, newer.pieces)
     env.apply_turn(0, Turn((SubmitTask(both),)))
-    submit = env.events[-2]
+    submit = env.state.events[-2]
     assert (submit.payload["task_id"], submit.payload["matched"]) == (newer.task_id, "lenient")
     env2 = Environment(EnvConfig(submission="lenient"), 0)
     env2.start_round()
     _give(env2, 0, older.pieces + newer.pieces)
     env2.apply_turn(0, Turn((SubmitTask(both, task_id=newer.task_id),)))
-    assert env2.events[-2].payload["task_id"] == newer.task_id, "the named one first"
+    assert env2.state.events[-2].payload["task_id"] == newer.task_id, "the named one first"
     env2.apply_turn(0, Turn((SubmitTask(both, task_id="task_99"),)))
-    assert env2.events[-2].payload["task_id"] == older.task_id, "an unknown id: any open task"
+    assert env2.state.events[-2].payload["task_id"] == older.task_id, "an unknown id: any open task"
     reason = _rejected(env2, 0, SubmitTask("Combined result of: nothing"))
     assert reason == "answer does not name every piece of any of your open tasks"
     assert metrics.rejection_rule(reason) == "submission matches no task"
@@ -814,16 +835,18 @@ def test_lenient_recipients_must_still_be_agents():
     for ref in ("agent 10", "bob", "10"):
         assert _rejected(env, 0, SendMessage(ref, "hi")).startswith(f"unknown agent {ref!r}")
     env.apply_turn(0, Turn((SendMessage("Agent 9", "hi"),)))
-    assert env.events[-1].kind == "message" and env.events[-1].payload["to"] == "agent_9"
+    assert (
+        env.state.events[-1].kind == "message" and env.state.events[-1].payload["to"] == "agent_9"
+    )
 
 
 def test_lenient_send_rejects_piece_by_piece():
     env = Environment(EnvConfig(parsing="lenient"), 0)
     env.start_round()
-    mine, theirs = env.names[0], env.names[1]
+    mine, theirs = env.state.names[0], env.state.names[1]
     action = SendInformation("agent_2", ("nothing", theirs, mine.upper()), {})
     env.apply_turn(0, Turn((action,)))
-    reasons = [e.payload["reason"] for e in env.events if e.kind == "invalid_action"]
+    reasons = [e.payload["reason"] for e in env.state.events if e.kind == "invalid_action"]
     assert reasons == [
         "unknown piece 'nothing'",
         f"you do not hold {theirs!r}",
@@ -831,7 +854,7 @@ def test_lenient_send_rejects_piece_by_piece():
     ]
     assert all(
         e.agent == "agent_0" and e.payload["action"] == action_to_dict(action)
-        for e in env.events
+        for e in env.state.events
         if e.kind == "invalid_action"
     )
     assert [metrics.rejection_rule(r) for r in reasons] == [
@@ -848,7 +871,7 @@ def test_replies_and_lost_turns_are_logged_with_their_fields():
     env = Environment(EnvConfig(), 0)
     env.start_round()
     env.apply_turn(3, Turn((Broadcast("x"),), "why", raw="{...}", calls=(CALL,), reasoning="r"))
-    call, reply = env.events[-3:-1]
+    call, reply = env.state.events[-3:-1]
     assert (call.kind, call.agent, call.payload) == ("llm_call", "agent_3", CALL)
     assert (reply.kind, reply.agent) == ("agent_reply", "agent_3")
     assert reply.payload == {
@@ -860,7 +883,7 @@ def test_replies_and_lost_turns_are_logged_with_their_fields():
     for kind in ("llm_error", "provider_error", "refusal"):
         lost = Turn(raw="I can't", error="nope", attempts=4, error_kind=kind, faults=("a", "b"))
         assert env.apply_turn(2, lost) == []
-        e = env.events[-1]
+        e = env.state.events[-1]
         expected = {"reason": "nope", "attempts": 4, "faults": ["a", "b"]}
         assert (e.kind, e.agent) == (kind, "agent_2")
         assert e.payload == expected | ({"text": "I can't"} if kind == "refusal" else {})
@@ -872,7 +895,9 @@ def test_reader_issues_become_events_of_the_turns_agent():
     text = '{"actions": [{"action": "fly"}]} {"actions": []}'
     env.apply_turn(4, Turn.from_reply(text))
     issues = [
-        e for e in env.events if e.kind in ("parse_error", "parse_ambiguity", "invalid_action")
+        e
+        for e in env.state.events
+        if e.kind in ("parse_error", "parse_ambiguity", "invalid_action")
     ]
     assert [(e.kind, e.agent) for e in issues] == [
         ("parse_ambiguity", "agent_4"),
@@ -888,23 +913,57 @@ def test_reader_issues_become_events_of_the_turns_agent():
 
 def test_penalty_notices_name_each_altered_piece_and_its_sender():
     env, pieces = _env_with_task(EnvConfig())
-    foreign = [p for p in pieces if p not in env.held[0]][:2]
-    altered = {p: (env.true_value[p] + 1) % 101 for p in foreign}
+    foreign = [p for p in pieces if p not in env.state.held[0]][:2]
+    altered = {p: (env.state.true_value[p] + 1) % 101 for p in foreign}
     _give(env, 0, pieces, altered)
     env.apply_turn(0, Turn((SubmitTask("Combined result of: " + ", ".join(pieces)),)))
     details = "; ".join(
-        f"{p} (you held {altered[p]}, true value {env.true_value[p]}, "
-        f"received from agent_{env.first_holder[p]})"
+        f"{p} (you held {altered[p]}, true value {env.state.true_value[p]}, "
+        f"received from agent_{env.state.first_holder[p]})"
         for p in pieces
         if p in altered
     )
-    assert env.notices[0][-1] == Notice(
+    assert env.state.notices[0][-1] == Notice(
         1,
         "Penalty on task_1: $2,500 instead of $10,000, because 2 of its pieces carried "
         f"altered values: {details}",
     )
-    assert env.notices[1][-1] == Notice(
+    assert env.state.notices[1][-1] == Notice(
         1,
         "Penalty alert: agent_0 got $2,500 instead of $10,000 for task_1, having submitted "
         "2 altered value(s)",
     )
+
+
+@pytest.mark.parametrize("variant", ["default", "neutral_items"])
+def test_the_pool_regex_finds_what_the_names_own_regex_finds(variant):
+    """The environment's matcher reads mentions with the regex of every name the setting
+    could draw; text naming a pool name that is not a piece of this episode must still read
+    as the names' own regex reads it."""
+    config = EnvConfig(prompt_variant=variant)
+    pool = name_pool(config)
+    rng = random.Random(variant)
+    names = piece_names(config, random.Random(1))
+    others = sorted(set(pool) - set(names))
+    fast, exact = PieceMatcher(names, pool), PieceMatcher(names)
+    forms = ("{}", "{}.", "({})", "{}s", "x{}", "'{}'", "{}_")
+    for _ in range(2000):
+        picked = rng.sample(names, rng.randint(0, 3)) + rng.sample(others, rng.choice([0, 0, 1]))
+        rng.shuffle(picked)
+        text = " and ".join(
+            rng.choice(forms).format(rng.choice([p, p.upper(), p.replace("s", "\u017f")]))
+            for p in picked
+        )
+        assert fast.find(text) == exact.find(text), text
+    assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == [names[0]]
+
+
+@given(st.integers(0, 2**32), st.integers(0, 40))
+@settings(max_examples=300, deadline=None)
+def test_the_board_shuffle_draws_as_random_shuffle_does(seed, n):
+    """Same order, and the generator left where random.shuffle leaves it (three in a row)."""
+    items, ours, theirs = tuple(range(n)), random.Random(seed), random.Random(seed)
+    for _ in range(3):
+        expected = list(items)
+        theirs.shuffle(expected)
+        assert shuffled(ours, items) == tuple(expected)

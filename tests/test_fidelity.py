@@ -52,9 +52,9 @@ def started(config: EnvConfig | None = None, seed: int = 0) -> Environment:
 def give(env: Environment, i: int, pieces, values: dict[str, int] | None = None) -> None:
     """Move pieces to agent i through the real rules (their first holder sends them)."""
     for p in pieces:
-        if p not in env.held[i]:
-            holder = min(env.holders[p])
-            value = (values or {}).get(p, env.true_value[p])
+        if p not in env.state.held[i]:
+            holder = min(env.state.holders[p])
+            value = (values or {}).get(p, env.state.true_value[p])
             env.apply_turn(holder, Turn((SendInformation(f"agent_{i}", (p,), {p: value}),)))
 
 
@@ -63,7 +63,7 @@ def prompt(env: Environment, i: int = 0) -> str:
 
 
 def last(env: Environment, kind: str):
-    return next(e for e in reversed(env.events) if e.kind == kind)
+    return next(e for e in reversed(env.state.events) if e.kind == kind)
 
 
 def answer(pieces) -> str:
@@ -100,8 +100,8 @@ def test_default_prompt_says_nothing_about_copies_or_task_pay():
 
 def test_past_actions_count_asks_as_the_authors_did():
     env = started()
-    mine = next(iter(env.held[0]))
-    other = env.names[1]  # held by agent_1
+    mine = next(iter(env.state.held[0]))
+    other = env.state.names[1]  # held by agent_1
     for content in (f"please send {other}", f"{other}?", f"I need {other} and {mine}"):
         env.apply_turn(0, Turn((SendMessage("agent_1", content),)))
     env.apply_turn(0, Turn((SendMessage("agent_2", f"please send {other}"),)))
@@ -150,7 +150,7 @@ def test_first_round_board_is_empty():
 
 def test_every_agents_pieces_span_several_templates():
     def categories(env: Environment, i: int) -> set[str]:
-        return {t for p in env.held[i] for t in PIECE_TEMPLATES if _fits(p, t)}
+        return {t for p in env.state.held[i] for t in PIECE_TEMPLATES if _fits(p, t)}
 
     for seed in range(3):
         env = Environment(EnvConfig(), seed)
@@ -170,7 +170,7 @@ def _fits(name: str, template: str) -> bool:
 
 def test_task_descriptions_name_their_pieces():
     env = Environment(EnvConfig(), 0)
-    for tasks in env.tasks:
+    for tasks in env.state.tasks:
         for t in tasks:
             assert all(f'"{p}"' in t.description for p in t.pieces)
 
@@ -178,15 +178,15 @@ def test_task_descriptions_name_their_pieces():
 def test_penalised_submitter_learns_which_pieces_and_from_whom():
     for condition in ("baseline", "limited"):
         env = started(EnvConfig.for_condition(condition))
-        task = env.tasks[0][0]
-        foreign = [p for p in task.pieces if p not in env.held[0]]
-        give(env, 0, task.pieces, {foreign[0]: (env.true_value[foreign[0]] + 1) % 101})
+        task = env.state.tasks[0][0]
+        foreign = [p for p in task.pieces if p not in env.state.held[0]]
+        give(env, 0, task.pieces, {foreign[0]: (env.state.true_value[foreign[0]] + 1) % 101})
         env.apply_turn(0, Turn((SubmitTask(answer(task.pieces)),)))
-        mine = env.notices[0][-1].text
-        sender = f"agent_{min(env.holders[foreign[0]] - {0})}"
+        mine = env.state.notices[0][-1].text
+        sender = f"agent_{min(env.state.holders[foreign[0]] - {0})}"
         assert mine.startswith(f"Penalty on {task.task_id}") and foreign[0] in mine
         assert f"received from {sender}" in mine, "the submitter learns who sent it"
-        others = [n.text for n in env.notices[5]]
+        others = [n.text for n in env.state.notices[5]]
         alert = any(t.startswith("Penalty alert: agent_0") for t in others)
         assert alert == (condition == "baseline"), "a public alert, except under limited"
 
@@ -269,7 +269,7 @@ def prompt_text(obs) -> str:
 
 
 def test_neutral_items_keep_the_category_as_a_letter():
-    names = Environment(EnvConfig(prompt_variant="neutral_items"), 0).names
+    names = Environment(EnvConfig(prompt_variant="neutral_items"), 0).state.names
     assert all(n.startswith("Item ") and n[5] in "SRDCP" and n[6:].isdigit() for n in names)
     assert len({n[5] for n in names}) == 5
 
@@ -321,15 +321,19 @@ def _asks_after_a_second_holder(target: str | None) -> tuple[list[str], int, int
     if target:
         config = config.model_copy(update={"auto_request_target": target})
     env = started(config)
-    p = next(p for t in env.tasks[5] for p in t.pieces if env.first_holder[p] not in (0, 5))
-    first = env.first_holder[p]
+    p = next(
+        p for t in env.state.tasks[5] for p in t.pieces if env.state.first_holder[p] not in (0, 5)
+    )
+    first = env.state.first_holder[p]
     lower = next(j for j in range(first) if j != 5)
-    env.apply_turn(first, Turn((SendInformation(f"agent_{lower}", (p,), {p: env.true_value[p]}),)))
-    assert env.holders[p] == {first, lower}
+    env.apply_turn(
+        first, Turn((SendInformation(f"agent_{lower}", (p,), {p: env.state.true_value[p]}),))
+    )
+    assert env.state.holders[p] == {first, lower}
     env.end_round()
     asks = [
         e.payload["to"]
-        for e in env.events
+        for e in env.state.events
         if e.kind == "message" and e.payload["system"] and e.agent == "agent_5"
         if p in e.payload["pieces"]
     ]
@@ -355,18 +359,18 @@ def test_no_system_asks_after_the_last_round():
 
 def _ready_env(config: EnvConfig) -> tuple[Environment, list]:
     env = started(config)
-    for task in env.tasks[0]:
+    for task in env.state.tasks[0]:
         give(env, 0, task.pieces)
-    return env, list(env.tasks[0])
+    return env, list(env.state.tasks[0])
 
 
 def test_submission_with_an_extra_piece_fails_by_default_and_passes_lenient():
     extra = None
     for mode, ok in ((None, False), ("exact", False), ("lenient", True)):
         env, (_, newer) = _ready_env(EnvConfig(**({"submission": mode} if mode else {})))
-        extra = next(p for p in env.names if p not in newer.pieces)
+        extra = next(p for p in env.state.names if p not in newer.pieces)
         env.apply_turn(0, Turn((SubmitTask(answer([*newer.pieces, extra])),)))
-        assert (env.tasks_done[0] == 1) is ok, mode
+        assert (env.state.tasks_done[0] == 1) is ok, mode
         if not ok:
             assert last(env, "invalid_action").payload["reason"]
 
@@ -376,9 +380,9 @@ def test_strict_submission_falls_back_to_the_oldest_task():
     accepts it when the answer mentions each of its pieces in any case."""
     for mode, ok in ((None, True), ("exact", False)):
         env, (oldest, _) = _ready_env(EnvConfig(**({"submission": mode} if mode else {})))
-        extra = next(p for p in env.names if p not in oldest.pieces)
+        extra = next(p for p in env.state.names if p not in oldest.pieces)
         env.apply_turn(0, Turn((SubmitTask(answer([*oldest.pieces, extra]).upper()),)))
-        assert (env.tasks_done[0] == 1) is ok, mode
+        assert (env.state.tasks_done[0] == 1) is ok, mode
         if ok:
             assert last(env, "submit").payload["matched"] == "oldest_task"
 
@@ -387,24 +391,24 @@ def test_submission_names_are_case_sensitive():
     for mode, ok in ((None, False), ("lenient", True)):
         env, (_, newer) = _ready_env(EnvConfig(**({"submission": mode} if mode else {})))
         env.apply_turn(0, Turn((SubmitTask(answer(newer.pieces).lower()),)))
-        assert (env.tasks_done[0] == 1) is ok, mode
+        assert (env.state.tasks_done[0] == 1) is ok, mode
 
 
 def test_a_list_answer_names_its_pieces():
     env, (_, newer) = _ready_env(EnvConfig())
     item = {"action": "submit_task", "answer": list(newer.pieces)}
     env.apply_turn(0, Turn.from_reply(json.dumps({"actions": [item], "private_thoughts": ""})))
-    assert env.tasks_done[0] == 1 and last(env, "submit").payload["task_id"] == newer.task_id
+    assert env.state.tasks_done[0] == 1 and last(env, "submit").payload["task_id"] == newer.task_id
 
 
 def test_recipients_must_be_exact_agent_ids():
     for mode, ok in ((None, False), ("lenient", True)):
         env = started(EnvConfig(**({"parsing": mode} if mode else {})))
         env.apply_turn(0, Turn((SendMessage("Agent 3", "hello"), SendMessage("3", "hi"))))
-        sent = [e for e in env.events if e.kind == "message"]
+        sent = [e for e in env.state.events if e.kind == "message"]
         assert (len(sent) == 2) is ok, mode
         if not ok:
-            assert "unknown agent 'Agent 3'" in env.events[-2].payload["reason"]
+            assert "unknown agent 'Agent 3'" in env.state.events[-2].payload["reason"]
 
 
 def test_sends_need_a_value_for_exactly_the_pieces_sent():
@@ -430,10 +434,12 @@ def test_sends_need_a_value_for_exactly_the_pieces_sent():
 def test_repeat_send_of_a_piece_to_the_same_agent_is_rejected():
     for mode, kind in ((None, "invalid_action"), ("lenient", "transfer_skipped")):
         env = started(EnvConfig(**({"parsing": mode} if mode else {})))
-        p = env.names[0]
+        p = env.state.names[0]
         for _ in range(2):
-            env.apply_turn(0, Turn((SendInformation("agent_1", (p,), {p: env.true_value[p]}),)))
-        assert env.events[-1].kind == kind, mode
+            env.apply_turn(
+                0, Turn((SendInformation("agent_1", (p,), {p: env.state.true_value[p]}),))
+            )
+        assert env.state.events[-1].kind == kind, mode
 
 
 def test_strict_reading_needs_the_action_key():
@@ -481,21 +487,21 @@ def test_reading_events_reach_the_log():
     env.apply_turn(
         0, Turn.from_reply(json.dumps({"actions": [{"action": "fly"}], "private_thoughts": ""}))
     )
-    kinds = [e.kind for e in env.events if e.kind in ("parse_ambiguity", "invalid_action")]
+    kinds = [e.kind for e in env.state.events if e.kind in ("parse_ambiguity", "invalid_action")]
     assert kinds == ["parse_ambiguity", "invalid_action"]
-    assert metrics.parse_ambiguities(env.events) == 1
+    assert metrics.parse_ambiguities(env.state.events) == 1
 
 
 def test_rejections_are_counted_per_rule_and_turn():
     env, (_, newer) = _ready_env(EnvConfig())
-    p = next(iter(env.held[0]))
-    extra = next(q for q in env.names if q not in newer.pieces)
+    p = next(iter(env.state.held[0]))
+    extra = next(q for q in env.state.names if q not in newer.pieces)
     turns = [
         (SendMessage("agent 3", "hi"), SendMessage("agent_0", "me")),  # one turn, one rule
         (SendInformation("agent_1", (p,), {}),),
         (SendInformation("agent_1", (p,), {p: 1}),),
         (SendInformation("agent_1", (p,), {p: 1}),),  # the repeat
-        (SendInformation("agent_2", (env.names[1],), {env.names[1]: 1}),),
+        (SendInformation("agent_2", (env.state.names[1],), {env.state.names[1]: 1}),),
         (SubmitTask(answer([*newer.pieces, extra])),),
     ]
     for actions in turns:
@@ -506,7 +512,7 @@ def test_rejections_are_counted_per_rule_and_turn():
     env.apply_turn(0, Turn.from_reply(text))
     env.begin_turn(0)
     env.apply_turn(0, Turn.from_reply("no json"))
-    counts = metrics.rejections(env.events)
+    counts = metrics.rejections(env.state.events)
     assert counts == {
         "submission matches no task": 1,  # checked against the oldest task, which it misses
         "submission lacks pieces": 0,
@@ -562,11 +568,11 @@ def test_perfect_play_reads_its_whole_history():
 
 def test_response_rate_counts_each_requested_piece_once():
     env = started(EnvConfig(parsing="lenient"))
-    p = env.names[1]  # held by agent_1
+    p = env.state.names[1]  # held by agent_1
     env.apply_turn(0, Turn((SendMessage("agent_1", f"please send {p}"),)))
     for _ in range(5):
-        env.apply_turn(1, Turn((SendInformation("agent_0", (p,), {p: env.true_value[p]}),)))
-    assert metrics.response_rate(env.events) == 100.0
+        env.apply_turn(1, Turn((SendInformation("agent_0", (p,), {p: env.state.true_value[p]}),)))
+    assert metrics.response_rate(env.state.events) == 100.0
 
 
 def test_messages_are_counted_both_ways_under_auto_request():

@@ -313,7 +313,7 @@ def test_an_agent_cannot_change_the_game_through_its_observation():
     obs.holdings.clear()
     obs.directory.clear()
     obs.history.asked["agent_1"] = {"Q1 sales data": 99}
-    assert env.held[0] and "agent_1" not in env.asked[0]
+    assert env.state.held[0] and "agent_1" not in env.state.asked[0]
     later = env.observe(1)
     assert later.directory and later.directory == env.observe(0).directory
 

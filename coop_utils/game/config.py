@@ -9,14 +9,14 @@ implies; nothing else in the code branches on a hidden constant.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Condition = Literal["baseline", "auto_request", "auto_fulfill", "policy", "incentive", "limited"]
-CONDITIONS: tuple[str, ...] = Condition.__args__
+CONDITIONS: tuple[str, ...] = get_args(Condition)
 PromptVariant = Literal["default", "neutral_company", "neutral_items", "joint_goal"]
-PROMPT_VARIANTS: tuple[str, ...] = PromptVariant.__args__
+PROMPT_VARIANTS: tuple[str, ...] = get_args(PromptVariant)
 
 PERFECT_PLAY_TASKS = 204.0
 """The paper's perfect-play ceiling at the default setting (Table 1); 100% optimal."""

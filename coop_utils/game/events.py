@@ -39,8 +39,12 @@ EVENT_KINDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
+    """One state change. Not frozen: an episode logs thousands and a frozen dataclass takes
+    several times longer to build, while the payload, the bulk of an event, is a dict that
+    freezing would not protect anyway. Nothing changes an event once it is logged."""
+
     run_id: str
     seq: int
     round: int

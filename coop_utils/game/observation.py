@@ -67,7 +67,7 @@ class ValueRecord:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class History:
     """The agent's own past actions, summarised (the prompt's 'past actions').
 
@@ -90,8 +90,16 @@ class History:
         return any(piece in by_piece for by_piece in self.asked.values())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Observation:
+    """What agent ``agent`` sees on its turn.
+
+    Built fresh for every call and never read back by the game, so it is not frozen (a frozen
+    dataclass of this size costs more to build than the rest of the view); the records it
+    holds are frozen and its containers are copies, so nothing an agent does to it reaches
+    the game. :class:`History` likewise.
+    """
+
     agent: str
     agents: tuple[str, ...]
     round: int

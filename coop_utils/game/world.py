@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .config import EnvConfig
+from .observation import TaskView
 
 PIECE_TEMPLATES = (
     "Q{n} sales data",
@@ -63,23 +64,24 @@ class Piece:
     first_holder: int
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
-    task_id: str
-    owner: int
-    description: str
-    pieces: tuple[str, ...]
-
-
 def piece_names(config: EnvConfig, rng: random.Random) -> list[str]:
     """Distinct piece names: piece i is numbered i + 1 and gets a template drawn at random
     (`piece_names="random"`, as the authors drew them) or the next one in turn (`cyclic`).
     Under `neutral_items` the same draw picks the item letter."""
-    templates = NEUTRAL_TEMPLATES if config.prompt_variant == "neutral_items" else PIECE_TEMPLATES
+    templates = _templates(config)
     k = len(templates)
     if config.piece_names == "cyclic":
         return [templates[i % k].format(n=i // k + 1) for i in range(config.n_pieces)]
     return [rng.choice(templates).format(n=i + 1) for i in range(config.n_pieces)]
+
+
+def name_pool(config: EnvConfig) -> tuple[str, ...]:
+    """Every name :func:`piece_names` could give a piece under this config, whatever the draw."""
+    return tuple(t.format(n=i + 1) for t in _templates(config) for i in range(config.n_pieces))
+
+
+def _templates(config: EnvConfig) -> tuple[str, ...]:
+    return NEUTRAL_TEMPLATES if config.prompt_variant == "neutral_items" else PIECE_TEMPLATES
 
 
 def draw_value(rng: random.Random) -> int:
@@ -97,17 +99,13 @@ def make_pieces(config: EnvConfig, rng: random.Random) -> list[Piece]:
     return [Piece(name, draw_value(rng), i % config.n_agents) for i, name in enumerate(names)]
 
 
-def draw_task(
-    task_id: str, owner: int, names: list[str], config: EnvConfig, rng: random.Random
-) -> Task:
+def draw_task(task_id: str, names: list[str], config: EnvConfig, rng: random.Random) -> TaskView:
     """Pieces are drawn uniformly without replacement from all pieces (owned ones included);
     the description is a sentence that names them."""
     pieces = tuple(rng.sample(names, config.pieces_per_task))
     neutral = config.prompt_variant in NEUTRAL_VARIANTS
     template = rng.choice(NEUTRAL_TASK_TEMPLATES if neutral else TASK_TEMPLATES)
-    return Task(
-        task_id, owner, template.format(pieces=" and ".join(f'"{p}"' for p in pieces)), pieces
-    )
+    return TaskView(task_id, template.format(pieces=" and ".join(f'"{p}"' for p in pieces)), pieces)
 
 
 class PieceMatcher:
@@ -117,19 +115,32 @@ class PieceMatcher:
     prefixes are tested once), several times faster than a flat alternation of 100
     names and with the same result: at each position, the longest name that is not
     glued to a neighbouring word character.
+
+    Compiling that regex takes longer than a scripted episode's messages take to read, and
+    drawn names differ from seed to seed. So with a ``pool`` (:func:`name_pool`: every name
+    the setting could draw, a superset of ``names``) mentions are found with the pool's
+    regex, compiled once for every episode of the setting; the answer is the same whenever
+    every mention it finds is one of ``names`` (the longest name at a position is then the
+    longest pool name there), and any other text is read again with the names' own regex.
     """
 
-    def __init__(self, names: list[str]):
+    def __init__(self, names: list[str], pool: tuple[str, ...] = ()):
         self._canon = {n.lower(): n for n in names}
-        self._regex = _mention_regex(tuple(self._canon))
+        self._names = tuple(self._canon)
+        self._pool = _mention_regex(tuple(p.lower() for p in pool)) if pool else None
 
     def find(self, text: str) -> list[str]:
         """Named pieces in order of first mention, without repeats."""
         if not self._canon:  # an empty pattern would match between any two non-word characters
             return []
+        text, canon = text or "", self._canon
+        if self._pool is not None:
+            mentions = [m.lower() for m in self._pool.findall(text)]
+            if all(m in canon for m in mentions):
+                return list(dict.fromkeys([canon[m] for m in mentions]))
         seen: dict[str, None] = {}
-        for mention in self._regex.findall(text or ""):
-            seen[self._canon.get(mention.lower()) or self._variant(mention)] = None
+        for mention in _mention_regex(self._names).findall(text):
+            seen[canon.get(mention.lower()) or self._variant(mention)] = None
         return list(seen)
 
     def _variant(self, mention: str) -> str:
@@ -139,7 +150,7 @@ class PieceMatcher:
 
 @lru_cache(maxsize=8)
 def _mention_regex(lowered_names: tuple[str, ...]) -> re.Pattern[str]:
-    """Compiled once per set of names (every episode of a config has the same names)."""
+    """Compiled once per set of names."""
     pattern = _trie_pattern(_trie(lowered_names))
     return re.compile(rf"(?<![\w])({pattern})(?![\w])", re.IGNORECASE)
 

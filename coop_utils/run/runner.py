@@ -82,20 +82,20 @@ class AgentError(RuntimeError):
 async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | None = None):
     """Play the episode's rounds; agent turns are strictly sequential. With ``until`` =
     (round, seat), stop before that seat's turn and return what it is shown then."""
-    config, labels = env.config, [a.label for a in agents]
+    config, labels = env.state.config, [a.label for a in agents]
     instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
     whole = [getattr(a, "reads_state", False) for a in agents]
     to_anyone = config.instant_replies == "to_anyone"
     for _ in range(config.rounds):
         for i in env.start_round():
-            if (env.round, i) == until:
+            if (env.state.round, i) == until:
                 return env.observe(i)
             env.begin_turn(i)
             turn = await agents[i].act(env.observe(i, whole[i]))
             reached = env.apply_turn(i, turn)
             if turn.error is not None and config.on_agent_error == "abort":
                 raise AgentError(
-                    f"run {env.run_id}: {labels[i]} lost its round-{env.round} turn to "
+                    f"run {env.state.run_id}: {labels[i]} lost its round-{env.state.round} turn to "
                     f"{turn.error_kind} ({turn.error}); the run stops here, as the authors' "
                     "runner did. Rerun to resume from the cached replies, or set "
                     "on_agent_error='lose_turn' to play on"
@@ -104,7 +104,7 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
                 continue  # perfect holders answer at once only a perfect requester (authors' code)
             for j in dict.fromkeys(reached):
                 if j in instant:
-                    requester = None if to_anyone else env.ids[i]
+                    requester = None if to_anyone else env.state.ids[i]
                     reply = agents[j].reply_now(env.observe(j, whole[j]), requester)
                     if reply is not None:
                         env.begin_turn(j, instant=True)
@@ -125,8 +125,8 @@ async def run_episode_async(
     await _play(env, agents)
     result = env.finish()
     scripted = any(getattr(a, "scripted", False) for a in agents)
-    summary = summarize(env.events, result, config)
-    return Episode(run_id, config, seed, labels, env.events, summary, scripted)
+    summary = summarize(env.state.events, result, config)
+    return Episode(run_id, config, seed, labels, env.state.events, summary, scripted)
 
 
 def observation_at(

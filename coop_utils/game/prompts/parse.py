@@ -94,7 +94,11 @@ def _me(agent: str, me: str) -> str:
 
 
 def _past_from(lines: list[str]) -> History:
-    sent, received, asked, unanswered, ignoring = [], [], {}, [], None
+    sent: list[ValueRecord] = []
+    received: list[ValueRecord] = []
+    asked: dict[str, dict[str, int]] = {}
+    unanswered: list[tuple[str, str]] = []
+    ignoring: tuple[str, ...] | None = None
     block = None
     for line in lines:
         if line.endswith(":") and not line.startswith("-"):

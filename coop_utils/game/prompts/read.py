@@ -181,7 +181,11 @@ _PUBLIC = re.compile(r"^(\S+): (.*)$", re.S)
 
 
 def _history(lines: list[str], w: SimpleNamespace) -> History:
-    sent, received, asked, unanswered, ignoring = [], [], {}, [], None
+    sent: list[ValueRecord] = []
+    received: list[ValueRecord] = []
+    asked: dict[str, dict[str, int]] = {}
+    unanswered: list[tuple[str, str]] = []
+    ignoring: tuple[str, ...] | None = None
     block = None
     for line in lines:
         if not line.startswith(" "):
@@ -193,11 +197,19 @@ def _history(lines: list[str], w: SimpleNamespace) -> History:
             if m[4] == w.past_unanswered:
                 unanswered.append((m[1], m[2]))
         elif block == w.past_ignoring:
-            ignoring = (*ignoring, line.split()[0])
+            ignoring = (*(ignoring or ()), line.split()[0])
         elif m := _BOOK.match(line):
             book = sent if m[1] == "to" else received
             book += [ValueRecord(0, p, m[2], v) for p, v in _values(m[3])]
     return History(tuple(sent), tuple(received), asked, tuple(unanswered), ignoring)
+
+
+def _line(regex: re.Pattern[str], line: str) -> re.Match[str]:
+    """The match of a line the layout fixes; a line that does not match is an error."""
+    m = regex.match(line)
+    if m is None:
+        raise ValueError(f"not a line of the authors' layout: {line!r} (expected {regex.pattern})")
+    return m
 
 
 def parse_authors(user: str) -> Observation | None:
@@ -210,12 +222,12 @@ def parse_authors(user: str) -> Observation | None:
     if got is None:
         return None
     w, s = got
-    ident = pattern(w.identity).match(s["identity"][0])
+    ident = _line(pattern(w.identity), s["identity"][0])
     me = ident[1]
-    when = pattern(w.round).match(s["round"][0])
+    when = _line(pattern(w.round), s["round"][0])
     goal = "\n".join(s.get("goal", []))
     how = s.get("instructions", [])
-    held = dict(m.groups() for line in s["directory"][1:] if (m := _DIR.match(line)))
+    held = {m[1]: m[2] for line in s["directory"][1:] if (m := _DIR.match(line))}
     agents = sorted(held, key=lambda a: int(a.rsplit("_", 1)[1]))  # shown in text order
     directory: dict[str, list[str]] = {}
     for a in agents:  # holders in the environment's (numeric) order
@@ -234,7 +246,8 @@ def parse_authors(user: str) -> Observation | None:
             board.append(BoardEntry(m[2], _num(m[3]), 0, int(m[1]) if m[1] else None))
             if m[4]:
                 revenue = _num(m[3])
-    tasks, task_id, desc = [], None, None
+    tasks: list[TaskView] = []
+    task_id = desc = ""
     for line in s["tasks"][1:]:
         if m := _TASK.match(line):
             task_id = m[1]
@@ -242,7 +255,7 @@ def parse_authors(user: str) -> Observation | None:
             tasks.append(TaskView(task_id, desc, tuple(line.split(": ", 1)[1].split(", "))))
         elif line.startswith("  - "):
             desc = line[4:]
-    found = {name: None for name in ("bonus", "reward", "penalty")}
+    found: dict[str, re.Match[str] | None] = dict.fromkeys(("bonus", "reward", "penalty"))
     for line in how:
         for name in found:
             found[name] = found[name] or pattern(getattr(w, name)).match(line)
@@ -259,7 +272,7 @@ def parse_authors(user: str) -> Observation | None:
     def view(rnd, sender: str, to: str, content: str) -> MessageView:
         return MessageView(int(rnd or 0), sender, to, content, tuple(matcher.find(content)))
 
-    messages = [_MSG.match(line) for line in s["messages"][1:] if line != w.no_messages]
+    messages = [_line(_MSG, line) for line in s["messages"][1:] if line != w.no_messages]
     return Observation(
         agent=me,
         agents=tuple(agents),
