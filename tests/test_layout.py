@@ -212,3 +212,26 @@ def test_no_private_name_is_imported_from_another_module():
                 ]
                 found += [f"{path.relative_to(PACKAGE)}: {name}" for name in hidden]
     assert not found, "make these public where they are defined: " + ", ".join(found)
+
+
+def test_nothing_in_the_package_imports_from_the_tests():
+    """Test scaffolding (the conformance scenarios, fixtures) lives in tests/; an installed
+    package has no tests/ to import, so no module may reach for one of its modules."""
+    tests = Path(__file__).resolve().parent
+    theirs = {"tests"} | {p.stem for p in tests.glob("*.py")}
+    theirs |= {p.parent.name for p in tests.glob("*/__init__.py")}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            found += [
+                f"{path.relative_to(PACKAGE)}: {n}" for n in names if n.split(".")[0] in theirs
+            ]
+    assert "conformance" in theirs and not found, (
+        "move what these need into the package: " + ", ".join(found)
+    )
