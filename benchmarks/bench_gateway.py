@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,8 +27,6 @@ from coop_utils.game.config import EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.prompts import render_messages
 from coop_utils.llm.client import ClientPool, StopError
-from coop_utils.llm.conformance import ConformanceServer
-from coop_utils.llm.conformance.proxy import MASTER_KEY, LiteLLMProxy
 from coop_utils.llm.local import LocalServer
 
 ROWS = {  # row -> (upstream: "serve" or a conformance scenario, LiteLLM's route, turns)
@@ -41,6 +40,8 @@ ROWS = {  # row -> (upstream: "serve" or a conformance scenario, LiteLLM's route
     "404 from the provider (its model id)": ("openai-model-not-found", "openai", 1),
 }
 WAYS = ("direct", "proxy", "proxy, router retrying")
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+"""Where the conformance scenarios live (beside the tests that use them)."""
 
 
 def first_prompt() -> list[dict[str, str]]:
@@ -72,6 +73,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=int, default=30, help="turns for the coop serve rows")
     args = ap.parse_args()
+    sys.path.insert(0, str(TESTS))
+    from conformance import ConformanceServer
+    from conformance.proxy import MASTER_KEY, LiteLLMProxy
+
     os.environ["COOP_BENCH_GATEWAY_KEY"] = MASTER_KEY
     with LocalServer(port=0, mode="process") as serve, ConformanceServer() as conf:
         upstream = {

@@ -1,4 +1,5 @@
-"""Shared fixtures: one local OpenAI-compatible server (`coop serve`) for the whole session."""
+"""Shared fixtures: one local OpenAI-compatible server (`coop serve`) for the whole session;
+and the notebooks (nbval) marked ``slow``, so the fast loop (``-m "not slow"``) leaves them out."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ import pytest
 
 from coop_utils.analysis.thoughts.judge import STAND_INS
 from coop_utils.llm.local import LocalServer
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(NOTEBOOKS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -160,6 +160,7 @@ reply_like = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     reply=reply_like,
@@ -184,6 +185,7 @@ def test_parser_fuzz_structured(reply, wrap, parsing):
         assert any(i.kind == "parse_ambiguity" for i in parsed.issues), "never a silent choice"
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(
     st.text(max_size=300) | st.binary(max_size=100).map(lambda b: b.decode("latin-1")),

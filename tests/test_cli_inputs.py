@@ -37,6 +37,7 @@ def _coop(*argv: str, env: dict[str, str] | None = None, timeout: float = 60, cw
 # item 2: a server that is not there stops the run at once and says what to check
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "variable, agents", [("OLLAMA_BASE_URL", "ollama:llama3.1"), ("VLLM_BASE_URL", "vllm:m")]
 )
@@ -234,6 +235,7 @@ def test_a_lock_is_removed_when_its_holder_ends_and_a_waiter_takes_the_new_one(t
     assert not lock.exists()
 
 
+@pytest.mark.slow
 def test_an_evaluation_leaves_no_lock_file(tmp_path, capsys):
     from coop_utils.cli import main
 
@@ -251,6 +253,7 @@ def test_an_evaluation_leaves_no_lock_file(tmp_path, capsys):
 PAID = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "DEEPINFRA_TOKEN")
 
 
+@pytest.mark.slow
 def test_every_missing_key_of_a_grid_is_named_at_once(tmp_path, monkeypatch, capsys):
     from coop_utils.cli import main
     from coop_utils.paths import ROOT
@@ -268,6 +271,7 @@ def test_every_missing_key_of_a_grid_is_named_at_once(tmp_path, monkeypatch, cap
     assert all(key in line for key in PAID), line
 
 
+@pytest.mark.slow
 def test_evaluate_names_a_missing_key_before_printing_an_estimate(monkeypatch, capsys, tmp_path):
     from coop_utils.cli import main
 
@@ -301,6 +305,7 @@ def _help(command: str) -> str:
     return _coop(command, "--help").stdout
 
 
+@pytest.mark.slow
 def test_help_shows_defaults_notebooks_and_their_parameters_in_wrapped_lines():
     assert "(default 1)" in _help("run").split("--runs", 2)[2].split("\n  --")[0]
     text = _help("reproduce")
@@ -387,6 +392,7 @@ def test_population_labels_keep_their_asterisks_in_markdown():
 # item 9: README samples come from their commands; labels stay inside the axes; paper rows
 
 
+@pytest.mark.slow
 def test_the_readmes_paper_grid_dry_run_is_what_the_command_prints(monkeypatch, capsys):
     from coop_utils.cli import main
     from coop_utils.paths import ROOT

@@ -39,11 +39,13 @@ def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:
     ]
 
 
+@pytest.mark.slow
 def test_perfect_play_ceiling_default():
     tasks = perfect_tasks(EnvConfig(), range(20))
     assert 200 <= statistics.mean(tasks) <= 206, tasks
 
 
+@pytest.mark.slow
 def test_perfect_play_ceiling_30_rounds():
     tasks = perfect_tasks(EnvConfig(rounds=30), range(5))
     assert 305 <= statistics.mean(tasks) <= 320, tasks

@@ -42,6 +42,7 @@ def offline(tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow
 def test_offline_evaluation_diagnoses_from_the_numbers(offline):
     code, out = offline
     assert code == 0
@@ -71,6 +72,7 @@ def test_offline_evaluation_diagnoses_from_the_numbers(offline):
     assert summary["setting"] == "rounds=15" and summary["stopped"] is None
 
 
+@pytest.mark.slow
 def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     _, out = offline
     board = (out / "board.csv").read_text()
@@ -92,6 +94,7 @@ def test_offline_evaluation_is_labelled_scripted_everywhere(offline):
     assert record["protocol"] == PROTOCOL_VERSION and record["batches"]
 
 
+@pytest.mark.slow
 def test_the_report_links_to_a_view_of_each_cell(offline):
     _, out = offline
     html = (out / "ev" / "report.html").read_text()
@@ -106,6 +109,7 @@ def test_the_report_links_to_a_view_of_each_cell(offline):
         assert "coop view" in page and "scripted agents" in page
 
 
+@pytest.mark.slow
 def test_a_tighter_target_reuses_every_run(offline, capsys):
     """A second evaluation with a tighter target adds seeds, and re-plays none."""
     _, out = offline
@@ -127,6 +131,7 @@ def test_a_tighter_target_reuses_every_run(offline, capsys):
     assert sum(r.startswith("local:withholder,") for r in board.splitlines()) == 1, "upserted"
 
 
+@pytest.mark.slow
 def test_the_name_plays_no_part_and_the_budget_holds(tmp_path, capsys):
     """A withholder behind an innocent alias is still cooperation-limited; priced, under a
     cap, the evaluation stops where the money ends and says so."""
@@ -158,6 +163,7 @@ def test_the_name_plays_no_part_and_the_budget_holds(tmp_path, capsys):
     assert s["models"]["priced-helper"]["interventions"] == {}
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_expected_runs_and_writes_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert main(["evaluate", "o3-mini", "--dry-run", "--out", str(tmp_path / "x")]) == 0

@@ -233,6 +233,7 @@ def summary(model, scripted, protocol="1", baseline=40.0):
     }
 
 
+@pytest.mark.slow
 def test_leaderboard_upserts_and_keeps_the_papers_rows(tmp_path):
     path = tmp_path / "board.csv"
     L.upsert(L.evaluation_rows(summary("my-model", False)), path)

@@ -12,13 +12,13 @@ import asyncio
 import json
 
 import pytest
+from conformance import ConformanceServer
+from conformance.proxy import MASTER_KEY, LiteLLMProxy, litellm_bin
 from test_providers import observation
 
 from coop_utils.game.events import read_events
 from coop_utils.game.prompts import render_messages
 from coop_utils.llm.client import ClientPool, StopError
-from coop_utils.llm.conformance import ConformanceServer
-from coop_utils.llm.conformance.proxy import MASTER_KEY, LiteLLMProxy, litellm_bin
 from coop_utils.run.grid import run_grid
 from coop_utils.run.plan import GridSpec
 

@@ -289,7 +289,14 @@ def test_golden_file_lists_exactly_these_cases():
     assert set(_golden()) == expected
 
 
-@pytest.mark.parametrize("name", list(CASES))
+def fast(name: str) -> bool:
+    """The fast loop replays each case's first seed (``-m "not slow"``); the suite, all."""
+    return name.endswith("/seed0")
+
+
+@pytest.mark.parametrize(
+    "name", [n if fast(n) else pytest.param(n, marks=pytest.mark.slow) for n in CASES]
+)
 def test_episode_replays_bit_for_bit(name):
     assert play(*CASES[name]) == _golden()[name]
 

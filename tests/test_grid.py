@@ -48,6 +48,7 @@ def events_of(out: Path) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 def test_live_then_replay_without_server_gives_identical_logs(server, tmp_path):
     spec = GridSpec(
         models=[MIX, "local:bungler"],
@@ -82,6 +83,7 @@ def test_replay_miss_names_the_request(server, tmp_path):
     assert "ReplayMiss" in error and "local:cooperator" in error and "sample" in error
 
 
+@pytest.mark.slow
 def test_faults_are_retried_or_logged_and_add_up_to_the_servers_count(server, tmp_path):
     server.set_faults(
         rate_429=0.06,
@@ -179,6 +181,7 @@ def test_a_missing_key_stops_before_any_call(server, tmp_path, monkeypatch):
     assert server.stats()["requests"] == 0
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_runs_and_refuses_a_different_config(server, tmp_path):
     spec = GridSpec(models=["local:cooperator", "perfect"], runs=2, env={"rounds": 3})
     urls = {"local": server.base_url}
@@ -193,6 +196,7 @@ def test_rerun_skips_finished_runs_and_refuses_a_different_config(server, tmp_pa
         run_grid(other, tmp_path / "out", progress=False, base_urls=urls)
 
 
+@pytest.mark.slow
 def test_the_budget_holds_with_many_episodes_in_flight(server, tmp_path):
     """A cap a few calls wide, 10 episodes in flight: no call starts that could cross it,
     spending ends within one call's worst case of it, and the runs in flight are left
@@ -225,6 +229,7 @@ def test_the_budget_holds_with_many_episodes_in_flight(server, tmp_path):
     assert again.ok and len(again.completed) == 10
 
 
+@pytest.mark.slow
 def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, tmp_path):
     f = tmp_path / "models.yaml"  # a provider the grid cannot check first: the server says 404
     f.write_text(f"providers:\n  other:\n    base_url: {server.base_url}\n")
@@ -250,6 +255,7 @@ def test_a_stop_class_error_stops_every_call_and_leaves_runs_unfinished(server, 
     assert issubclass(FatalLLMError, RuntimeError)
 
 
+@pytest.mark.slow
 def test_an_experiment_stopped_with_runs_unfinished_raises_the_stops_reason(
     server, tmp_path, monkeypatch
 ):
@@ -283,6 +289,7 @@ def test_reasoning_text_is_recorded(tmp_path):
     assert len(replies) == 10 and all(e.payload["reasoning"] for e in replies)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_a_grid_killed_midway_resumes_to_exactly_the_expected_runs(killed_grid):
     killed = killed_grid()
@@ -342,6 +349,7 @@ def _servers_of(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_grid_leaves_no_server_running(tmp_path, sig):

@@ -51,6 +51,7 @@ def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
 # ---- 1. a cache that survives kills (the cache itself: tests/test_cache.py) ---------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_a_gz_cache_killed_with_sigkill_resumes_and_replays_every_run(tmp_path, killed_grid):
     cache = tmp_path / "c.jsonl.gz"
@@ -136,6 +137,7 @@ def test_duplicate_cells_are_refused(tmp_path, capsys, body, says):
 # ---- 3. one grid per folder ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups")
 def test_a_second_grid_on_the_same_out_refuses_within_a_second(tmp_path):
     grid = tmp_path / "grid.yaml"

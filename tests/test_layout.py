@@ -48,16 +48,21 @@ def _exists(module: str, root: Path) -> bool:
     return (root / rel).with_suffix(".py").is_file() or (root / rel / "__init__.py").is_file()
 
 
+def parsed(root: Path = PACKAGE) -> list[tuple[Path, ast.Module]]:
+    """Every module of ``root`` with its syntax tree."""
+    return [(p, ast.parse(p.read_text(encoding="utf-8"))) for p in sorted(root.rglob("*.py"))]
+
+
 def imports(root: Path = PACKAGE) -> nx.DiGraph:
     """Module -> module edges for every import of the package by the package, written
     anywhere in a module (top level, functions, ``if`` blocks)."""
     name = root.name
     graph = nx.DiGraph()
-    for path in sorted(root.rglob("*.py")):
+    for path, tree in parsed(root):
         here = _module_name(path, root)
         package = here if path.name == "__init__.py" else here.rpartition(".")[0]
         graph.add_node(here)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
@@ -103,27 +108,39 @@ def circles(graph: nx.DiGraph) -> list[list[str]]:
     ]
 
 
-def test_every_module_is_in_a_layer():
-    for module in imports():
+@pytest.fixture(scope="module")
+def trees() -> list[tuple[Path, ast.Module]]:
+    """The package's modules, parsed once for the checks that read them."""
+    return parsed()
+
+
+@pytest.fixture(scope="module")
+def graph() -> nx.DiGraph:
+    """The package's imports, read once for the checks below (which only read it)."""
+    return imports()
+
+
+def test_every_module_is_in_a_layer(graph):
+    for module in graph:
         layer(module)
 
 
-def test_every_import_runs_down_the_flow():
-    assert not upward(imports()), "see docs/CONTRIBUTING.md for which folder may import which"
+def test_every_import_runs_down_the_flow(graph):
+    assert not upward(graph), "see docs/CONTRIBUTING.md for which folder may import which"
 
 
-def test_no_module_imports_itself_round_a_circle():
-    assert not circles(imports())
+def test_no_module_imports_itself_round_a_circle(graph):
+    assert not circles(graph)
 
 
-def test_the_package_root_imports_nothing_at_import_time():
-    assert not list(imports().successors("coop_utils")), "names are found on first use"
+def test_the_package_root_imports_nothing_at_import_time(graph):
+    assert not list(graph.successors("coop_utils")), "names are found on first use"
 
 
-def test_no_module_reaches_round_the_layers_through_the_package_root():
+def test_no_module_reaches_round_the_layers_through_the_package_root(graph):
     """``import coop_utils as cu`` or ``from coop_utils import stats`` inside the package would
     hide any import, upward included, behind the names the root finds on first use."""
-    assert not list(imports().predecessors("coop_utils")), "import the module itself"
+    assert not list(graph.predecessors("coop_utils")), "import the module itself"
 
 
 def test_no_module_is_longer_than_a_screenful_or_two_without_a_reason():
@@ -199,11 +216,11 @@ def test_every_documented_python_m_entry_point_exists_and_runs_as_main():
         assert main.name == "__main__.py" or guard, f"{module} has no __main__ guard"
 
 
-def test_no_private_name_is_imported_from_another_module():
+def test_no_private_name_is_imported_from_another_module(trees):
     """A name another module needs is public; an underscore name stays in its own module."""
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+    for path, tree in trees:
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (
                 node.level or "coop_utils" in (node.module or "")
             ):
@@ -212,3 +229,26 @@ def test_no_private_name_is_imported_from_another_module():
                 ]
                 found += [f"{path.relative_to(PACKAGE)}: {name}" for name in hidden]
     assert not found, "make these public where they are defined: " + ", ".join(found)
+
+
+def test_nothing_in_the_package_imports_from_the_tests(trees):
+    """Test scaffolding (the conformance scenarios, fixtures) lives in tests/; an installed
+    package has no tests/ to import, so no module may reach for one of its modules."""
+    tests = Path(__file__).resolve().parent
+    theirs = {"tests"} | {p.stem for p in tests.glob("*.py")}
+    theirs |= {p.parent.name for p in tests.glob("*/__init__.py")}
+    found = []
+    for path, tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            found += [
+                f"{path.relative_to(PACKAGE)}: {n}" for n in names if n.split(".")[0] in theirs
+            ]
+    assert "conformance" in theirs and not found, (
+        "move what these need into the package: " + ", ".join(found)
+    )

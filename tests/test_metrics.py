@@ -525,6 +525,7 @@ def test_cooperation_competence_rows_in_model_order_at_any_confidence():
 # ---- scripted populations ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_perfect_play_scores_the_ceiling_on_every_rate():
     """Perfect play at the default setting: 100% response, 100% pipeline, near-equal revenue.
 

@@ -23,6 +23,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from coop_utils.agents import scripted_agent  # noqa: E402
 from coop_utils.analysis import load, plots  # noqa: E402
+from coop_utils.analysis import tables as T  # noqa: E402
 from coop_utils.analysis.paper import load_paper  # noqa: E402
 from coop_utils.analysis.thoughts import run_level_table, thought_table  # noqa: E402
 from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
@@ -174,6 +175,7 @@ def _texts(fig: Figure) -> str:
     return "\n".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
 
 
+@pytest.mark.slow
 def test_every_figure_renders_and_saves(tmp_path):
     figs = _all_figures(
         synthetic_runs(),
@@ -185,6 +187,18 @@ def test_every_figure_renders_and_saves(tmp_path):
     _check_saved(figs, tmp_path)
 
 
+def test_ablation_effects_shows_each_setting_and_its_change_from_the_default():
+    base = synthetic_runs().query("condition == 'baseline'")
+    doubled = base.assign(setting="rounds_10", tasks=2 * base["tasks"])
+    table = T.ablation_table(pd.concat([base.assign(setting="default"), doubled]), _paper())
+    fig = plots.ablation_effects(table)
+    left, right = fig.axes[:2]
+    assert [t.get_text() for t in right.get_xticklabels()] == ["default", "rounds_10"]
+    assert sorted({round(p.get_height(), 6) for p in right.patches}) == [0, 100]
+    assert "scripted agents" in fig.get_suptitle()
+
+
+@pytest.mark.slow
 def test_figures_render_without_paper_references():
     figs = _all_figures(
         synthetic_runs(), synthetic_thoughts(), synthetic_transfers(), synthetic_per_round(), None
@@ -308,6 +322,7 @@ def scripted_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_figures_from_real_scripted_runs(scripted_root, tmp_path):
     root = scripted_root
     runs = load.load_runs(root)

@@ -124,6 +124,7 @@ def as_authors_show(obs):
         }
     ),
 )
+@pytest.mark.slow
 def test_render_then_parse_gives_the_observation_back(
     condition, variant, seed, ranked, truncate, announce, options
 ):
@@ -152,6 +153,7 @@ def test_more_than_ten_agents_read_back_in_their_order(layout):
         assert parse_observation(render_messages(obs)) == comparable(obs, config)
 
 
+@pytest.mark.slow
 def test_policies_act_the_same_on_the_parsed_prompt():
     """What the local server does: parse the prompt, run the scripted policy. Same actions,
     thoughts and reasons, for every preset, also under the interventions whose prompt

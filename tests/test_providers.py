@@ -1,7 +1,7 @@
 """Provider conformance: one test per row of the provider x concern table in docs/PROVIDERS.md.
 
 Each test points a models file at a scenario of the conformance server
-(``coop_utils/llm/conformance/``), which answers in the shape the cited documentation
+(``tests/conformance/``), which answers in the shape the cited documentation
 gives, and checks what the client, the agent and the grid make of it: parameters sent,
 reasoning and usage read, and every failure in its class (retry, stop everything, this
 turn only, the model declined), never cached as a reply.
@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conformance import ConformanceServer
 
 from coop_utils.agents import expand_agents, scripted_agent
 from coop_utils.cli import main as coop
@@ -26,7 +27,6 @@ from coop_utils.game.events import read_events
 from coop_utils.game.prompts import render_messages
 from coop_utils.llm.agent import LLMAgent, split_think
 from coop_utils.llm.client import ClientPool, Completion, StopError
-from coop_utils.llm.conformance import ConformanceServer
 from coop_utils.llm.models import ParamError, resolve
 
 KEY_VAR = "COOP_CONFORMANCE_KEY"

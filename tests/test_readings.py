@@ -35,6 +35,7 @@ def test_one_run_says_nothing_could_be_tested_and_why():
     assert "Not significant" not in text, "no test ran, so none is reported as negative"
 
 
+@pytest.mark.slow
 def test_two_runs_set_the_test_beside_its_own_statistics_interval():
     text = _reading({("a", "baseline"): [1, 3], ("a", "policy"): [15, 25]})
     assert "+900%" in text and "paired 95% CI" in text
@@ -44,7 +45,9 @@ def test_two_runs_set_the_test_beside_its_own_statistics_interval():
     assert "not evidence of no change" in text
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize(
+    "seed", [*range(2), *(pytest.param(s, marks=pytest.mark.slow) for s in range(2, 20))]
+)
 def test_the_paired_interval_excludes_0_exactly_when_p_is_below_5_percent(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 6))

@@ -18,6 +18,8 @@ import pytest
 
 from coop_utils.paths import ROOT, TMP_GLOB
 
+pytestmark = pytest.mark.slow  # each test runs notebooks in a kernel (10-30 s)
+
 
 def _git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True).stdout

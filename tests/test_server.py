@@ -258,6 +258,7 @@ def test_latency_is_added_and_abandoned_requests_still_count(
     assert stats["requests"] == stats["served"] == 2
 
 
+@pytest.mark.slow
 async def test_counters_add_up_under_concurrency(srv: LocalServer) -> None:
     srv.set_faults(
         rate_429=0.1,
@@ -321,6 +322,7 @@ def test_set_faults_and_reset_over_http(srv: LocalServer) -> None:
     assert srv.stats() == zero
 
 
+@pytest.mark.slow
 def test_process_mode_serves() -> None:
     obs = first_observation()
     with LocalServer(mode="process", rate_malformed=0.0, fault_seed=3) as proc:

@@ -33,6 +33,7 @@ def test_the_ceiling_is_the_papers_only_at_its_setting():
         ceiling({"rounds": 1}, [0, 0])
 
 
+@pytest.mark.slow
 def test_perfect_play_is_100_percent_of_its_own_ceiling(tmp_path):
     c = ex.ceiling(tmp_path, runs=3, rounds=5)
     assert not c.comparable and c.differences == ("rounds 5 (the paper: 20)",)
@@ -81,6 +82,7 @@ def at_five_rounds(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_notebooks_at_five_rounds_put_perfect_play_at_100_percent(at_five_rounds):
     text, _ = at_five_rounds["00_quickstart"]
     assert "100% of optimal = 40.0 tasks" in text and "not comparable" in text
@@ -94,6 +96,7 @@ def test_notebooks_at_five_rounds_put_perfect_play_at_100_percent(at_five_rounds
     assert t2.loc["local:withholder", "diagnosis"] == "cooperation-limited"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebooks_at_five_rounds_present_no_paper_column_as_comparable(name, at_five_rounds):
     text, _ = at_five_rounds[name]

@@ -168,6 +168,7 @@ def test_holm_against_a_hand_computation():
     assert math.isnan(out["p_holm"].iloc[4])
 
 
+@pytest.mark.slow
 def test_holm_family_adjusts_within_each_family():
     comps = pd.DataFrame({"metric": ["a", "a", "b"], "p": [0.02, 0.04, 0.04]})
     out = stats.holm_family(comps, family="metric")
@@ -242,6 +243,7 @@ def _design(n_cells: int, n_seeds: int, rng: np.random.Generator) -> pd.DataFram
     return pd.DataFrame(rows).assign(scripted=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(
     st.integers(1, 4), st.integers(2, 6), st.sampled_from(["seed", "run_id"]), st.integers(0, 99)
@@ -753,6 +755,7 @@ def test_cell_rates_and_rate_ratios_contract():
     )
 
 
+@pytest.mark.slow
 def test_holm_contract():
     out = stats.holm([0.01, 0.04, np.nan], alpha=0.01)
     assert list(out.columns) == ["p", "p_holm", "reject"]

@@ -12,13 +12,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from coop_utils.agents import scripted_agent  # noqa: E402
 from coop_utils.analysis import plots  # noqa: E402
 from coop_utils.analysis import tables as T  # noqa: E402
 from coop_utils.analysis import validity as V  # noqa: E402
 from coop_utils.analysis.load import load_runs, load_thoughts  # noqa: E402
 from coop_utils.analysis.transcript import transcript  # noqa: E402
+from coop_utils.game.config import EnvConfig  # noqa: E402
 from coop_utils.run import experiments as ex  # noqa: E402
 from coop_utils.run.grid import GridSpec, run_grid  # noqa: E402
+from coop_utils.run.runner import run_episode  # noqa: E402
 
 POPS = ["cooperator", "withholder", "bungler"]
 
@@ -37,6 +40,7 @@ def grid(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_table1_puts_paper_values_beside_ours_and_never_on_scripted_rows(grid):
     t1 = T.table1(load_runs(grid))
     ours = t1[t1["n"] > 0]
@@ -48,6 +52,7 @@ def test_table1_puts_paper_values_beside_ours_and_never_on_scripted_rows(grid):
     assert paper_only.set_index("model").loc["o3", "paper_tasks"] == 34.4
 
 
+@pytest.mark.slow
 def test_table2_diagnoses_the_presets_as_designed(grid):
     t2 = T.table2(load_runs(grid)).set_index("model")
     assert t2.loc["withholder", "diagnosis"] == "cooperation-limited"
@@ -59,6 +64,7 @@ def test_table2_diagnoses_the_presets_as_designed(grid):
     assert T.quadrant(20, 90) == "cooperation-limited" and T.quadrant(np.nan, 1) == ""
 
 
+@pytest.mark.slow
 def test_table2_and_coop_evaluate_share_one_diagnosis_rule_with_uncertain(grid):
     from coop_utils.run.evaluate.diagnosis import Rate, diagnose
 
@@ -79,6 +85,7 @@ def test_table2_and_coop_evaluate_share_one_diagnosis_rule_with_uncertain(grid):
         assert (d.quadrant, "+".join(d.uncertain)) == (r["diagnosis"], r["uncertain"]), model
 
 
+@pytest.mark.slow
 def test_table2_shows_the_papers_words_apart_from_our_quadrant_of_its_rates(grid):
     t2 = T.table2(load_runs(grid)).set_index("model")
     paper_rows = t2[t2["cooperation"].isna()]
@@ -93,6 +100,7 @@ def test_table2_shows_the_papers_words_apart_from_our_quadrant_of_its_rates(grid
     assert len(T.table2(load_runs(grid), paper_only=False)) == len(t2) - 8
 
 
+@pytest.mark.slow
 def test_table3_finds_the_designed_effects_and_no_others(grid):
     t3 = T.table3(load_runs(grid)).set_index(["model", "condition"])
     assert t3.loc[("withholder", "incentive"), "pct_change"] > 100
@@ -104,6 +112,7 @@ def test_table3_finds_the_designed_effects_and_no_others(grid):
     assert {"p_holm", "reject", "paper_pct_change"} <= set(t3.columns)
 
 
+@pytest.mark.slow
 def test_table5_thoughts_and_ablations(grid, tmp_path, monkeypatch):
     runs = load_runs(grid)
     t5 = T.table5(runs)
@@ -151,11 +160,21 @@ def test_validity_recovers_known_knobs(tmp_path):
     assert len(fig.axes) == 2
 
 
+@pytest.mark.slow
 def test_transcript_reads_a_run(grid):
     folder = next(grid.rglob("withholder/baseline/seed0"))
     text = transcript(folder, rounds=[2])
     assert text.startswith("── round 2") and "round 1" not in text
     assert "[withholder]" in text and "thinks:" in text and "messages agent_" in text
+
+
+def test_transcript_reads_an_episode_in_memory():
+    """The same reading of one short in-process episode (the fast loop's, without the grid)."""
+    agents = [scripted_agent("withholder", k) for k in range(10)]
+    episode = run_episode(EnvConfig(rounds=2), agents, 0, run_id="t")
+    text = transcript(episode.events, rounds=[2])
+    assert text.startswith("── round 2") and "round 1" not in text
+    assert "[withholder]" in text and "thinks:" in text and "end of round 2" in text
 
 
 def test_outputs_cannot_move_with_float_noise(tmp_path):

@@ -209,6 +209,7 @@ addEventListener("load", () => setTimeout(() => { document.documentElement.datas
 """Put first in the page: what it loaded (resource timing) and what its policy refused."""
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
 def test_chromium_renders_every_turn_and_requests_nothing(runs, tmp_path):
     page = write_view(list(runs), tmp_path / "view.html")

@@ -22,6 +22,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
 from ..game.observation import Observation
@@ -71,7 +72,7 @@ class BehaviourKnobs:
         """From 'p_answer=0.3:p_request=1:reciprocal=true' (unnamed knobs keep their defaults;
         an optional knob given as 'none' stays unset)."""
         defaults = {f.name: f.default for f in fields(cls)}
-        kwargs: dict[str, float | bool | None] = {}
+        kwargs: dict[str, Any] = {}  # each knob's own type, as its default shows
         for part in filter(None, (s.strip() for s in re.split(r"[:;]", text))):
             key, _, value = part.partition("=")
             if key not in defaults:
@@ -177,7 +178,10 @@ def _owed(obs: Observation) -> dict[str, dict[str, int]]:
 
 def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
     """Ask, answer, submit and alter with the knobs' probabilities, recording the reasons."""
-    me, actions, notes, holds = obs.agent, [], [], []
+    me = obs.agent
+    actions: list[Action] = []
+    notes: list[str] = []
+    holds: list[Hold] = []
     protocol = obs.condition == "policy"
     p_request, p_submit = knobs.p_request, knobs.p_submit
     if protocol and knobs.p_request_policy is not None:
@@ -234,7 +238,8 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
                 holds.append(Hold(who, p, "reciprocal", earlier))
                 continue
         ahead = mine is not None and board.get(who, mine) > mine
-        p_answer = knobs.p_answer_ahead if ahead else p_base
+        p_ahead = knobs.p_answer_ahead  # set whenever ``ahead`` can be true (a board is kept)
+        p_answer = p_ahead if ahead and p_ahead is not None else p_base
         u = _draw(seed, me, "answer", who, p, last_ask[who, p])
         if u < p_answer:
             value = obs.holdings[p]

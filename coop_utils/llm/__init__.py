@@ -8,8 +8,7 @@
 - :mod:`.budget` (the spending cap), :mod:`.cache` (record and replay), :mod:`.secrets`
   (keys never leave);
 - :mod:`.agent`: :class:`~.agent.LLMAgent`, the agent interface over a chat model;
-- :mod:`.local`: the scripted server that stands in for a model offline (``coop serve``);
-  :mod:`.conformance`: each provider's documented shapes, for tests.
+- :mod:`.local`: the scripted server that stands in for a model offline (``coop serve``).
 
 This layer imports the game and the agents, never the analysis or the runners.
 """

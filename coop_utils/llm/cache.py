@@ -31,18 +31,19 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..paths import atomic_path
 
 Mode = Literal["live", "replay", "cache"]
-MODES: tuple[str, ...] = Mode.__args__
+MODES: tuple[str, ...] = get_args(Mode)
 
 _RECORD_START = b'{"key":'
 """How every record line begins; an unreadable line that begins so was cut by a kill."""
@@ -57,7 +58,7 @@ class CacheDamagedError(ValueError):
 def request_key(
     provider: str, model: str, messages: list[dict], params: dict[str, Any], sample: str
 ) -> str:
-    body = {"provider": provider, "model": model, "messages": messages}
+    body: dict[str, Any] = {"provider": provider, "model": model, "messages": messages}
     body |= {"params": params, "sample": sample}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -81,18 +82,18 @@ class ResponseCache:
         self.damaged: list[str] = []
         """Where the file holds something that is not a record ('line 7', 'gzip member at byte 90')."""
         self._rewrite = False  # the end is torn: rewrite before appending
-        self._fh = None
+        self._fh: io.BufferedIOBase | None = None
         if self.path and self.path.exists():
-            self._load()
+            self._load(self.path)
 
     @property
     def gz(self) -> bool:
         return self.path is not None and self.path.suffix == ".gz"
 
-    def _load(self) -> None:
+    def _load(self, path: Path) -> None:
         suspects: list[tuple[str, bytes]] = []  # unreadable lines of the current gzip member
         decoded = 0  # lines of the current gzip member
-        for where, raw, state in self._lines():
+        for where, raw, state in self._lines(path):
             if raw is None:  # a gzip member ended: finished, cut short, or broken
                 if state == "broken" and not decoded:
                     self.damaged.append(f"{where} (not gzip data)")
@@ -126,14 +127,14 @@ class ResponseCache:
             else:
                 self.damaged.append(where)
 
-    def _lines(self) -> Iterator[tuple[str, bytes | None, str]]:
+    def _lines(self, path: Path) -> Iterator[tuple[str, bytes | None, str]]:
         """(where, line, ""); for gzip also (where, None, how the member ended) after each."""
         if not self.gz:
-            with open(self.path, "rb") as fh:
+            with open(path, "rb") as fh:
                 for n, raw in enumerate(fh, 1):
                     yield f"line {n}", raw, ""
             return
-        yield from _gzip_lines(self.path.read_bytes())
+        yield from _gzip_lines(path.read_bytes())
 
     def __len__(self) -> int:
         return len(self._records)
@@ -157,22 +158,22 @@ class ResponseCache:
     def put(self, record: dict[str, Any]) -> None:
         """Store a record (it must have a ``key``); appended and flushed before returning."""
         self._records[record["key"]] = record
-        if self.path is None:
+        if (path := self.path) is None:
             return
         if self._fh is None:
             self.check_intact()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             if self._rewrite:
-                self._write_all()
-            self._fh = gzip.open(self.path, "ab") if self.gz else open(self.path, "ab")
+                self._write_all(path)
+            self._fh = gzip.open(path, "ab") if self.gz else open(path, "ab")
         self._fh.write(_line(record))
         self._fh.flush()
 
-    def _write_all(self) -> None:
+    def _write_all(self, path: Path) -> None:
         """Replace the file by its readable records, atomically (a kill leaves it as it was)."""
-        for debris in self.path.parent.glob(f".{self.path.name}.*.tmp"):  # a killed rewrite
+        for debris in path.parent.glob(f".{path.name}.*.tmp"):  # a killed rewrite
             debris.unlink(missing_ok=True)
-        with atomic_path(self.path) as tmp, open(tmp, "wb") as raw:
+        with atomic_path(path) as tmp, open(tmp, "wb") as raw:
             fh = gzip.GzipFile(fileobj=raw, mode="wb") if self.gz else raw
             for record in self._records.values():
                 fh.write(_line(record))
@@ -238,7 +239,7 @@ def repair(path: str | Path) -> ResponseCache:
     if backup.exists():
         raise FileExistsError(f"{backup} exists: move it away first")
     backup.write_bytes(Path(path).read_bytes())
-    cache._write_all()
+    cache._write_all(Path(path))
     return cache
 
 

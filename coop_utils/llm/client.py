@@ -44,28 +44,16 @@ from .failures import (
     unreachable,
 )
 from .models import ModelProfile, resolve
-from .responses import (  # the last four: where they were before responses.py
-    GATEWAY_HEADERS,
-    TRUNCATION_CHARS_PER_TOKEN,
-    message_text,
-    read_completion,
-    read_usage,
-    reasoning_text,
-    retry_after,
-)
+from .responses import GATEWAY_HEADERS, read_completion, retry_after
 from .secrets import redact
 
 __all__ = [
-    "TRUNCATION_CHARS_PER_TOKEN",
     "ClientPool",
     "ChatClient",
     "Completion",
     "FatalLLMError",
     "StopError",
     "Usage",
-    "message_text",
-    "read_usage",
-    "reasoning_text",
 ]
 
 
@@ -184,12 +172,12 @@ class ChatClient:
         return self._api
 
     async def _live(self, key: str, messages: list[dict], params: dict, prompt: int) -> Completion:
-        p, faults = self.profile, []
+        p = self.profile
+        faults: list[str] = []
         chars = sum(len(str(m.get("content") or "")) for m in messages)
+        spent = stop_after_attempt(p.max_attempts) | stop_after_delay(p.max_retry_s)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(p.max_attempts)
-            | stop_after_delay(p.max_retry_s)
-            | self._asks_too_long,
+            stop=lambda state: spent(state) or self._asks_too_long(state),
             wait=self._wait,
             retry=retry_if_exception(lambda e: self._classify(e) is Failure.RETRY),
             reraise=True,

@@ -225,7 +225,8 @@ def _gateway_advice(exc: BaseException, env: str) -> str | None:
     if _budget(exc):
         return "a budget in the gateway is spent (its message names which); raise it there or ask its owner, then rerun"
     if upstream(exc):
-        return GATEWAY_ADVICE.get(getattr(exc, "status_code", None))
+        status = getattr(exc, "status_code", None)
+        return GATEWAY_ADVICE.get(status) if isinstance(status, int) else None
     if "no_db_connection" in code:
         return (
             f"the gateway has no key database, so it accepts only its master key: set {env} "

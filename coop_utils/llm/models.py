@@ -287,11 +287,9 @@ def resolve(alias: str, models_file: str | Path | None = None) -> ModelProfile:
     if alias in models:
         entry = dict(models[alias])
     elif ":" in alias and alias.split(":", 1)[0] in providers:
-        provider, model = alias.split(":", 1)
-        model = (
-            model if provider != "local" or model.startswith("scripted/") else f"scripted/{model}"
-        )
-        entry = {"provider": provider, "model": model}
+        named, model = alias.split(":", 1)
+        model = model if named != "local" or model.startswith("scripted/") else f"scripted/{model}"
+        entry = {"provider": named, "model": model}
     else:
         raise UnknownModelError(
             f"unknown model {alias!r}: use an alias from the models file "
@@ -299,7 +297,7 @@ def resolve(alias: str, models_file: str | Path | None = None) -> ModelProfile:
             f"{', '.join(sorted(providers))}"
         )
     provider = entry.get("provider")
-    if provider not in providers:
+    if not isinstance(provider, str) or provider not in providers:
         raise UnknownModelError(f"model {alias!r} names unknown provider {provider!r}")
     fields = {**providers[provider], **entry, "alias": alias}
     expanded = {k: _expand(v) for k, v in fields.items()}

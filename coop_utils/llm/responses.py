@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .completion import Completion
@@ -172,12 +172,12 @@ def read_completion(
     choices = sdk_field(resp, "choices")
     counts = read_usage(sdk_field(resp, "usage"))
     priced = (
-        profile.cost(counts.input, counts.cached, counts.output)
+        profile.cost(counts.input, counts.cached or 0, counts.output)
         if counts.input is not None and counts.output is not None
         else None
     )
-    base = dict(
-        key=key,
+    base = Completion(
+        key,
         model=sdk_field(resp, "model") or profile.model,
         input_tokens=counts.input,
         cached_input_tokens=counts.cached,
@@ -200,7 +200,7 @@ def read_completion(
     choice = choices[0]
     message = sdk_field(choice, "message")
     finish = sdk_field(choice, "finish_reason")
-    base["finish_reason"] = finish
+    base = replace(base, finish_reason=finish)
     # LiteLLM maps OpenRouter's finish_reason "error" to "stop" and keeps the provider's
     # meaning under provider_specific_fields (error, native_finish_reason)
     kept = sdk_field(choice, "provider_specific_fields")
@@ -230,17 +230,17 @@ def read_completion(
             "prompt: it truncated the prompt (Ollama does past num_ctx)",
         )
     reasoning = reasoning_text(message) or part_reasoning
-    return Completion(text=text, reasoning=redact(reasoning), faults=tuple(faults), **base)
+    return replace(base, text=text, reasoning=redact(reasoning), faults=tuple(faults))
 
 
-def _turn_lost(base: dict, faults: list, reason: str) -> Completion:
+def _turn_lost(base: Completion, faults: list[str], reason: str) -> Completion:
     reason = redact(reason)
-    return Completion(**base, faults=(*faults, reason), error=reason, failure="provider_error")
+    return replace(base, faults=(*faults, reason), error=reason, failure="provider_error")
 
 
-def _declined(base: dict, faults: list, reason: str, text: str | None) -> Completion:
-    return Completion(
-        **base,
+def _declined(base: Completion, faults: list[str], reason: str, text: str | None) -> Completion:
+    return replace(
+        base,
         faults=tuple(faults),
         error=f"the model declined ({reason})",
         failure="refusal",

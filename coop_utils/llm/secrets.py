@@ -11,6 +11,7 @@ variable), never stored anywhere else.
 from __future__ import annotations
 
 import threading
+from typing import overload
 
 MASK = "[redacted]"
 MIN_SECRET_CHARS = 8
@@ -27,6 +28,10 @@ def remember(value: str | None) -> None:
             _secrets.add(value)
 
 
+@overload
+def redact(text: str) -> str: ...
+@overload
+def redact(text: str | None) -> str | None: ...
 def redact(text: str | None) -> str | None:
     """``text`` with every remembered secret masked (longest first, so no part survives)."""
     if not text or not _secrets:

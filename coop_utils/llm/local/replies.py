@@ -125,10 +125,10 @@ class Decision:
     summary: str
 
 
-def decide(model: str, messages: Sequence[Mapping[str, Any]], seed: int) -> Decision:
+def decide(model: str, messages: list[dict[str, str]], seed: int) -> Decision:
     """Run the named policy on the prompt; raises UnknownModel or ValueError (not our prompt)."""
     policy = resolve_model(model)
-    obs = parse_observation(list(messages))
+    obs = parse_observation(messages)
     plan = policy(obs, seed)
     actions = plan.actions
     return Decision(tuple(actions), narrate(obs, actions, plan), summarise(actions, obs))

@@ -17,10 +17,11 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
-from ..local.process import bind
+from coop_utils.llm.local.process import bind
 
 __all__ = ["BIN_VAR", "MASTER_KEY", "LiteLLMProxy", "litellm_bin"]
 
@@ -41,13 +42,14 @@ class LiteLLMProxy:
     to ``(route/model, api_base)`` upstream, e.g. ``("openai/scripted/cooperator", url)``."""
 
     def __init__(self, models: Mapping[str, tuple[str, str]], binary: str | None = None):
-        self.binary = binary or litellm_bin()
-        if self.binary is None:
+        found = binary or litellm_bin()
+        if found is None:
             raise FileNotFoundError(f"no LiteLLM proxy: set {BIN_VAR} to its executable")
+        self.binary = found
         self.models = dict(models)
         self.port = 0
         self._proc: subprocess.Popen | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="coop-litellm-")
 
     @property

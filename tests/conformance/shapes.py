@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..local.app import read_messages
-from ..local.replies import decide, reply_text
+from coop_utils.llm.local.app import read_messages
+from coop_utils.llm.local.replies import decide, reply_text
 
 Answer = tuple[int, Any, dict[str, str]]
 """(status, body as JSON-able object or raw bytes, headers)."""

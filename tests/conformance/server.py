@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import threading
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..local.process import start_in_thread
+from coop_utils.llm.local.process import start_in_thread
+
 from .scenarios import SCENARIOS, Call
 
 __all__ = ["ConformanceServer"]
@@ -28,7 +30,8 @@ class ConformanceServer:
         self.host, self.port = host, 0
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self._server = self._thread = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
 
     def base_url(self, scenario: str) -> str:
         if scenario not in SCENARIOS:
@@ -60,5 +63,6 @@ class ConformanceServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
