@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
+from ..game.config import Condition
 from ..game.observation import Observation
 from .perfect import open_requests
 
@@ -178,7 +179,7 @@ def _owed(obs: Observation) -> dict[str, dict[str, int]]:
 def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
     """Ask, answer, submit and alter with the knobs' probabilities, recording the reasons."""
     me, actions, notes, holds = obs.agent, [], [], []
-    protocol = obs.condition == "policy"
+    protocol = obs.condition == Condition.POLICY
     p_request, p_submit = knobs.p_request, knobs.p_submit
     if protocol and knobs.p_request_policy is not None:
         p_request = knobs.p_request_policy

@@ -111,9 +111,10 @@ def _matches(token: str, value: float, allowed: Iterable[float]) -> bool:
     return any(round(a, decimals) == value for a in allowed if a is not None)
 
 
-METHOD_NUMBERS = (0, 1, 100, 95, 80, 50, 0.05, 1000)
+METHOD_NUMBERS = (0, 1, 100, 95, 80, 0.05, 1000)
 """Numbers prose may state about method: bounds and percentages of definitions, the 95%
-confidence, 80% power at α = 0.05, the 50% quadrant threshold, per 1,000 words."""
+confidence, 80% power at α = 0.05, per 1,000 words (and the quadrant threshold,
+:data:`~coop_utils.analysis.quadrants.DEFAULT_THRESHOLD`)."""
 
 PAPER_DESIGN = (5,)
 """The paper's runs per cell (5), which its transcription does not hold as a value."""
@@ -124,11 +125,12 @@ def allowed_numbers(paper: pd.DataFrame | None = None) -> set[float]:
     half-widths and numbers in its source notes), the environment's parameters and
     the ablations' settings, the paper's design and :data:`METHOD_NUMBERS`. Anything else
     in prose is one of our results typed by hand."""
-    from ..game.config import ABLATIONS, PAPER_MODELS, EnvConfig
+    from ..game.config import ABLATIONS, PAPER_MODELS, Condition, EnvConfig
     from .paper import load_paper
+    from .quadrants import DEFAULT_THRESHOLD
 
     paper = load_paper() if paper is None else paper
-    found = set(paper["value"].dropna()) | set(paper["ci95"].dropna())
+    found = {DEFAULT_THRESHOLD} | set(paper["value"].dropna()) | set(paper["ci95"].dropna())
     for note in paper["source"].dropna():
         found |= {float(x) for x in re.findall(r"\d+(?:\.\d+)?", note)}
     spec = EnvConfig()
@@ -145,7 +147,7 @@ def allowed_numbers(paper: pd.DataFrame | None = None) -> set[float]:
         )
     }
     found.add(spec.n_pieces / spec.n_agents)  # pieces each agent starts with
-    found.add(float(EnvConfig.for_condition("incentive").share_bonus))
+    found.add(float(EnvConfig.for_condition(Condition.INCENTIVE).share_bonus))
     found |= {
         float(v) for env in ABLATIONS.values() for v in env.values() if not isinstance(v, str)
     }
@@ -193,6 +195,8 @@ def _row(table: pd.DataFrame, **where) -> pd.Series:
 
 def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") -> str:
     """The README's list of our own offline numbers, rendered from ``data/results``."""
+    from ..game.config import Condition
+
     results = Path(results)
 
     def read(name: str) -> pd.DataFrame:
@@ -202,7 +206,7 @@ def readme_numbers(results: str | Path = ROOT / "data" / "results" / "offline") 
     ablations = read("tables9_10_ablations")
     r30 = _row(ablations, model="perfect", setting="rounds_30")
     ceilings = read("decomposition_ceilings").set_index("condition")
-    auto = ceilings.loc["auto_request"]
+    auto = ceilings.loc[Condition.AUTO_REQUEST]
     cross_talk = read("validity_recovery").groupby("rate")["cross_talk"].first()
     power = read("runs_needed_from_paper_spread")
     elo = _row(read("fig3_capability_correlation_paper_points"), method="pearson")

@@ -10,6 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
 
+from ...game.config import Condition
+from ..quadrants import DEFAULT_THRESHOLD
 from ..stats import canonical_model, cell_summary
 from .labels import place_labels
 from .style import (
@@ -64,29 +66,33 @@ def quadrant_axes(ax: Axes, threshold: float, lim: float, hints: bool = True) ->
 def quadrant_plot(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
-    threshold: float = 50.0,
+    threshold: float = DEFAULT_THRESHOLD,
     scripted: bool | None = None,
 ) -> Figure:
     """Cooperation rate (x: % of optimal under auto_request) vs competence rate (y: % of
     optimal under auto_fulfill), ours ± 95% t-CI, with quadrant labels (paper Fig. 4). The
     paper's points are hollow diamonds labelled '(paper)'."""
-    sub = runs[runs["condition"].isin(["auto_request", "auto_fulfill"])]
+    sub = runs[runs["condition"].isin([Condition.AUTO_REQUEST, Condition.AUTO_FULFILL])]
     state = scripted_state(sub, scripted)
     cells = cell_summary(sub, "pct_optimal", ("model", "condition"))
     wide = cells.pivot(index="model", columns="condition", values=["mean", "ci95"])
     pts = pd.DataFrame(
         {
-            "x": wide.get(("mean", "auto_request")),
-            "y": wide.get(("mean", "auto_fulfill")),
-            "xerr": wide.get(("ci95", "auto_request")),
-            "yerr": wide.get(("ci95", "auto_fulfill")),
+            "x": wide.get(("mean", Condition.AUTO_REQUEST)),
+            "y": wide.get(("mean", Condition.AUTO_FULFILL)),
+            "xerr": wide.get(("ci95", Condition.AUTO_REQUEST)),
+            "yerr": wide.get(("ci95", Condition.AUTO_FULFILL)),
         }
     ).dropna(subset=["x", "y"])
     pp = paper_points(paper, "pct_optimal")
-    pw = pp[pp["condition"].isin(["auto_request", "auto_fulfill"])].pivot_table(
+    pw = pp[pp["condition"].isin([Condition.AUTO_REQUEST, Condition.AUTO_FULFILL])].pivot_table(
         index="model", columns="condition", values="value"
     )
-    pw = pw.dropna() if {"auto_request", "auto_fulfill"} <= set(pw.columns) else pw.iloc[0:0]
+    pw = (
+        pw.dropna()
+        if {Condition.AUTO_REQUEST, Condition.AUTO_FULFILL} <= set(pw.columns)
+        else pw.iloc[0:0]
+    )
     colors = model_colors(list(pts.index) + list(pw.index))
     fig, ax = subplots(figsize=(7.8, 7.4))
     ext = [105.0, *(pts["x"] + pts["xerr"].fillna(0)), *(pts["y"] + pts["yerr"].fillna(0))]
@@ -94,12 +100,19 @@ def quadrant_plot(
     quadrants = quadrant_axes(ax, threshold, lim)
     ours_keys = {canonical_model(m): m for m in pts.index}
     for m, r in pw.iterrows():
-        ax.plot(r["auto_request"], r["auto_fulfill"], ms=8, mec=colors[m], zorder=2, **PAPER_MARKER)
+        ax.plot(
+            r[Condition.AUTO_REQUEST],
+            r[Condition.AUTO_FULFILL],
+            ms=8,
+            mec=colors[m],
+            zorder=2,
+            **PAPER_MARKER,
+        )
         mine = ours_keys.get(canonical_model(m))
         if mine is not None:
             ax.plot(
-                [r["auto_request"], pts.loc[mine, "x"]],
-                [r["auto_fulfill"], pts.loc[mine, "y"]],
+                [r[Condition.AUTO_REQUEST], pts.loc[mine, "x"]],
+                [r[Condition.AUTO_FULFILL], pts.loc[mine, "y"]],
                 color=colors[m],
                 lw=0.7,
                 alpha=0.6,
@@ -138,7 +151,7 @@ def quadrant_plot(
         ((cx, cy),) = ax.transData.transform([(r["x"], r["y"])])
         taken.append(Bbox.from_extents(x0, cy - 7, x1, cy + 7))
         taken.append(Bbox.from_extents(cx - 7, y0, cx + 7, y1))
-    for x, y in zip(pw.get("auto_request", []), pw.get("auto_fulfill", [])):
+    for x, y in zip(pw.get(Condition.AUTO_REQUEST, []), pw.get(Condition.AUTO_FULFILL, [])):
         ((px, py),) = ax.transData.transform([(x, y)])
         taken.append(Bbox.from_extents(px - 7, py - 7, px + 7, py + 7))
     taken = place_labels(
@@ -146,8 +159,8 @@ def quadrant_plot(
     )
     place_labels(
         ax,
-        pw.get("auto_request", []),
-        pw.get("auto_fulfill", []),
+        pw.get(Condition.AUTO_REQUEST, []),
+        pw.get(Condition.AUTO_FULFILL, []),
         [f"{m} (paper)" for m in pw.index],
         [colors[m] for m in pw.index],
         taken,

@@ -102,7 +102,7 @@ class Environment(Rules):
         self._fixed = dict(
             agents=self.ids,
             rounds=config.rounds,
-            condition=config.condition,
+            condition=config.condition.value,  # a plain string, as the prompt states it
             prompt_variant=config.prompt_variant,
             task_reward=config.task_reward,
             share_bonus=config.share_bonus,

@@ -25,11 +25,15 @@ examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = """\
-Run the paper's protocol on each model: baseline, the causal decomposition (auto_request,
-auto_fulfill) on the same seeds, then the interventions its diagnosis calls for, each cell
-in batches until its 95% interval is narrow enough. Writes OUT/summary.json,
-OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
+    from ...analysis.quadrants import DEFAULT_THRESHOLD
+    from ...game.config import DECOMPOSITION, INTERVENTIONS
+
+    baseline, *automated = DECOMPOSITION
+    p.description = f"""\
+Run the paper's protocol on each model: {baseline}, the causal decomposition
+({", ".join(automated)}) on the same seeds, then the interventions its
+diagnosis calls for, each cell in batches until its 95% interval is narrow enough. Writes
+OUT/summary.json, OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
     p.epilog = EXAMPLE
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument(
@@ -73,13 +77,14 @@ OUT/report.html and a leaderboard row. The rules are in docs/EVALUATE.md."""
         "--threshold",
         metavar="PCT",
         type=float,
-        default=50.0,
-        help="%% of optimal below which a rate is limited (default 50, the paper's Fig. 4)",
+        default=DEFAULT_THRESHOLD,
+        help=f"%% of optimal below which a rate is limited (default {DEFAULT_THRESHOLD:g}, "
+        "the paper's Fig. 4)",
     )
     p.add_argument(
         "--all-interventions",
         action="store_true",
-        help="run policy, incentive and limited whatever the diagnosis",
+        help=f"run {', '.join(INTERVENTIONS)} whatever the diagnosis",
     )
     p.add_argument(
         "--elo",

@@ -26,11 +26,11 @@ import pandas as pd
 
 from ...analysis.paper import load_diagnoses, load_paper, paper_value, paper_words, reference
 from ...analysis.stats import canonical_model, load_elo
-from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
+from ...game.config import INTERVENTIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...game.events import write_atomic
 from ...paths import ROOT, atomic_path
 from ..folders import hold
-from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
+from .diagnosis import DEFAULT_THRESHOLD
 from .diagnosis import quadrant as quadrant_of
 
 DEFAULT_PATH = ROOT / "data" / "leaderboard.csv"
@@ -52,8 +52,8 @@ COLUMNS = (
     "policy_pct_change",
     "incentive_pct_change",
     "limited_pct_change",
-    *(f"{c}_pct_change_{end}" for c in ALL_INTERVENTIONS for end in ("lo", "hi")),
-    *(f"{c}_p_holm" for c in ALL_INTERVENTIONS),
+    *(f"{c}_pct_change_{end}" for c in INTERVENTIONS for end in ("lo", "hi")),
+    *(f"{c}_p_holm" for c in INTERVENTIONS),
     "runs",
     "cost_usd",
     "elo",
@@ -128,7 +128,7 @@ def evaluation_rows(summary: dict[str, Any], elo: dict[str, float] | None = None
                 "competence_ci95": m["competence_rate"]["ci95"],
                 **{
                     f"{c}_{k}": effects.get(c, {}).get(k)
-                    for c in ALL_INTERVENTIONS
+                    for c in INTERVENTIONS
                     for k in ("pct_change", "pct_change_lo", "pct_change_hi", "p_holm")
                 },
                 "runs": sum(c["runs"] for c in m["cells"].values()),
