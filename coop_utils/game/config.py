@@ -34,14 +34,15 @@ class Condition(StrEnum):
     AUTO_REQUEST = (
         "auto_request",
         "Automated request",
-        "the system asks holders for every missing piece; what is left is whether agents "
-        "send when asked (the cooperation rate)",
+        "after each round the system asks a holder of every missing piece in the agent's name, "
+        "and the agent's own messages are not delivered: what is left is whether agents send "
+        "when asked (the cooperation rate)",
     )
     AUTO_FULFILL = (
         "auto_fulfill",
         "Automated fulfillment",
-        "a message naming a holder's pieces moves them at once; what is left is whether "
-        "agents ask and submit (the competence rate)",
+        "a message to a holder naming its pieces moves them at once, at their true values: "
+        "what is left is whether agents ask and submit (the competence rate)",
     )
     POLICY = (
         "policy",
@@ -57,7 +58,8 @@ class Condition(StrEnum):
     LIMITED = (
         "limited",
         "Limited visibility",
-        "no revenue board, no peer notices, no memory of one's own earlier thoughts",
+        "no revenue board, no notices or exchanges of others, no memory of one's own earlier "
+        "thoughts: does comparing oneself with peers drive withholding?",
     )
 
 
