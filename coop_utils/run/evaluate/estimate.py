@@ -155,7 +155,7 @@ def format_plan(
         "assumed for every condition)",
         f"  runs per cell for a 95% half-width of ±{rule.target:g} points: "
         f"{p['runs']}{capped} (at least {rule.min_runs}, at most {rule.max_runs})",
-        f"  cells: baseline, auto_request, auto_fulfill, then "
+        f"  cells: {', '.join(DECOMPOSITION)}, then "
         f"{', '.join(p['interventions']) or 'no intervention'} ({p['why']})",
         f"  batches: {p['batches']}, played one after another; each waits for its slowest "
         f"episode (~{turns:,.0f} sequential turns): about {wall} at the assumed latency",

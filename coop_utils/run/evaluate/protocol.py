@@ -65,7 +65,7 @@ class EvaluationSpec(BaseModel):
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=100)
     """% of optimal below which a rate is limited (the paper's Fig. 4 lines)."""
     all_interventions: bool = False
-    """Run policy, incentive and limited whatever the diagnosis."""
+    """Run every one of ``INTERVENTIONS`` whatever the diagnosis."""
     seed: int = 0
     env: dict[str, Any] = Field(default_factory=dict)
     """EnvConfig overrides for every run (e.g. rounds: 10 for a quick look)."""
