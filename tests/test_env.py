@@ -23,7 +23,7 @@ from coop_utils.game.actions import (
     Turn,
     action_to_dict,
 )
-from coop_utils.game.config import EnvConfig
+from coop_utils.game.config import CONDITIONS, DECOMPOSITION, INTERVENTIONS, Condition, EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
@@ -908,3 +908,22 @@ def test_penalty_notices_name_each_altered_piece_and_its_sender():
         "Penalty alert: agent_0 got $2,500 instead of $10,000 for task_1, having submitted "
         "2 altered value(s)",
     )
+
+
+def test_a_condition_is_written_as_its_code_name_everywhere():
+    """``Condition`` members carry the paper's name and a description, and are written as
+    their plain code names: in configs, JSON, f-strings and what an agent is shown."""
+    import yaml
+
+    for c in CONDITIONS:
+        assert str(c) == f"{c}" == c.value and json.dumps({c: c}) == f'{{"{c}": "{c}"}}'
+        assert c.paper_name and c.description and Condition(c.value) is c
+    cfg = EnvConfig.for_condition("incentive")
+    assert cfg.condition is Condition.INCENTIVE and cfg.share_bonus == 1000
+    assert cfg.model_dump(mode="json")["condition"] == "incentive"
+    assert yaml.safe_dump(cfg.model_dump(mode="json")).count("condition: incentive") == 1
+    env = Environment(cfg, seed=0)
+    env.start_round()
+    assert type(env.observe(0).condition) is str, "the observation holds the plain name"
+    assert Condition.BASELINE not in INTERVENTIONS and Condition.BASELINE in DECOMPOSITION
+    assert not set(INTERVENTIONS) & set(DECOMPOSITION) and set(INTERVENTIONS) < set(CONDITIONS)
