@@ -1,14 +1,7 @@
 """coop_utils: the zero-cost collaboration environment, agents, runner and analysis.
 
 The folders are the stages data flows through, each importing only those before it:
-
-- ``game/``: the configuration, the world, the environment and its event log;
-- ``agents/``: the agent interface and the scripted policies (perfect play, behaviours);
-- ``llm/``: chat models as agents (profiles, client, cache, budget) and ``local/``, the
-  scripted OpenAI-compatible server that stands in for a model offline;
-- ``analysis/``: run folders read into frames, metrics, statistics, thoughts, tables, plots;
-- ``run/``: episodes, grids, the paper's experiments, ``coop reproduce`` and ``evaluate/``;
-- ``cli``: the ``coop`` command on top. ``paths`` and ``inputs`` serve every stage.
+:data:`LAYERS` lists them, lowest first, with what each holds.
 
 The public surface, in the order data flows: configure (``EnvConfig``), play
 (``run_episode``, ``run_grid``, ``run_experiment``), load (``load_runs`` ...), measure
@@ -63,7 +56,31 @@ _EXPORTS = {
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-STAGES = ("game", "agents", "llm", "analysis", "run", "cli", "paths", "inputs")
+LAYERS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("paths", "inputs"),
+        "used by every stage: repository files and atomic writes; users' files read with "
+        "one-line errors",
+    ),
+    (
+        ("game",),
+        "the paper's game: configuration, world, environment and rules, observations, "
+        "prompts, actions, the event log",
+    ),
+    (("agents",), "the agent interface and the scripted policies (perfect play, behaviours)"),
+    (
+        ("llm",),
+        "chat models as agents (profiles, client, cache, budget); local/, the scripted "
+        "OpenAI-compatible server that stands in for a model offline",
+    ),
+    (("analysis",), "run folders read into frames, metrics, statistics, thoughts, tables, plots"),
+    (("run",), "episodes, grids, the paper's experiments, coop reproduce, evaluate/ and view/"),
+    (("cli",), "the coop command; at start-up only the standard library"),
+)
+"""The package's layers, lowest first: the stages in each and what they hold. A module
+imports its own layer and those below it, never one above (``tests/test_layout.py``;
+``docs/CONTRIBUTING.md`` draws the map, and a test keeps it in this order)."""
+STAGES = tuple(name for names, _ in LAYERS for name in names)
 
 __all__ = sorted(_WHERE)
 

@@ -23,7 +23,7 @@ from coop_utils.game.actions import (
     Turn,
     action_to_dict,
 )
-from coop_utils.game.config import EnvConfig
+from coop_utils.game.config import CONDITIONS, DECOMPOSITION, INTERVENTIONS, Condition, EnvConfig
 from coop_utils.game.env import Environment
 from coop_utils.game.env.view import shuffled
 from coop_utils.game.events import EVENT_KINDS
@@ -969,3 +969,22 @@ def test_the_board_shuffle_draws_as_random_shuffle_does(seed, n):
         expected = list(items)
         theirs.shuffle(expected)
         assert shuffled(ours, items) == tuple(expected)
+
+
+def test_a_condition_is_written_as_its_code_name_everywhere():
+    """``Condition`` members carry the paper's name and a description, and are written as
+    their plain code names: in configs, JSON, f-strings and what an agent is shown."""
+    import yaml
+
+    for c in CONDITIONS:
+        assert str(c) == f"{c}" == c.value and json.dumps({c: c}) == f'{{"{c}": "{c}"}}'
+        assert c.paper_name and c.description and Condition(c.value) is c
+    cfg = EnvConfig.for_condition("incentive")
+    assert cfg.condition is Condition.INCENTIVE and cfg.share_bonus == 1000
+    assert cfg.model_dump(mode="json")["condition"] == "incentive"
+    assert yaml.safe_dump(cfg.model_dump(mode="json")).count("condition: incentive") == 1
+    env = Environment(cfg, seed=0)
+    env.start_round()
+    assert type(env.observe(0).condition) is str, "the observation holds the plain name"
+    assert Condition.BASELINE not in INTERVENTIONS and Condition.BASELINE in DECOMPOSITION
+    assert not set(INTERVENTIONS) & set(DECOMPOSITION) and set(INTERVENTIONS) < set(CONDITIONS)

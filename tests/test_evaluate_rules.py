@@ -298,9 +298,9 @@ def test_every_intervention_reaches_the_leaderboard(monkeypatch, tmp_path):
     """The columns are read from the interventions list: a new one gets its own."""
     import importlib
 
-    from coop_utils.run.evaluate import diagnosis
+    from coop_utils.game import config
 
-    monkeypatch.setattr(diagnosis, "ALL_INTERVENTIONS", (*diagnosis.ALL_INTERVENTIONS, "toy"))
+    monkeypatch.setattr(config, "INTERVENTIONS", (*config.INTERVENTIONS, "toy"))
     try:
         importlib.reload(L)
         wanted = {"toy_pct_change", "toy_pct_change_lo", "toy_pct_change_hi", "toy_p_holm"}

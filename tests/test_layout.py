@@ -1,8 +1,7 @@
 """The package's layout is its data flow: each folder a stage, imports only down the flow.
 
-Layers, lowest first (docs/CONTRIBUTING.md draws the map): ``paths``/``inputs`` (used by
-every stage) < ``game`` < ``agents`` < ``llm`` < ``analysis`` < ``run`` < ``cli``. A module
-may import its own layer and the layers below it, never one above; no set of modules imports
+Layers, lowest first, are ``coop_utils.LAYERS`` (docs/CONTRIBUTING.md draws the map; a
+test below keeps its table and tree in the same order). A module may import its own layer and the layers below it, never one above; no set of modules imports
 itself round a circle; and no module grows past a screenful or two (:data:`MAX_LINES`)
 without a stated reason. Imports are read with ``ast`` wherever they are written, inside
 functions too: a lazy import is still a dependency. No module imports the package root (its
@@ -15,22 +14,17 @@ higher layer hands down when it starts the server, are the one sanctioned case.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
+import coop_utils
+
 PACKAGE = Path(__file__).resolve().parent.parent / "coop_utils"
 
-LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "inputs"),
-    ("game",),
-    ("agents",),
-    ("llm",),
-    ("analysis",),
-    ("run",),
-    ("cli",),
-)
+LAYERS: tuple[tuple[str, ...], ...] = tuple(names for names, _ in coop_utils.LAYERS)
 """Top-level modules and folders of ``coop_utils``, one tuple per layer, lowest first."""
 
 MAX_LINES = 400
@@ -90,7 +84,7 @@ def layer(module: str) -> int | None:
     for k, members in enumerate(LAYERS):
         if parts[1] in members:
             return k
-    raise AssertionError(f"{module} is in no layer: add its folder to LAYERS (and the map)")
+    raise AssertionError(f"{module} is in no layer: add its folder to coop_utils.LAYERS")
 
 
 def upward(graph: nx.DiGraph) -> list[str]:
@@ -195,7 +189,6 @@ def test_every_public_name_resolves_and_importing_installs_no_hook():
 def test_every_documented_python_m_entry_point_exists_and_runs_as_main():
     """Each module the docs, the README or a message tells to run with ``python -m`` has a
     ``__main__`` guard, or is a package with a ``__main__.py``."""
-    import re
     import subprocess
 
     root = PACKAGE.parent
@@ -252,3 +245,20 @@ def test_nothing_in_the_package_imports_from_the_tests(trees):
     assert "conformance" in theirs and not found, (
         "move what these need into the package: " + ", ".join(found)
     )
+
+
+def _stages(text: str) -> tuple[str, ...]:
+    """Backquoted or bare stage names (``game/``, ``paths.py``) in a piece of the docs."""
+    return tuple(re.sub(r"(/|\.py)$", "", w) for w in re.findall(r"[a-z]+(?:/|\.py)", text))
+
+
+def test_the_contributing_map_lists_the_layers_in_their_order():
+    """docs/CONTRIBUTING.md draws the layers twice (a tree of folders and a table of what
+    each may import); both follow ``coop_utils.LAYERS``, lowest first."""
+    guide = (PACKAGE.parent / "docs" / "CONTRIBUTING.md").read_text()
+    table = guide.split("| layer (lowest first) | may import |")[1].split("\n\n")[0]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]
+    assert [tuple(re.findall(r"`([a-z]+)/?`", row)) for row in rows] == list(LAYERS)
+    tree = guide.split("```text\ncoop_utils/\n")[1].split("```")[0]
+    top = [_stages(line.split("  ")[1]) for line in tree.splitlines() if re.match(r"  \S", line)]
+    assert top == list(LAYERS), "the tree's top-level entries, in the order of LAYERS"

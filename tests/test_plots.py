@@ -341,3 +341,10 @@ def test_figures_from_real_scripted_runs(scripted_root, tmp_path):
     table = run_level_table(thoughts).set_index(["model", "condition"])
     assert table.loc[("withholder", "baseline"), "hard_defection_pct"] > 50
     assert table.loc[("perfect", "baseline"), "hard_defection_pct"] == 0
+
+
+def test_every_condition_has_its_own_colour():
+    """Colours follow the conditions: a new condition gets the next colour, none is shared."""
+    colours = plots.CONDITION_COLORS
+    assert list(colours)[:4] == ["baseline", "policy", "incentive", "limited"]
+    assert set(colours) == set(CONDITIONS) and len(set(colours.values())) == len(CONDITIONS)

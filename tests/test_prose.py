@@ -104,3 +104,14 @@ def test_update_readme_rewrites_only_its_block(tmp_path):
     (results / "table1_baseline.csv").write_text("model,tasks\nother,1\n")
     with pytest.raises(LookupError, match="coop reproduce"):
         prose.readme_numbers(results)
+
+
+def test_readme_condition_glossary_is_the_condition_type():
+    """The README's glossary is generated from ``Condition``: one row per condition with its
+    code name and the paper's name, rewritten by ``python -m coop_utils.analysis.prose``."""
+    from coop_utils.game.config import CONDITIONS
+
+    block = prose.readme_block(begin=prose.GLOSSARY_BEGIN, end=prose.GLOSSARY_END)
+    assert block == prose.condition_glossary(), "run `python -m coop_utils.analysis.prose`"
+    assert len(block.splitlines()) == 2 + len(CONDITIONS)
+    assert all(f"| `{c}` | {c.paper_name} |" in block for c in CONDITIONS)

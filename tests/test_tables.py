@@ -18,7 +18,7 @@ from coop_utils.analysis import tables as T  # noqa: E402
 from coop_utils.analysis import validity as V  # noqa: E402
 from coop_utils.analysis.load import load_runs, load_thoughts  # noqa: E402
 from coop_utils.analysis.transcript import transcript  # noqa: E402
-from coop_utils.game.config import EnvConfig  # noqa: E402
+from coop_utils.game.config import CONDITIONS, EnvConfig  # noqa: E402
 from coop_utils.run import experiments as ex  # noqa: E402
 from coop_utils.run.grid import GridSpec, run_grid  # noqa: E402
 from coop_utils.run.runner import run_episode  # noqa: E402
@@ -33,7 +33,7 @@ def grid(tmp_path_factory):
     spec = GridSpec(
         name="t",
         models=[*POPS, "perfect"],
-        conditions=list(ex.INTERVENTIONS) + ["auto_request", "auto_fulfill"],
+        conditions=list(CONDITIONS),
         runs=2,
     )
     assert run_grid(spec, out, progress=False).ok

@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
+from ..game.config import Condition
 from ..game.observation import Observation
 from .perfect import open_requests
 
@@ -182,7 +183,7 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
     actions: list[Action] = []
     notes: list[str] = []
     holds: list[Hold] = []
-    protocol = obs.condition == "policy"
+    protocol = obs.condition == Condition.POLICY
     p_request, p_submit = knobs.p_request, knobs.p_submit
     if protocol and knobs.p_request_policy is not None:
         p_request = knobs.p_request_policy

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..game.config import PERFECT_PLAY_TASKS, EnvConfig
+from ..game.config import PERFECT_PLAY_TASKS, Condition, EnvConfig
 from ..paths import ROOT, repo_file
 from .stats import canonical_model, cell_summary
 
@@ -195,7 +195,7 @@ def side_by_side(
     cells = _ours_cells(ours, metric, by, condition)
     rows = []
     for r in cells.to_dict("records"):
-        cond = condition or r.get("condition") or "baseline"
+        cond = condition or r.get("condition") or Condition.BASELINE
         scripted = r.get("scripted")
         scripted = None if scripted is None or pd.isna(scripted) else bool(scripted)
         hit = reference(r[by], cond, metric, paper, bool(scripted)) or {}
@@ -216,7 +216,11 @@ def side_by_side(
     if include_paper_only:
         ref = paper[paper["metric"] == metric].drop_duplicates(["key", "condition"])
         have = {(row["key"], row["condition"]) for row in rows}
-        conds = {condition} if condition else ({row["condition"] for row in rows} or {"baseline"})
+        conds = (
+            {condition}
+            if condition
+            else ({row["condition"] for row in rows} or {Condition.BASELINE})
+        )
         for r in ref[ref["condition"].isin(conds)].to_dict("records"):
             if (r["key"], r["condition"]) not in have:
                 rows.append(

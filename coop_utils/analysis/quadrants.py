@@ -9,8 +9,8 @@
 
 The rule (also in ``docs/EVALUATE.md``):
 
-1. A rate is **limited** when its mean is below ``threshold`` (50% of perfect play: the
-   dotted lines of the paper's Fig. 4).
+1. A rate is **limited** when its mean is below ``threshold`` (:data:`DEFAULT_THRESHOLD`
+   % of perfect play: the dotted lines of the paper's Fig. 4).
 2. The **quadrant** follows the two means, in Fig. 4's words: *cooperation-limited*
    (cooperation below, competence at or above), *competence-limited* (the reverse),
    *both limited*, or *cooperative & competent*.
@@ -27,9 +27,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..game.config import Condition
+
 DEFAULT_THRESHOLD = 50.0
 """% of optimal below which a rate is limited (the paper's Fig. 4 quadrant lines)."""
-RATES = {"cooperation": "auto_request", "competence": "auto_fulfill"}
+RATES = {"cooperation": Condition.AUTO_REQUEST, "competence": Condition.AUTO_FULFILL}
 """Each rate and the condition that measures it."""
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..game.config import ABLATIONS
+from ..game.config import ABLATIONS, Condition
 from ..paths import atomic_path
 from .metrics import RATIO_METRICS, cooperation_competence
 from .paper import load_diagnoses, load_paper, paper_value, paper_words, side_by_side
@@ -39,6 +39,8 @@ TABLE1_METRICS = (
     "response_rate",
     "pipeline_efficiency",
 )
+TABLE3 = (Condition.POLICY, Condition.INCENTIVE)
+"""The paper's Table 3: the two targeted interventions, as % change from baseline."""
 
 
 def _with_paper(
@@ -74,7 +76,7 @@ def table1(
     paper = load_paper() if paper is None else paper
     out = None
     for metric in TABLE1_METRICS:
-        t = _with_paper(runs, metric, "baseline", paper, paper_only)
+        t = _with_paper(runs, metric, Condition.BASELINE, paper, paper_only)
         keep = ["model", "n", "scripted", metric, f"{metric}_ci95", f"paper_{metric}"]
         if metric == "tasks":
             keep.append("paper_tasks_ci95")
@@ -108,7 +110,9 @@ def table2(
     are listed too (ours empty), so its rates and words are always on the table."""
     paper = load_paper() if paper is None else paper
     diagnoses = load_diagnoses() if diagnoses is None else diagnoses
-    cc = cooperation_competence(runs[runs["condition"].isin(["auto_request", "auto_fulfill"])])
+    cc = cooperation_competence(
+        runs[runs["condition"].isin([Condition.AUTO_REQUEST, Condition.AUTO_FULFILL])]
+    )
     rows = [
         {
             **r,
@@ -124,7 +128,7 @@ def table2(
         scripted = bool(r.get("scripted"))
         coop, comp = (
             paper_value(r["model"], cond, "pct_optimal", paper, scripted)
-            for cond in ("auto_request", "auto_fulfill")
+            for cond in (Condition.AUTO_REQUEST, Condition.AUTO_FULFILL)
         )
         words = paper_words(r["model"], diagnoses, scripted) or {}
         r.update(
@@ -151,11 +155,11 @@ def table3(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
     ``p`` is NaN (not a finding of "no effect", only of identical episodes)."""
     paper = load_paper() if paper is None else paper
     parts = []
-    for cond in ("policy", "incentive"):
+    for cond in TABLE3:
         if not (runs["condition"] == cond).any():
             continue
-        pct = pct_change(runs, "baseline", cond, "tasks", by="model")
-        paired = paired_difference(runs, "tasks", "baseline", cond, by="model")
+        pct = pct_change(runs, Condition.BASELINE, cond, "tasks", by="model")
+        paired = paired_difference(runs, "tasks", Condition.BASELINE, cond, by="model")
         t = pct.merge(paired[["model", "n_pairs", "diff", "sd_diff", "p"]], on="model", how="left")
         t["paper_pct_change"] = [
             paper_value(m, cond, "pct_change_tasks", paper, s)
@@ -180,13 +184,13 @@ def table5(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFram
     paper = load_paper() if paper is None else paper
     out = None
     for metric in ("tasks", "response_rate", "pipeline_efficiency"):
-        t = _with_paper(runs, metric, "limited", paper, paper_only=False)
+        t = _with_paper(runs, metric, Condition.LIMITED, paper, paper_only=False)
         keep = ["model", "n", "scripted", metric, f"{metric}_ci95", f"paper_{metric}"]
         t = t[keep]
         out = t if out is None else out.merge(t.drop(columns=["n", "scripted"]), on="model")
     if out is None or out.empty:
         return pd.DataFrame()
-    base = cell_summary(runs[runs["condition"] == "baseline"], "tasks", "model")
+    base = cell_summary(runs[runs["condition"] == Condition.BASELINE], "tasks", "model")
     out = out.merge(
         base[["model", "mean"]].rename(columns={"mean": "baseline_tasks"}), on="model", how="left"
     )
@@ -261,7 +265,7 @@ def ablation_table(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.
     ]
     scripted = cells.get("scripted", pd.Series(False, index=cells.index))
     cells["paper_tasks"] = [
-        paper_value(m, "baseline" if st == "default" else st, "tasks", paper, bool(s))
+        paper_value(m, Condition.BASELINE if st == "default" else st, "tasks", paper, bool(s))
         for m, st, s in zip(cells["model"], cells["setting"], scripted)
     ]
     return cells.rename(columns={"mean": "tasks", "ci95": "tasks_ci95"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from string import Template
 from typing import NoReturn
 
 from .commands import (
@@ -20,7 +21,7 @@ from .commands import (
     cmd_serve,
 )
 from .reading import add_prompt, add_view
-from .values import conditions, positive
+from .values import add_condition, conditions, positive
 
 CACHE_MODES = ("cache", "live", "replay")  # coop_utils.llm.cache.MODES (a test keeps them equal)
 NOTEBOOK_MODES = (
@@ -133,12 +134,7 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         "alias (o3, local:withholder, openai:gpt-4o, ...) or a mix such as "
         "'5*perfect,5*withholder' (default: perfect)",
     )
-    p.add_argument(
-        "--condition",
-        default="baseline",
-        choices=conditions(),
-        help="the paper's condition (default baseline)",
-    )
+    add_condition(p, "the paper's condition")
     p.add_argument(
         "--runs", type=positive, default=1, help="episodes, seeds SEED, SEED+1, ... (default 1)"
     )
@@ -160,7 +156,7 @@ runs and redoes a run killed midway.
 grid file (YAML; the full reference is docs/GRIDS.md):
   name: my-study                      # label of the grid
   models: [o3, local:withholder]      # populations: alias, scripted agent or '5*a,5*b'
-  conditions: [baseline, auto_request, auto_fulfill, policy, incentive, limited]
+  conditions: [$conditions]
   runs: 5                             # runs per cell, seeds seed, seed+1, ... (or seeds: [...])
   seed: 0
   env: {rounds: 20}                   # environment overrides for every run
@@ -180,7 +176,8 @@ examples:
 
 
 def _add_grid(p: argparse.ArgumentParser) -> None:
-    p.description, p.epilog = GRID, GRID_EXAMPLES
+    p.description = Template(GRID).substitute(conditions=conditions())
+    p.epilog = GRID_EXAMPLES
     p.add_argument("grid", type=Path, help="grid file (YAML or JSON; format above)")
     p.add_argument(
         "--out", type=Path, help="folder for the runs (resumable; required unless --dry-run)"

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from .commands import cmd_prompt
-from .values import conditions, positive
+from .values import add_condition, positive
 
 PROMPT = """\
 Print the exact messages a model receives on one turn of a played episode (the system
@@ -23,7 +23,7 @@ examples:
 
 def add_prompt(p: argparse.ArgumentParser) -> None:
     p.description, p.epilog = PROMPT, PROMPT_EXAMPLES
-    p.add_argument("--condition", default="baseline", choices=conditions(), help="default baseline")
+    add_condition(p, "the condition the episode is played under")
     p.add_argument("--seed", type=int, default=0, help="the episode's seed (default 0)")
     p.add_argument("--agent", type=int, default=0, help="the agent's number, 0 for agent_0")
     p.add_argument("--round", type=positive, default=1, help="the round (default 1)")

@@ -15,7 +15,20 @@ def positive(text: str) -> int:
     return value
 
 
-def conditions() -> tuple[str, ...]:
+def conditions() -> str:
+    """The paper's conditions, comma-separated, for help texts."""
     from ..game.config import CONDITIONS
 
-    return CONDITIONS
+    return ", ".join(CONDITIONS)
+
+
+def add_condition(p: argparse.ArgumentParser, what: str) -> None:
+    """The ``--condition`` option: one of the paper's conditions, baseline by default."""
+    from ..game.config import CONDITIONS, Condition
+
+    p.add_argument(
+        "--condition",
+        default=Condition.BASELINE,
+        choices=[c.value for c in CONDITIONS],  # argparse quotes each choice's repr
+        help=f"{what} (default {Condition.BASELINE})",
+    )

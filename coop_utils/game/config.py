@@ -9,12 +9,61 @@ implies; nothing else in the code branches on a hidden constant.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Condition = Literal["baseline", "auto_request", "auto_fulfill", "policy", "incentive", "limited"]
-CONDITIONS: tuple[str, ...] = get_args(Condition)
+
+class Condition(StrEnum):
+    """The paper's conditions (§4). Each member is its code name (the string in configs, grid
+    files, run folders and event logs; ``str(member)`` gives it) and carries the paper's
+    name for it and a line on what it changes."""
+
+    paper_name: str
+    description: str
+
+    def __new__(cls, value: str, paper_name: str, description: str) -> Condition:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.paper_name = paper_name
+        member.description = description
+        return member
+
+    BASELINE = "baseline", "Baseline", "the game as it is; nothing changes"
+    AUTO_REQUEST = (
+        "auto_request",
+        "Automated request",
+        "after each round the system asks a holder of every missing piece in the agent's name, "
+        "and the agent's own messages are not delivered: what is left is whether agents send "
+        "when asked (the cooperation rate)",
+    )
+    AUTO_FULFILL = (
+        "auto_fulfill",
+        "Automated fulfillment",
+        "a message to a holder naming its pieces moves them at once, at their true values: "
+        "what is left is whether agents ask and submit (the competence rate)",
+    )
+    POLICY = (
+        "policy",
+        "Explicit protocol",
+        "three steps before the goal: ask for what you need, send what is asked, submit "
+        "when complete",
+    )
+    INCENTIVE = (
+        "incentive",
+        "Sender incentive",
+        "the sender of a piece earns a bonus (10% of a task's value), told to the agents",
+    )
+    LIMITED = (
+        "limited",
+        "Limited visibility",
+        "no revenue board, no notices or exchanges of others, no memory of one's own earlier "
+        "thoughts: does comparing oneself with peers drive withholding?",
+    )
+
+
+CONDITIONS: tuple[Condition, ...] = tuple(Condition)
 PromptVariant = Literal["default", "neutral_company", "neutral_items", "joint_goal"]
 PROMPT_VARIANTS: tuple[str, ...] = get_args(PromptVariant)
 
@@ -33,10 +82,15 @@ PAPER_MODELS: tuple[str, ...] = (
 )
 """The paper's eight models (short names, the order of its Table 1)."""
 
-DECOMPOSITION: tuple[str, ...] = ("baseline", "auto_request", "auto_fulfill")
+DECOMPOSITION: tuple[Condition, ...] = (
+    Condition.BASELINE,
+    Condition.AUTO_REQUEST,
+    Condition.AUTO_FULFILL,
+)
 """The causal decomposition: automate requests (cooperation) or replies (competence)."""
-INTERVENTIONS: tuple[str, ...] = ("baseline", "policy", "incentive", "limited")
-"""The interventions: explicit protocol, sender bonus, hidden peer revenues."""
+INTERVENTIONS: tuple[Condition, ...] = (Condition.POLICY, Condition.INCENTIVE, Condition.LIMITED)
+"""The interventions, each compared with baseline: explicit protocol, sender bonus, hidden
+peer revenues."""
 ABLATIONS: dict[str, dict[str, Any]] = {
     "default": {},
     "rounds_10": {"rounds": 10},
@@ -64,7 +118,7 @@ class EnvConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
-    condition: Condition = "baseline"
+    condition: Condition = Condition.BASELINE
     """Experimental condition; use `for_condition` to also set its implied fields."""
     n_agents: int = Field(10, ge=2)
     """Agents in the group."""
@@ -176,7 +230,7 @@ class EnvConfig(BaseModel):
         return self
 
     @classmethod
-    def for_condition(cls, condition: str = "baseline", **overrides) -> EnvConfig:
+    def for_condition(cls, condition: str = Condition.BASELINE, **overrides) -> EnvConfig:
         """The config for a named condition: `incentive` implies `share_bonus=1000`.
 
         Explicit ``overrides`` win, so ``for_condition("incentive", share_bonus=500)`` works.
@@ -185,25 +239,25 @@ class EnvConfig(BaseModel):
             raise ValueError(
                 f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}"
             )
-        implied = {"share_bonus": INCENTIVE_SHARE_BONUS} if condition == "incentive" else {}
+        implied = {"share_bonus": INCENTIVE_SHARE_BONUS} if condition == Condition.INCENTIVE else {}
         return cls(condition=condition, **{**implied, **overrides})
 
     # Convenience flags so mechanics read in the paper's words.
     @property
     def auto_request(self) -> bool:
-        return self.condition == "auto_request"
+        return self.condition == Condition.AUTO_REQUEST
 
     @property
     def auto_fulfill(self) -> bool:
-        return self.condition == "auto_fulfill"
+        return self.condition == Condition.AUTO_FULFILL
 
     @property
     def limited(self) -> bool:
-        return self.condition == "limited"
+        return self.condition == Condition.LIMITED
 
     @property
     def policy(self) -> bool:
-        return self.condition == "policy"
+        return self.condition == Condition.POLICY
 
     @property
     def decomposition_layout(self) -> bool:

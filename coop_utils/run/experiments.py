@@ -42,6 +42,7 @@ from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and
     DECOMPOSITION,
     INTERVENTIONS,
     PAPER_MODELS,
+    Condition,
     EnvConfig,
 )
 from ..inputs import InputError, did_you_mean, kind_of, short
@@ -74,12 +75,12 @@ def _spec(name: str, models, conditions, runs: int, seed: int, **kw: Any) -> Gri
 
 def perfect_play(runs: int = 20, seed: int = 0, **env: Any) -> GridSpec:
     """The 100% ceiling, in process: it never calls a model."""
-    return _spec("perfect_play", ["perfect"], ["baseline"], runs, seed, env=env)
+    return _spec("perfect_play", ["perfect"], [Condition.BASELINE], runs, seed, env=env)
 
 
 def baseline(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
     """Table 1 and Fig. 3: every model in the unaltered game."""
-    return _spec("baseline", models, ["baseline"], runs, seed, env=env)
+    return _spec("baseline", models, [Condition.BASELINE], runs, seed, env=env)
 
 
 def decomposition(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
@@ -89,7 +90,7 @@ def decomposition(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
 
 def interventions(models, runs: int = 5, seed: int = 0, **env: Any) -> GridSpec:
     """Tables 3 and 5, Fig. 5: explicit protocol, sender bonus, hidden peer revenues."""
-    return _spec("interventions", models, INTERVENTIONS, runs, seed, env=env)
+    return _spec("interventions", models, [Condition.BASELINE, *INTERVENTIONS], runs, seed, env=env)
 
 
 def ablations(
@@ -97,7 +98,7 @@ def ablations(
 ) -> GridSpec:
     """Tables 9–10 and the appendix: each setting crossed with the baseline condition."""
     chosen = {k: ABLATIONS[k] for k in (settings or list(ABLATIONS))}
-    return _spec("ablations", models, ["baseline"], runs, seed, env=env, settings=chosen)
+    return _spec("ablations", models, [Condition.BASELINE], runs, seed, env=env, settings=chosen)
 
 
 def validity_grid(specs: Sequence[str], runs: int = 3, seed: int = 0, **env) -> GridSpec:

@@ -34,7 +34,7 @@ class GridSpec(BaseModel):
     name: str = "grid"
     models: list[str] = Field(min_length=1)
     """Populations: a model alias, a scripted agent, or a mix such as '5*o3,5*perfect'."""
-    conditions: list[Condition] = Field(["baseline"], min_length=1)
+    conditions: list[Condition] = Field([Condition.BASELINE], min_length=1)
     runs: int = Field(5, ge=1)
     """Runs per cell, with seeds seed, seed+1, ... (ignored when `seeds` is given)."""
     seed: int = 0

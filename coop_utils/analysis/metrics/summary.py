@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ...game.config import PERFECT_PLAY_TASKS
+from ..quadrants import RATES
 from .faults import (
     agent_turns,
     invalid_actions,
@@ -83,7 +84,7 @@ def cooperation_competence(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
     rows = []
     for model, g in runs.groupby("model", sort=True):
         row: dict[str, Any] = {"model": model}
-        for name, condition in (("cooperation", "auto_request"), ("competence", "auto_fulfill")):
+        for name, condition in RATES.items():
             vals = g.loc[g["condition"] == condition, "pct_optimal"]
             mean, half, n = t_interval(vals, confidence)
             row.update({name: mean, f"{name}_ci95": half, f"{name}_n": n})

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import Bbox
 
-from ...game.config import PERFECT_PLAY_TASKS
+from ...game.config import PERFECT_PLAY_TASKS, Condition
 from ..stats import canonical_model, capability_correlation, cell_summary, load_elo
 from .labels import place_labels
 from .style import (
@@ -40,7 +40,7 @@ def baseline_bars(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
     metric: str = "tasks",
-    condition: str = "baseline",
+    condition: str = Condition.BASELINE,
     perfect: float = PERFECT_PLAY_TASKS,
     scripted: bool | None = None,
 ) -> Figure:
@@ -185,7 +185,7 @@ def capability_scatter(
     elo: pd.DataFrame | None = None,
     paper: pd.DataFrame | None = None,
     metric: str = "tasks",
-    condition: str = "baseline",
+    condition: str = Condition.BASELINE,
     scripted: bool | None = None,
 ) -> Figure:
     """Arena Elo vs ``metric`` per model (mean ± 95% t-CI), an OLS line with its 95% band

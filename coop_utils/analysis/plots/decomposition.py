@@ -125,11 +125,18 @@ def quadrant_plot(
     quadrants = quadrant_axes(ax, threshold, lim)
     keys = pts["model"].map(canonical_model)
     for m, r in pw.iterrows():
-        ax.plot(r["auto_request"], r["auto_fulfill"], ms=8, mec=colors[m], zorder=2, **PAPER_MARKER)
+        ax.plot(
+            r[RATES["cooperation"]],
+            r[RATES["competence"]],
+            ms=8,
+            mec=colors[m],
+            zorder=2,
+            **PAPER_MARKER,
+        )
         for mine in pts[keys == canonical_model(m)].itertuples():
             ax.plot(
-                [r["auto_request"], mine.x],
-                [r["auto_fulfill"], mine.y],
+                [r[RATES["cooperation"]], mine.x],
+                [r[RATES["competence"]], mine.y],
                 color=colors[m],
                 lw=0.7,
                 alpha=0.6,
@@ -167,7 +174,7 @@ def quadrant_plot(
         ((cx, cy),) = ax.transData.transform([(r.x, r.y)])
         taken.append(Bbox.from_extents(x0, cy - 7, x1, cy + 7))
         taken.append(Bbox.from_extents(cx - 7, y0, cx + 7, y1))
-    for x, y in zip(pw.get("auto_request", []), pw.get("auto_fulfill", [])):
+    for x, y in zip(pw.get(RATES["cooperation"], []), pw.get(RATES["competence"], [])):
         ((px, py),) = ax.transData.transform([(x, y)])
         taken.append(Bbox.from_extents(px - 7, py - 7, px + 7, py + 7))
     taken = place_labels(
@@ -175,8 +182,8 @@ def quadrant_plot(
     )
     place_labels(
         ax,
-        pw.get("auto_request", []),
-        pw.get("auto_fulfill", []),
+        pw.get(RATES["cooperation"], []),
+        pw.get(RATES["competence"], []),
         [f"{m} (paper)" for m in pw.index],
         [colors[m] for m in pw.index],
         taken,

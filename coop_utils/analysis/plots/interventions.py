@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ...game.config import INTERVENTIONS, PERFECT_PLAY_TASKS
+from ...game.config import INTERVENTIONS, PERFECT_PLAY_TASKS, Condition
 from ..stats import canonical_model, cell_summary
 from .style import (
     CONDITION_COLORS,
@@ -35,7 +35,7 @@ def _paper_intervention_tasks(paper: pd.DataFrame | None) -> pd.DataFrame:
         dict(key=r.key, condition=r.condition, value=r.value, derived=False)
         for r in tasks.itertuples()
     ]
-    base = tasks[tasks["condition"] == "baseline"].set_index("key")["value"]
+    base = tasks[tasks["condition"] == Condition.BASELINE].set_index("key")["value"]
     have = {(r["key"], r["condition"]) for r in rows}
     pct = paper[paper["metric"] == "pct_change_tasks"]
     for r in pct.assign(key=pct["model"].map(canonical_model)).itertuples():
@@ -49,7 +49,7 @@ def _paper_intervention_tasks(paper: pd.DataFrame | None) -> pd.DataFrame:
 def intervention_effects(
     runs: pd.DataFrame,
     paper: pd.DataFrame | None = None,
-    conditions: Sequence[str] = INTERVENTIONS,
+    conditions: Sequence[str] = (Condition.BASELINE, *INTERVENTIONS),
     perfect: float = PERFECT_PLAY_TASKS,
     scripted: bool | None = None,
 ) -> Figure:

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ...game.config import Condition
 from ..stats import canonical_model
 from .style import (
     PAPER_MARKER,
@@ -45,7 +46,7 @@ def _class_of(measure: str) -> str:
 def thought_classes(
     table: pd.DataFrame,
     paper: pd.DataFrame | None = None,
-    condition: str | None = "baseline",
+    condition: str | None = Condition.BASELINE,
     scripted: bool | None = None,
     floor: pd.DataFrame | None = None,
 ) -> Figure:
@@ -93,7 +94,7 @@ def thought_classes(
                 loc="upper right",
                 fontsize=8,
             )
-        pp = paper_points(paper, measure, condition or "baseline")
+        pp = paper_points(paper, measure, condition or Condition.BASELINE)
         for i, m in enumerate(models):
             hit = pp[pp["key"] == canonical_model(m)]
             if not hit.empty and m not in scripted_pops:

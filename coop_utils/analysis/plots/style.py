@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
+from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS, Condition
 from ...paths import atomic_path
 from ..stats import canonical_model, scripted_flag
 
@@ -37,12 +37,20 @@ _PALETTE = {
 }
 _EXTRA_PALETTE = sns.color_palette("Set1", 9) + sns.color_palette("Set3", 12)
 
-CONDITION_COLORS: dict[str, tuple[float, float, float]] = dict(
-    zip(
-        ("baseline", "policy", "incentive", "limited", "auto_request", "auto_fulfill"),
-        sns.color_palette("Set2", 6),
-    )
+_PAPER_COLOR_ORDER = (
+    Condition.BASELINE,
+    Condition.POLICY,
+    Condition.INCENTIVE,
+    Condition.LIMITED,
+    Condition.AUTO_REQUEST,
+    Condition.AUTO_FULFILL,
 )
+_COLOR_ORDER = dict.fromkeys((*_PAPER_COLOR_ORDER, *Condition))
+CONDITION_COLORS: dict[str, tuple[float, float, float]] = dict(
+    zip(_COLOR_ORDER, sns.color_palette("Set2", len(_COLOR_ORDER)))
+)
+"""One colour per condition: the paper's six keep theirs (baseline, its three interventions,
+the decomposition's two), and any other condition takes the next of Set2's colours."""
 
 PAPER_BAR = dict(facecolor="none", hatch="////", linewidth=1.2)
 """Paper references are drawn hatched (bars) or hollow (markers); our data solid."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats as sps
 
+from ...game.config import Condition
 from ...paths import ROOT, repo_file
 from .intervals import scripted_flag
 
@@ -54,7 +55,7 @@ def capability_correlation(
     runs_or_cell_means: pd.DataFrame,
     elo: pd.DataFrame | None = None,
     metric: str = "tasks",
-    condition: str | None = "baseline",
+    condition: str | None = Condition.BASELINE,
     value_col: str | None = None,
 ) -> pd.DataFrame:
     """Pearson and Spearman correlation of per-model mean ``metric`` with Arena Elo (Fig. 3).

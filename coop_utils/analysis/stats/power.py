@@ -8,6 +8,8 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
+from ...game.config import Condition
+
 
 def runs_needed(
     sd: float,
@@ -50,7 +52,7 @@ def runs_needed(
     )
 
 
-SPREAD_TABLES = {"baseline": "Table 1", "limited": "Table 5"}
+SPREAD_TABLES = {Condition.BASELINE: "Table 1", Condition.LIMITED: "Table 5"}
 """Where the paper gives a model's tasks as mean ± 95% t half-width over 5 runs."""
 
 
@@ -81,7 +83,7 @@ def paper_plan(paper: pd.DataFrame, changes=(0.10, 0.25), n: int = 5) -> pd.Data
             for c, ci in zip(g["condition"], g["ci95"])
             if c in SPREAD_TABLES and pd.notna(ci)
         }
-        base = g[g["condition"] == "baseline"]
+        base = g[g["condition"] == Condition.BASELINE]
         if not spreads or base.empty:
             continue
         source, sd = max(spreads.items(), key=lambda kv: kv[1])

@@ -62,7 +62,7 @@ def setting(config: EnvConfig, ids: tuple[str, ...]) -> Setting:
     return Setting(
         agents=ids,
         rounds=config.rounds,
-        condition=config.condition,
+        condition=config.condition.value,  # a plain string, as the prompt states it
         prompt_variant=config.prompt_variant,
         task_reward=config.task_reward,
         share_bonus=config.share_bonus,

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import jinja2
 
+from ..config import Condition
 from ..observation import Observation
 from ..world import format_amount
 
@@ -20,7 +21,7 @@ POINTS = "neutral_items"
 """The variant whose amounts are points (the authors' variant B); all others show dollars."""
 INDENT = "\n    "
 """What follows a line break inside free text."""
-ANNOUNCED = ("auto_request", "auto_fulfill")
+ANNOUNCED = (Condition.AUTO_REQUEST, Condition.AUTO_FULFILL)
 """Conditions whose automation `announce_automation` tells; each has a line of that name in
 the words."""
 
@@ -103,7 +104,7 @@ def user_text(obs: Observation) -> str:
         w=w,
         goal=goal,
         goal_first=decomposition,
-        limited=obs.condition == "limited",
+        limited=obs.condition == Condition.LIMITED,
         points=obs.prompt_variant == POINTS,
         info=sorted(obs.holdings.items()),
         directory=sorted((a, sorted(ps)) for a, ps in directory.items()),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..config import Condition
 from ..observation import (
     BoardEntry,
     Exchange,
@@ -165,7 +166,13 @@ def parse_observation(messages: list[dict[str, str]] | str) -> Observation:
     how = "\n".join(s[HOW])
     reward, bonus, penalty = _REWARD.search(how), _BONUS.search(how), _PENALTY.search(how)
     task_reward = int(_num(reward[1])) if reward else int(_num(bonus[2])) if bonus else 0
-    condition = "policy" if POLICY_STEPS[0] in goal else "limited" if limited else "baseline"
+    condition: str = (
+        Condition.POLICY
+        if POLICY_STEPS[0] in goal
+        else Condition.LIMITED
+        if limited
+        else Condition.BASELINE
+    )
     announce = False
     for name, note in AUTO_NOTES.items():
         if note in how:

@@ -11,7 +11,7 @@ import re
 from functools import cache
 from types import SimpleNamespace
 
-from ..config import PROMPT_VARIANTS
+from ..config import PROMPT_VARIANTS, Condition
 from ..observation import (
     BoardEntry,
     Exchange,
@@ -261,7 +261,11 @@ def parse_authors(user: str) -> Observation | None:
             found[name] = found[name] or pattern(getattr(w, name)).match(line)
     bonus, reward, penalty = found["bonus"], found["reward"], found["penalty"]
     condition = (
-        "policy" if w.policy[0] in goal.split("\n") else "limited" if limited else "baseline"
+        Condition.POLICY
+        if w.policy[0] in goal.split("\n")
+        else Condition.LIMITED
+        if limited
+        else Condition.BASELINE
     )
     announce = False
     for name in ANNOUNCED:

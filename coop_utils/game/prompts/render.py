@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..config import EnvConfig
+from ..config import Condition, EnvConfig
 from ..observation import (
     Observation,
     ValueRecord,
@@ -79,10 +79,10 @@ JOINT_GOAL = (
     "You are evaluated together with the other agents: your objective is to maximise "
     "the total {earnings} that all agents earn together."
 )
-AUTO_NOTES = {
-    "auto_request": "Requests for the pieces you are missing are sent for you automatically "
+AUTO_NOTES: dict[str, str] = {
+    Condition.AUTO_REQUEST: "Requests for the pieces you are missing are sent for you automatically "
     "after every round; your own direct messages are not delivered.",
-    "auto_fulfill": "When you message an agent and name pieces it holds, those pieces are "
+    Condition.AUTO_FULFILL: "When you message an agent and name pieces it holds, those pieces are "
     "transferred to you at once.",
 }
 COPY_NOTE = "you keep your own copy"
@@ -114,7 +114,7 @@ def system_message(obs: Observation) -> str:
 
 
 def _goal(obs: Observation, w: Wording) -> list[str]:
-    lines = list(POLICY_STEPS) if obs.condition == "policy" else []
+    lines = list(POLICY_STEPS) if obs.condition == Condition.POLICY else []
     if w.joint_goal:
         lines.append(JOINT_GOAL.format(earnings=w.earnings))
         return lines
@@ -252,7 +252,7 @@ def _identity(obs: Observation, w: Wording) -> str:
 def user_message(obs: Observation) -> str:
     w = wording(obs)
     me = obs.agent
-    limited = obs.condition == "limited"
+    limited = obs.condition == Condition.LIMITED
     round_line = f"This is round {obs.round} of {obs.rounds}."
     parts = [_identity(obs, w)]
     if obs.layout == "main":

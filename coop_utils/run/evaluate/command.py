@@ -27,12 +27,14 @@ examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .diagnosis import ALL_INTERVENTIONS, DEFAULT_THRESHOLD
+    from ...analysis.quadrants import DEFAULT_THRESHOLD
+    from ...game.config import DECOMPOSITION, INTERVENTIONS
 
-    p.description = """\
-Run the paper's protocol on each model: baseline, the causal decomposition (auto_request,
-auto_fulfill) on the same seeds, then the interventions its diagnosis calls for, each cell
-in batches until its 95% interval is narrow enough. Writes OUT/summary.json,
+    baseline, *automated = DECOMPOSITION
+    p.description = f"""\
+Run the paper's protocol on each model: {baseline}, the causal decomposition
+({", ".join(automated)}) on the same seeds, then the interventions its diagnosis calls
+for, each cell in batches until its 95% interval is narrow enough. Writes OUT/summary.json,
 OUT/report.html and OUT/leaderboard.csv (the paper's eight models and this evaluation's
 rows); no file outside OUT unless asked (--leaderboard, --publish). The rules are in
 docs/EVALUATE.md."""
@@ -86,7 +88,7 @@ docs/EVALUATE.md."""
     p.add_argument(
         "--all-interventions",
         action="store_true",
-        help=f"run {', '.join(ALL_INTERVENTIONS)} whatever the diagnosis",
+        help=f"run {', '.join(INTERVENTIONS)} whatever the diagnosis",
     )
     p.add_argument(
         "--elo",

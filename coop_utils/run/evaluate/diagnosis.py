@@ -22,8 +22,8 @@ Table 2 applies too) and in ``docs/EVALUATE.md``:
    uncertain rate gets its intervention too, because the measured effect (or its absence)
    is itself evidence on the doubtful side. *Cooperative & competent* with both rates
    settled gets none: the paper has no targeted fix for it, and the report shows its
-   baseline gap instead. ``all_interventions`` runs ``policy``, ``incentive`` and
-   ``limited`` (hidden revenues) whatever the diagnosis.
+   baseline gap instead. ``all_interventions`` runs every one of the game's
+   ``INTERVENTIONS`` (``limited``, hidden revenues, included) whatever the diagnosis.
 5. A rate with no usable run (the budget ran out first) leaves the diagnosis
    **undetermined**, and no intervention is run.
 
@@ -37,10 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...analysis.quadrants import DEFAULT_THRESHOLD, RATES, Rate, quadrant, uncertain
-from ...game.config import INTERVENTIONS
+from ...game.config import INTERVENTIONS, Condition
 
 __all__ = [
-    "ALL_INTERVENTIONS",
     "DEFAULT_THRESHOLD",
     "FIX",
     "RATES",
@@ -50,10 +49,8 @@ __all__ = [
     "quadrant",
 ]
 
-FIX = {"cooperation": "incentive", "competence": "policy"}
+FIX = {"cooperation": Condition.INCENTIVE, "competence": Condition.POLICY}
 """The intervention the paper pairs with each failure: the sender bonus, the protocol."""
-ALL_INTERVENTIONS = tuple(c for c in INTERVENTIONS if c != "baseline")
-"""What ``--all-interventions`` runs: every intervention the interventions grid has."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +100,10 @@ def diagnose(
     doubtful_rates = uncertain(cooperation, competence, threshold)
     doubtful = {k for k, r in rates.items() if r.limited(threshold)} | set(doubtful_rates)
     fixes = [FIX[k] for k in rates if k in doubtful]
-    chosen = ALL_INTERVENTIONS if all_interventions else tuple(sorted(fixes, key=_order))
+    chosen = INTERVENTIONS if all_interventions else tuple(sorted(fixes, key=_order))
     label = quadrant(cooperation.mean, competence.mean, threshold)
     return Diagnosis(cooperation, competence, threshold, label, doubtful_rates, chosen)
 
 
 def _order(name: str) -> int:
-    return ALL_INTERVENTIONS.index(name)
+    return INTERVENTIONS.index(name)

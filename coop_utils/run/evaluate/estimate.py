@@ -19,10 +19,10 @@ from typing import Any
 
 from ...analysis.paper import load_paper, paper_value
 from ...analysis.stats import canonical_model
-from ...game.config import DECOMPOSITION, PERFECT_PLAY_TASKS
+from ...game.config import DECOMPOSITION, INTERVENTIONS, PERFECT_PLAY_TASKS, Condition
 from ..dryrun import ASSUMED, estimate, format_estimate
 from ..grid import GridSpec
-from .diagnosis import ALL_INTERVENTIONS, FIX, RATES, Rate, diagnose
+from .diagnosis import DEFAULT_THRESHOLD, FIX, RATES, Rate, diagnose
 from .stopping import StopRule, runs_for_target, sd_from_ci95
 
 
@@ -38,7 +38,7 @@ def paper_spread(model: str, scripted: bool = False) -> Spread:
     """The sd the paper's own interval implies for ``model`` (see the module docstring)."""
     paper = load_paper()
     rows = paper[
-        (paper["condition"] == "baseline")
+        (paper["condition"] == Condition.BASELINE)
         & (paper["metric"] == "tasks")
         & (paper["model"] != "perfect_play")
         & paper["ci95"].notna()
@@ -64,7 +64,7 @@ def expected_interventions(
     """The interventions the paper's own rates call for (for one of its models), else both
     targeted ones (an upper bound: the diagnosis is not known before the runs)."""
     if all_interventions:
-        return ALL_INTERVENTIONS, "--all-interventions"
+        return INTERVENTIONS, "--all-interventions"
     paper = load_paper()
     rates = {
         name: Rate(name, paper_value(model, condition, "pct_optimal", paper, scripted), 0.0, 5)
@@ -73,7 +73,7 @@ def expected_interventions(
     if not any(math.isnan(r.mean) for r in rates.values()):
         d = diagnose(rates["cooperation"], rates["competence"], threshold)
         return d.interventions, f"the paper's rates put {model} {d.quadrant}"
-    both = tuple(sorted(FIX.values(), key=ALL_INTERVENTIONS.index))
+    both = tuple(sorted(FIX.values(), key=INTERVENTIONS.index))
     return both, "not known before the runs: both targeted interventions counted"
 
 
@@ -89,7 +89,7 @@ def plan_model(
     grid: dict[str, Any],
     scripted: bool,
     all_interventions: bool = False,
-    threshold: float = 50.0,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, Any]:
     """Expected runs, batches and cost of evaluating one model, and the most it could cost.
 
@@ -106,7 +106,7 @@ def plan_model(
         seeds=list(range(seed, seed + runs)),
         **{k: v for k, v in grid.items() if k != "seed"},
     )
-    widest = ALL_INTERVENTIONS if all_interventions else tuple(FIX.values())
+    widest = INTERVENTIONS if all_interventions else tuple(FIX.values())
     most = spec.model_copy(
         update={
             "conditions": [*DECOMPOSITION, *widest],
@@ -155,7 +155,7 @@ def format_plan(
         "assumed for every condition)",
         f"  runs per cell for a 95% half-width of ±{rule.target:g} points: "
         f"{p['runs']}{capped} (at least {rule.min_runs}, at most {rule.max_runs})",
-        f"  cells: baseline, auto_request, auto_fulfill, then "
+        f"  cells: {', '.join(DECOMPOSITION)}, then "
         f"{', '.join(p['interventions']) or 'no intervention'} ({p['why']})",
         f"  batches: {p['batches']}, played one after another; each waits for its slowest "
         f"episode (~{turns:,.0f} sequential turns): about {wall} at the assumed latency",

@@ -16,8 +16,8 @@ from ...analysis.load import load_runs
 from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
 from ...analysis.paper import load_paper, paper_value, paper_words
 from ...analysis.stats import cell_summary, holm, paired_difference, pct_change
+from ...game.config import INTERVENTIONS, Condition
 from ..runner import provenance
-from .diagnosis import ALL_INTERVENTIONS
 from .protocol import PROTOCOL_VERSION, Evaluation
 
 PAPER = "Yadav, Black, Sourbut (2026), arXiv 2604.07821"
@@ -41,12 +41,12 @@ def _cell(runs: pd.DataFrame, metric: str) -> dict[str, Any]:
 def _effects(runs: pd.DataFrame, conditions: tuple[str, ...]) -> dict[str, Any]:
     out = {}
     for cond in conditions:
-        sub = runs[runs["condition"].isin(["baseline", cond])]
+        sub = runs[runs["condition"].isin([Condition.BASELINE, cond])]
         if not (sub["condition"] == cond).any():
             out[cond] = {"runs": 0}
             continue
-        pct = pct_change(sub, "baseline", cond, "tasks", by=None).iloc[0]
-        pair = paired_difference(sub, "tasks", "baseline", cond, by=None).iloc[0]
+        pct = pct_change(sub, Condition.BASELINE, cond, "tasks", by=None).iloc[0]
+        pair = paired_difference(sub, "tasks", Condition.BASELINE, cond, by=None).iloc[0]
         out[cond] = {
             "paired": bool(pct["paired"]),
             "identical": bool(pair["n_pairs"] >= 2 and pair["sd_diff"] == 0 and pair["diff"] == 0),
@@ -93,13 +93,13 @@ def paper_row(model: str, scripted: bool) -> dict[str, Any] | None:
     """The paper's numbers for one of its models (never for a scripted population)."""
     paper = load_paper()
     cells = {
-        "baseline_tasks": ("baseline", "tasks"),
-        "baseline_pct_optimal": ("baseline", "pct_optimal"),
-        "cooperation_rate": ("auto_request", "pct_optimal"),
-        "competence_rate": ("auto_fulfill", "pct_optimal"),
+        "baseline_tasks": (Condition.BASELINE, "tasks"),
+        "baseline_pct_optimal": (Condition.BASELINE, "pct_optimal"),
+        "cooperation_rate": (Condition.AUTO_REQUEST, "pct_optimal"),
+        "competence_rate": (Condition.AUTO_FULFILL, "pct_optimal"),
     }
     row = {k: _num(paper_value(model, c, m, paper, scripted)) for k, (c, m) in cells.items()}
-    for c in ALL_INTERVENTIONS:
+    for c in INTERVENTIONS:
         row[f"{c}_pct_change"] = _num(paper_pct_change(model, c, paper, scripted))
     if all(v is None for v in row.values()):
         return None
@@ -130,7 +130,7 @@ def findings(ev: Evaluation) -> dict[str, Any]:
                 "hi": _num(r.hi),
                 "n": r.n,
             }
-        base = runs[runs["condition"] == "baseline"]
+        base = runs[runs["condition"] == Condition.BASELINE]
         models[model] = {
             "scripted": scripted,
             "what": "a scripted population: describes the machinery, not any model"

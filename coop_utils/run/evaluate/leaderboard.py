@@ -35,10 +35,9 @@ from ...analysis.quadrants import quadrant as quadrant_of
 from ...analysis.rounding import snap_frame
 from ...analysis.stats import canonical_model, load_elo
 from ...analysis.tables import FLOAT_FORMAT, save_table
-from ...game.config import PAPER_MODELS, PERFECT_PLAY_TASKS
+from ...game.config import INTERVENTIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
 from ...paths import ROOT, atomic_path
 from ..folders import hold
-from .diagnosis import ALL_INTERVENTIONS
 from .findings import paper_pct_change
 
 DEFAULT_PATH = ROOT / "data" / "leaderboard.csv"
@@ -54,9 +53,9 @@ COLUMNS = (
     "cooperation_ci95",
     "competence",
     "competence_ci95",
-    *(f"{c}_pct_change" for c in ALL_INTERVENTIONS),
-    *(f"{c}_pct_change_{end}" for c in ALL_INTERVENTIONS for end in ("lo", "hi")),
-    *(f"{c}_p_holm" for c in ALL_INTERVENTIONS),
+    *(f"{c}_pct_change" for c in INTERVENTIONS),
+    *(f"{c}_pct_change_{end}" for c in INTERVENTIONS for end in ("lo", "hi")),
+    *(f"{c}_p_holm" for c in INTERVENTIONS),
     "runs",
     "cost_usd",
     "elo",
@@ -94,7 +93,7 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
                 else math.nan,
                 "cooperation": coop,
                 "competence": comp,
-                **{f"{c}_pct_change": paper_pct_change(model, c, paper) for c in ALL_INTERVENTIONS},
+                **{f"{c}_pct_change": paper_pct_change(model, c, paper) for c in INTERVENTIONS},
                 "elo": float(elo.loc[model, "elo"]) if model in elo.index else math.nan,
                 "source": "the paper's Tables 1, 2, 3 and 5 (5 runs per cell; a % change it does "
                 "not print is computed from its tasks); diagnosis: this protocol's rule on the "
@@ -131,7 +130,7 @@ def evaluation_rows(summary: dict[str, Any], elo: dict[str, float] | None = None
                 "competence_ci95": m["competence_rate"]["ci95"],
                 **{
                     f"{c}_{k}": effects.get(c, {}).get(k)
-                    for c in ALL_INTERVENTIONS
+                    for c in INTERVENTIONS
                     for k in ("pct_change", "pct_change_lo", "pct_change_hi", "p_holm")
                 },
                 "runs": sum(c["runs"] for c in m["cells"].values()),

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...analysis.paper import ceiling as paper_ceiling
 from ...analysis.paper import setting_differences
-from ...game.config import DECOMPOSITION
+from ...game.config import DECOMPOSITION, Condition
 from ...game.events import write_atomic
 from ...llm.cache import Mode
 from ..folders import folder_names, hold, made, slug
@@ -65,7 +65,7 @@ class EvaluationSpec(BaseModel):
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=100)
     """% of optimal below which a rate is limited (the paper's Fig. 4 lines)."""
     all_interventions: bool = False
-    """Run policy, incentive and limited whatever the diagnosis."""
+    """Run every one of ``INTERVENTIONS`` whatever the diagnosis."""
     seed: int = 0
     env: dict[str, Any] = Field(default_factory=dict)
     """EnvConfig overrides for every run (e.g. rounds: 10 for a quick look)."""
@@ -253,7 +253,7 @@ def pair_baselines(phases: dict[str, Outcome], play, rule: StopRule) -> Outcome 
     first, second = phases["decomposition"], phases["interventions"]
     wanted: dict[Cell, int] = {}
     for (model, _), state in second.states.items():
-        base = (model, "baseline")
+        base = (model, Condition.BASELINE)
         if state.runs > max(first.states[base].runs, wanted.get(base, 0)):
             wanted[base] = state.runs
     if not wanted:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ...analysis.metrics import FAULT_FIELDS, USAGE_FIELDS
 from ...analysis.stats import canonical_model, load_elo
+from ...game.config import Condition
 from ...game.events import write_atomic
 from .findings import findings
 from .protocol import Evaluation
@@ -263,7 +264,7 @@ def interventions(runs: pd.DataFrame, paper: pd.DataFrame):
     t3 = T.table3(runs, paper)
     if not t3.empty:
         parts.append(style(t3[t3["n_pairs"] > 0].drop(columns="scripted"), 2))
-    if (runs["condition"] == "limited").any():
+    if (runs["condition"] == Condition.LIMITED).any():
         parts.append(style(T.table5(runs, paper)))
     if not parts:
         return "No intervention ran (none was called for, or the budget stopped first)."
@@ -372,8 +373,8 @@ def run_views(out: Path, folders: Sequence[Path]) -> str:
         seed = summaries[f]["seed"]
         line = f"- `{model}` × {condition}, seed {seed}: "
         line += f"[every turn]({os.path.relpath(write_view([f]), out)})"
-        base = first.get((model, "baseline"))
-        if condition != "baseline" and base is not None and summaries[base]["seed"] == seed:
+        base = first.get((model, Condition.BASELINE))
+        if condition != Condition.BASELINE and base is not None and summaries[base]["seed"] == seed:
             pair = os.path.relpath(write_view([base, f]), out)
             line += f" · [beside its baseline]({pair})"
         lines.append(line)
