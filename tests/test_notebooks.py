@@ -1,8 +1,8 @@
 """The notebooks are parameterized the way papermill and `coop reproduce` expect.
 
 nbval (configured in pyproject.toml) re-runs every notebook as part of the suite; these
-tests check the contract around it: one `parameters` cell of literals per notebook, its
-values equal to the notebook's YAML file, key results marked for nbval to compare, and
+tests check the contract around it: one `parameters` cell of literals per notebook, the
+only place its published parameters are written (papermill reads them), key results marked for nbval to compare, and
 `coop reproduce`'s override and clean-up rules.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
+from coop_utils.run.experiments import published_parameters
 from coop_utils.run.reproduce import notebooks, overrides, parameters, strip_volatile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +46,10 @@ def test_every_experiment_has_its_notebook():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameters_are_literals_and_match_the_yaml(path):
+def test_parameters_are_literals_and_are_the_published_ones(path):
     cell = parameter_cell(path)
-    assert yaml.safe_load((path.parent / "params" / f"{path.stem}.yaml").read_text()) == cell
+    assert published_parameters(path) == published_parameters(path.stem) == cell
+    assert not (path.parent / "params").exists(), "the parameters cell is their one place"
     assert cell.get("mode") == "offline", "committed notebooks show the offline default"
     for folder in ("runs_dir", "figures_dir", "results_dir", "publish"):
         assert cell[folder] is None, "locations come from the package, not the working folder"

@@ -232,7 +232,7 @@ def _add_models(p: argparse.ArgumentParser) -> None:
 
 REPRODUCE = """\
 Run every notebook with papermill, in order, and regenerate every figure, table and
-statistic. At their published parameters (notebooks/params/*.yaml) the notebooks write
+statistic. At their published parameters (each notebook's parameters cell) they write
 the committed figures/ and data/results/; with --set overrides they write under
 runs/explore/ instead, unless --publish is given. Runs are kept in runs/ (see coop clean)."""
 REPRODUCE_EXAMPLES = """\
@@ -245,16 +245,16 @@ examples:
 
 
 def _notebook_parameters() -> str:
-    """Each notebook's id and the parameters --set accepts (notebooks/params/*.yaml)."""
+    """Each notebook's id and the parameters --set accepts (its parameters cell)."""
     import textwrap
 
-    import yaml
+    import papermill as pm  # names only: published_parameters would import pandas for a help
 
-    from ..paths import ROOT
+    from ..run.reproduce import notebooks
 
     lines = ["notebooks (--only accepts the name or its two digits) and their parameters:"]
-    for path in sorted((ROOT / "notebooks" / "params").glob("[0-9][0-9]_*.yaml")):
-        keys = ", ".join(yaml.safe_load(path.read_text()) or {})
+    for path in notebooks():
+        keys = ", ".join(pm.inspect_notebook(str(path)))
         lines += textwrap.wrap(
             keys, 88, initial_indent=f"  {path.stem:<27} ", subsequent_indent=" " * 30
         )
