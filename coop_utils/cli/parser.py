@@ -245,16 +245,23 @@ examples:
 
 
 def _notebook_parameters() -> str:
-    """Each notebook's id and the parameters --set accepts (its parameters cell)."""
+    """Each notebook's id and the parameters --set accepts: the names its parameters cell
+    assigns, read with the standard library (papermill reads the values when a notebook
+    runs; importing it would slow this help down by a second)."""
+    import ast
+    import json
     import textwrap
 
-    import papermill as pm  # names only: published_parameters would import pandas for a help
-
-    from ..run.reproduce import notebooks
+    from ..paths import ROOT
 
     lines = ["notebooks (--only accepts the name or its two digits) and their parameters:"]
-    for path in notebooks():
-        keys = ", ".join(pm.inspect_notebook(str(path)))
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        cell = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
+        body = ast.parse("".join(cell["source"])).body
+        keys = ", ".join(
+            ast.unparse(t) for n in body if isinstance(n, ast.Assign) for t in n.targets
+        )
         lines += textwrap.wrap(
             keys, 88, initial_indent=f"  {path.stem:<27} ", subsequent_indent=" " * 30
         )
