@@ -309,10 +309,11 @@ def _help(command: str) -> str:
 def test_help_shows_defaults_notebooks_and_their_parameters_in_wrapped_lines():
     assert "(default 1)" in _help("run").split("--runs", 2)[2].split("\n  --")[0]
     text = _help("reproduce")
-    from coop_utils.run.reproduce import notebooks, published
+    from coop_utils.run.experiments import published_parameters
+    from coop_utils.run.reproduce import notebooks
 
     for nb in notebooks():
-        assert nb.stem in text and all(k in text for k in published(nb))
+        assert nb.stem in text and all(k in text for k in published_parameters(nb))
     for command in ("run", "grid", "reproduce", "evaluate", "clean", "models"):
         wide = [line for line in _help(command).splitlines() if len(line) > 100]
         assert not wide, f"coop {command} --help: {wide}"

@@ -1,20 +1,21 @@
 """The notebooks are parameterized the way papermill and `coop reproduce` expect.
 
 nbval (configured in pyproject.toml) re-runs every notebook as part of the suite; these
-tests check the contract around it: one `parameters` cell of literals per notebook, its
-values equal to the notebook's YAML file, key results marked for nbval to compare, and
+tests check the contract around it: one `parameters` cell of literals per notebook, the
+only place its published parameters are written (papermill reads them), key results marked for nbval to compare, and
 `coop reproduce`'s override and clean-up rules.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
+from coop_utils.run.experiments import published_parameters
 from coop_utils.run.reproduce import notebooks, overrides, parameters, strip_volatile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +47,10 @@ def test_every_experiment_has_its_notebook():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameters_are_literals_and_match_the_yaml(path):
+def test_parameters_are_literals_and_are_the_published_ones(path):
     cell = parameter_cell(path)
-    assert yaml.safe_load((path.parent / "params" / f"{path.stem}.yaml").read_text()) == cell
+    assert published_parameters(path) == published_parameters(path.stem) == cell
+    assert not (path.parent / "params").exists(), "the parameters cell is their one place"
     assert cell.get("mode") == "offline", "committed notebooks show the offline default"
     for folder in ("runs_dir", "figures_dir", "results_dir", "publish"):
         assert cell[folder] is None, "locations come from the package, not the working folder"
@@ -63,6 +65,43 @@ def test_setup_cell_finds_outputs_through_the_package(path):
     )
     assert f'ex.notebook_outputs("{path.stem}", globals())' in code[1]
     assert not any("../" in source for source in code), "no path relative to notebooks/"
+
+
+IMPORT = re.compile(r"^\s*(import \S|from \S+ import )", re.M)
+STYLE = ("import coop_utils as cu", "from coop_utils.run import experiments as ex")
+PAPER = "https://arxiv.org/abs/2604.07821"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_reads_as_a_document(path):
+    """Imports and set-up in one cell, in one style; the paper and the index linked first;
+    each reading one call of an analysis function (``coop_utils.analysis.readings``)."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert all(line in code[1] for line in STYLE), f"{path.name}: the setup cell's imports"
+    later = [s for s in code[2:] if IMPORT.search(s)]
+    assert not later, f"{path.name}: imports only in the setup cell, found in {later}"
+    assert PAPER in nb.cells[0].source and "](README.md)" in nb.cells[0].source
+    readings = [s for s in code if "md(" in s]
+    assert all(len(s.splitlines()) <= 3 for s in readings), f"{path.name}: {readings}"
+    assert all("readings." in s for s in readings if path.stem != "00_quickstart")
+
+
+def test_the_index_lists_every_notebook_and_real_parameters():
+    index = (ROOT / "notebooks" / "README.md").read_text()
+    assert PAPER in index
+    for path in NOTEBOOKS:
+        row = next(line for line in index.splitlines() if f"[`{path.stem}`]" in line)
+        named = re.findall(r"`(\w+)`", row.split("|")[-2])
+        assert named and set(named) <= set(published_parameters(path)), (path.stem, named)
+
+
+def test_the_threshold_notebook_02_states_is_the_packages():
+    from coop_utils.analysis.quadrants import DEFAULT_THRESHOLD
+
+    nb = nbformat.read(ROOT / "notebooks" / "02_causal_decomposition.ipynb", as_version=4)
+    said = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert f"{DEFAULT_THRESHOLD:g}% threshold" in said
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,6 +1,6 @@
 """Notebooks' computed sentences at 1 and 2 runs per cell, from the functions that write
 them (no notebook executed): nothing testable is said so, a zero baseline has no % change,
-and an interval beside a test comes from the test's own statistic (issue 21)."""
+and an interval beside a test comes from the test's own statistic."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coop_utils.analysis import readings
 from coop_utils.analysis import tables as T
 from coop_utils.analysis.paper import load_paper
-from coop_utils.analysis.readings import interventions_reading, paired_interval, versus_default
+from coop_utils.analysis.readings.ablations import versus_default
+from coop_utils.analysis.readings.interventions import paired_interval
 
 
 def _runs(cells: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
@@ -24,7 +26,7 @@ def _runs(cells: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
 
 
 def _reading(cells) -> str:
-    return "\n\n".join(interventions_reading(T.table3(_runs(cells), load_paper())))
+    return readings.interventions.changes(T.table3(_runs(cells), load_paper()))
 
 
 def test_one_run_says_nothing_could_be_tested_and_why():
@@ -92,14 +94,13 @@ def test_ablation_sentence_at_two_runs_and_from_a_zero_default():
 def _baseline(tasks: dict[str, list[float]]) -> str:
     import warnings
 
-    from coop_utils.analysis.readings import baseline_reading
     from coop_utils.analysis.stats import cell_rates, rate_ratios
 
     runs = _runs({(m, "baseline"): t for m, t in tasks.items()})
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no library warning reaches a notebook, even at 1 run
         rates, ratios = cell_rates(runs), rate_ratios(runs, reference="a")
-    return "\n\n".join(baseline_reading(rates, ratios, "a"))
+    return readings.baseline.count_model(rates, ratios, "a", scripted=True)
 
 
 def test_baseline_reading_at_one_run_has_no_interval_and_says_why():
@@ -139,20 +140,18 @@ def test_fig5_draws_no_zero_width_interval_at_one_run():
     assert not [seg for seg in segments if seg.size and np.isfinite(seg).all()], "a bar drawn"
 
 
-# ---- notebooks 02, 04 and 06 (coop_utils.analysis.readings_more) ------------------------------
+# ---- notebooks 02, 04 and 06 ------------------------------------------------------------------
 
 
 def _decomposition(cells: dict[str, tuple[list[float], list[float]]], auto: float = 90.0) -> str:
     """Notebook 02's reading of per-model (auto_request, auto_fulfill) % of optimal runs."""
-    from coop_utils.analysis.readings_more import decomposition_reading
-
     runs = _runs({(m, c): v for m, pair in cells.items()
                   for c, v in zip(("auto_request", "auto_fulfill"), pair)})  # fmt: skip
     t2 = T.table2(runs.assign(pct_optimal=runs["tasks"]), load_paper(), paper_only=False)
     ceilings = pd.DataFrame({"condition": ["baseline", "auto_request"],
                              "perfect_play_tasks": [200.0, 1.8 * auto],
                              "pct_of_ceiling": [100.0, auto]})  # fmt: skip
-    return "\n\n".join(decomposition_reading(t2, ceilings, "5 runs", load_paper()))
+    return readings.decomposition.quadrants(t2, ceilings, "5 runs", load_paper())
 
 
 def test_decomposition_at_one_run_settles_no_quadrant_and_says_why():
@@ -171,7 +170,6 @@ def test_decomposition_at_two_runs_settles_some_and_says_why_the_others_are_not(
 
 def _reasoning(shares: dict[str, list[tuple[int, int]]], requests: int = 10) -> str:
     """Notebook 04's reading; per population, per run (hard-defection, neutral) thoughts."""
-    from coop_utils.analysis.readings_more import reasoning_reading
     from coop_utils.analysis.thoughts import (
         by_agent,
         classifier_scores,
@@ -197,7 +195,7 @@ def _reasoning(shares: dict[str, list[tuple[int, int]]], requests: int = 10) -> 
     floor = false_positive_floor(held)
     run_level, _ = T.thought_tables(by_agent(thoughts), load_paper(), floor)
     said_did = T.thoughts_beside_actions(thoughts, runs, floor)
-    return "\n\n".join(reasoning_reading(scores, families, floor, run_level, said_did))
+    return readings.reasoning.classes(scores, families, floor, run_level, said_did)
 
 
 def test_reasoning_at_one_run_compares_one_share_with_the_floor_and_says_so():
@@ -221,7 +219,6 @@ def _validity(p_submit: list[float], runs: int, leak: float) -> str:
     import warnings
 
     from coop_utils.analysis import validity as V
-    from coop_utils.analysis.readings_more import validity_reading
 
     rng = np.random.default_rng(0)
     rows = [{"model": f"behaviour:p_answer={a}:p_request={r}:p_submit={s}", "condition": c,
@@ -232,7 +229,7 @@ def _validity(p_submit: list[float], runs: int, leak: float) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no library warning reaches the notebook
         rec = V.recovery(V.knob_table(pd.DataFrame(rows)))
-    return "\n\n".join(validity_reading(rec))
+    return readings.validity.recovery(rec)
 
 
 @pytest.mark.parametrize("runs", [1, 2])
@@ -247,3 +244,96 @@ def test_validity_with_p_submit_held_constant_cannot_test_the_leak():
     text = _validity([1.0], 1, leak=1.0)
     assert "`p_submit` not varied by this grid" in text and "could not be tested" in text
     assert "nan" not in text and "p = –" not in text
+
+
+# ---- one test per reading that the notebooks' outputs alone would not catch -----------------
+
+
+def test_the_ceiling_reading_counts_task_slots_at_any_rounds():
+    from types import SimpleNamespace
+
+    def reading(rounds, tasks, comparable=True):
+        hundred = SimpleNamespace(
+            perfect=pd.DataFrame({"tasks": tasks}),
+            tasks=204.0 if comparable else float(np.mean(tasks)),
+            comparable=comparable,
+            differences=() if comparable else (f"rounds {rounds}, the paper's 20",),
+        )
+        return readings.baseline.ceiling(hundred, rounds)
+
+    text = reading(20, [199, 203])
+    assert "⌊20 rounds / 2⌋ = 200 tasks, plus the occasional task" in text
+    assert "range 199 to 203" in text and "divides by the paper's 204.0" in text
+    text = reading(10, [100, 100], comparable=False)
+    assert "⌊10 rounds / 2⌋ = 100 tasks: our perfect play completes 100.0 ± 0.0" in text
+    assert "occasional" not in text and "100% by construction" in text
+    assert "left out below (rounds 10, the paper's 20)" in text
+
+
+def test_the_count_model_reading_says_what_the_ranking_reflects():
+    runs = _runs({("a", "baseline"): [30, 34], ("b", "baseline"): [3, 5]})
+    from coop_utils.analysis.stats import cell_rates, rate_ratios
+
+    rates, ratios = cell_rates(runs), rate_ratios(runs, reference="a")
+    scripted = readings.baseline.count_model(rates, ratios, "a", scripted=True)
+    models = readings.baseline.count_model(rates, ratios, "a", scripted=False)
+    assert "Ranked by tasks per run: `a` and `b`." in scripted
+    assert scripted.endswith("not any model.") and "knobs" not in models
+    assert models.endswith("Table 1 shows each model beside the paper's value.")
+
+
+def test_the_runs_needed_reading_gives_each_changes_range_and_upper_bound():
+    power = pd.DataFrame(
+        {
+            "runs_for_10pct": [9, 4, 6],
+            "runs_for_10pct_upper": [20, 30, 12],
+            "runs_for_25pct": [3, 2, 2],
+            "runs_for_25pct_upper": [5, 4, 7],
+        }
+    )
+    text = readings.interventions.runs_needed(power, (0.10, 0.25))
+    assert text == (
+        "From the paper's own spreads, by the paired test, detecting a 10% change needs 4 to 9 "
+        "runs per condition at the estimated spreads, and up to 30 at their upper bound; a 25% "
+        "change needs 2 to 3 runs per condition at the estimated spreads, and up to 7 at their "
+        "upper bound, depending on the model."
+    )
+
+
+def _settings(cells: dict[tuple[str, str], list[float]]) -> str:
+    ab = T.ablation_table(_runs(cells), load_paper())
+    return readings.ablations.settings(ab, sorted({s for _, s in cells}))
+
+
+def test_the_ablation_reading_sorts_settings_by_what_they_change():
+    text = _settings({
+        ("perfect", "default"): [200, 202], ("perfect", "rounds_10"): [100, 100],
+        ("perfect", "agents_20"): [400, 404], ("perfect", "reward_100"): [200, 202],
+        ("still", "default"): [50, 60], ("still", "reward_100"): [50, 60],
+        ("still", "joint_goal"): [50, 60],
+        ("moved", "default"): [50, 60], ("moved", "reward_100"): [70, 80],
+        ("moved", "joint_goal"): [50, 60],
+    })  # fmt: skip
+    assert "Perfect play scales with the game: 201.0 tasks at `default`" in text
+    assert "; 100.0 tasks at `rounds_10`; 402.0 tasks at `agents_20`." in text, "ABLATIONS' order"
+    assert "The wording and reward settings (`joint_goal` and `reward_100`)" in text
+    assert "leave `still` exactly where they were and move `moved`" in text
+    assert "neutral_items" not in text
+
+
+def test_the_ablation_reading_of_renamed_pieces_and_no_wording_setting():
+    text = _settings({
+        ("perfect", "default"): [200], ("perfect", "neutral_items"): [200],
+        ("m", "default"): [10], ("m", "neutral_items"): [12],
+    })  # fmt: skip
+    assert "The wording and reward settings" not in text, "none of them ran"
+    assert "so it moves `m` by +20.0% (the default has 1 run" in text
+
+
+def test_the_quadrants_a_reading_lists_are_the_rules_own():
+    from coop_utils.analysis.quadrants import DEFAULT_THRESHOLD, quadrant
+
+    found = {quadrant(c, k) for c in (0.0, 100.0) for k in (0.0, 100.0)}
+    assert set(readings.decomposition.QUADRANTS) == found
+    text = _decomposition({"a": ([20], [90])})
+    assert f"tested against the {DEFAULT_THRESHOLD:g}% line" in text

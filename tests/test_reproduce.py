@@ -145,14 +145,14 @@ def test_a_killed_reproduce_leaves_no_kernel_server_or_notebook_debris(how, tmp_
 
 
 def test_reproduce_writes_an_ordinary_file_and_keeps_the_kernel_quiet(tmp_path):
-    (tmp_path / "notebooks" / "params").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
     noise = 'get_ipython().kernel.log.error("KERNEL-NOISE")'  # as ipykernel logs its own
     cells = [nbformat.v4.new_code_cell(s) for s in ("x = 1", "print(x)", noise)]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "", "language": "python"}
     path = tmp_path / "notebooks" / "98_tiny.ipynb"
     nbformat.write(nb, path)
-    (tmp_path / "notebooks" / "params" / "98_tiny.yaml").write_text("x: 1\n")
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(REPRODUCE), str(tmp_path)],
         capture_output=True,
@@ -166,7 +166,7 @@ def test_reproduce_writes_an_ordinary_file_and_keeps_the_kernel_quiet(tmp_path):
     assert ran.metadata.kernelspec.display_name != "", "recorded as JupyterLab shows it"
     log = (tmp_path / "runs" / "reproduce" / "98_tiny.kernel.log").read_text()
     assert "KERNEL-NOISE" not in done.stderr and "KERNEL-NOISE" in log, "kernel log to its file"
-    assert sorted(p.name for p in path.parent.iterdir()) == ["98_tiny.ipynb", "params"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["98_tiny.ipynb"]
 
 
 def _umask() -> int:

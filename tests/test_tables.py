@@ -94,7 +94,7 @@ def test_table2_shows_the_papers_words_apart_from_our_quadrant_of_its_rates(grid
     assert (r1["paper_cooperation"], r1["paper_competence"]) == (70.5, 75.5)
     assert r1["paper_quadrant"] == "cooperative & competent", "our 50% rule on its rates"
     assert r1["paper_diagnosis"] == "moderate on both", "the paper's words, kept apart"
-    assert "issue 11" in r1["paper_diagnosis_source"]
+    assert "a reviewer's reading" in r1["paper_diagnosis_source"]
     assert paper_rows.loc["o3", "paper_quadrant"] == "cooperation-limited"
     assert paper_rows.loc["o3", "paper_diagnosis"] == ""
     assert len(T.table2(load_runs(grid), paper_only=False)) == len(t2) - 8

@@ -6,7 +6,8 @@
 - :mod:`.thoughts`: private thoughts classified by regex, and an LLM judge's second opinion;
 - :mod:`.tables` and :mod:`.plots`: the paper's tables and figures, ours beside its numbers
   (:mod:`.paper`); :mod:`.validity`: how well the decomposition measures what it claims;
-- :mod:`.prose`: readings computed from outputs; :mod:`.transcript`: one run, readable.
+- :mod:`.prose`: numbers and Markdown for prose; :mod:`.readings`: each notebook's readings,
+  computed from its tables; :mod:`.transcript`: one run, readable.
 
 It reads what ``run/`` wrote and imports nothing of ``run/``; only the thought judge calls
 a model, through ``llm/``.

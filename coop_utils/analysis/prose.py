@@ -39,6 +39,7 @@ __all__ = [
     "names",
     "num",
     "p_value",
+    "paragraphs",
     "readme_block",
     "readme_numbers",
     "typed_numbers",
@@ -62,9 +63,14 @@ class Markdown:
     __str__ = __repr__
 
 
-def md(*paragraphs: str) -> Markdown:
+def paragraphs(*texts: str) -> str:
+    """Paragraphs (empty ones skipped) joined into one Markdown text."""
+    return "\n\n".join(p.strip() for p in texts if p and p.strip())
+
+
+def md(*texts: str) -> Markdown:
     """Paragraphs (empty ones skipped) joined into one Markdown block."""
-    return Markdown("\n\n".join(p.strip() for p in paragraphs if p and p.strip()))
+    return Markdown(paragraphs(*texts))
 
 
 def plain(text: str) -> str:

@@ -229,7 +229,7 @@ def _add_models(p: argparse.ArgumentParser) -> None:
 
 REPRODUCE = """\
 Run every notebook with papermill, in order, and regenerate every figure, table and
-statistic. At their published parameters (notebooks/params/*.yaml) the notebooks write
+statistic. At their published parameters (each notebook's parameters cell) they write
 the committed figures/ and data/results/; with --set overrides they write under
 runs/explore/ instead, unless --publish is given. Runs are kept in runs/ (see coop clean)."""
 REPRODUCE_EXAMPLES = """\
@@ -242,16 +242,23 @@ examples:
 
 
 def _notebook_parameters() -> str:
-    """Each notebook's id and the parameters --set accepts (notebooks/params/*.yaml)."""
+    """Each notebook's id and the parameters --set accepts: the names its parameters cell
+    assigns, read with the standard library (papermill reads the values when a notebook
+    runs; importing it would slow this help down by a second)."""
+    import ast
+    import json
     import textwrap
-
-    import yaml
 
     from ..paths import ROOT
 
     lines = ["notebooks (--only accepts the name or its two digits) and their parameters:"]
-    for path in sorted((ROOT / "notebooks" / "params").glob("[0-9][0-9]_*.yaml")):
-        keys = ", ".join(yaml.safe_load(path.read_text()) or {})
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        cell = next(c for c in cells if "parameters" in c["metadata"].get("tags", []))
+        body = ast.parse("".join(cell["source"])).body
+        keys = ", ".join(
+            ast.unparse(t) for n in body if isinstance(n, ast.Assign) for t in n.targets
+        )
         lines += textwrap.wrap(
             keys, 88, initial_indent=f"  {path.stem:<27} ", subsequent_indent=" " * 30
         )

@@ -17,13 +17,14 @@ Runs are kept by configuration (``runs/<mode>/<config>/...``): a notebook run wi
 rounds or another code version makes new runs beside the old ones instead of failing.
 :func:`notebook_outputs` keeps the committed figures and tables (*published* outputs)
 apart from *exploration*: only ``coop reproduce`` at a notebook's published parameters
-(``notebooks/params/NN_name.yaml``), or an explicit ``publish=True``, writes
+(the defaults of its ``parameters`` cell), or an explicit ``publish=True``, writes
 ``figures/`` and ``data/results/``; any other run writes under
 ``runs/explore/<notebook>/<changed parameters>/``.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -32,11 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ..analysis.load import load_runs
 from ..analysis.paper import ceiling as rule
-from ..analysis.paper import setting_differences
+from ..analysis.paper import load_paper, setting_differences
 from ..game.config import (  # noqa: F401  (re-exported: the paper's designs and models)
     ABLATIONS,
     DECOMPOSITION,
@@ -261,7 +260,8 @@ LOCATIONS = ("runs_dir", "recorded_dir", "figures_dir", "results_dir", "publish"
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where one notebook run reads and writes (see :func:`notebook_outputs`)."""
+    """Where one notebook run reads and writes (see :func:`notebook_outputs`), and the
+    paper's numbers it compares with."""
 
     runs_dir: Path
     recorded_dir: Path
@@ -271,6 +271,12 @@ class Outputs:
     changed: dict[str, Any] = field(default_factory=dict)
     explore: Path | None = None
     """The exploration's folder (``coop reproduce`` keeps the executed notebook there)."""
+
+    @property
+    def paper(self) -> Any:
+        """The paper's reported numbers (:func:`~coop_utils.analysis.paper.load_paper`), a
+        fresh frame each time, so no cell's change to it reaches another."""
+        return load_paper()
 
     def __str__(self) -> str:
         where = f"figures to {shown(self.figures)}/, tables to {shown(self.results)}/"
@@ -285,14 +291,19 @@ class Outputs:
 
 
 def _plain(value: Any) -> Any:
-    """A parameter as YAML would load it (tuples become lists), for comparison."""
+    """A parameter as JSON would hold it (tuples become lists), for comparison."""
     return json.loads(json.dumps(value))
 
 
-def published_parameters(notebook: str) -> dict[str, Any]:
-    """The parameters the committed outputs of ``notebook`` were made with."""
-    path = ROOT / "notebooks" / "params" / f"{notebook}.yaml"
-    return yaml.safe_load(path.read_text()) or {}
+def published_parameters(notebook: str | Path) -> dict[str, Any]:
+    """The parameters the committed outputs of ``notebook`` (a name under ``notebooks/``, or
+    a path) were made with: the defaults of its ``parameters`` cell, as papermill reads
+    them (source text, evaluated as literals)."""
+    import papermill as pm
+
+    path = notebook if isinstance(notebook, Path) else ROOT / "notebooks" / f"{notebook}.ipynb"
+    found = pm.inspect_notebook(str(path))
+    return {name: ast.literal_eval(p["default"]) for name, p in found.items()}
 
 
 LEAST = {"seed": 0}
@@ -331,7 +342,7 @@ def check_parameters(
     """Raise one line naming the first parameter of ``notebook`` whose value is not of the
     kind its published value is (a list where a list is published, a positive whole number
     for a count, a known ``mode``), before the notebook does any work. ``published``:
-    default, the repository's ``notebooks/params/<notebook>.yaml``."""
+    default, :func:`published_parameters`."""
     if published is None:
         published = published_parameters(notebook)
     for key, base in published.items():
@@ -346,22 +357,25 @@ def notebook_outputs(
 ) -> Outputs:
     """Decide where a notebook's runs, figures and tables go, whatever the working folder.
 
-    ``params`` holds the notebook's parameters (a notebook passes ``globals()``); those
-    named in ``notebooks/params/<notebook>.yaml`` are compared with it. Figures and tables
-    are *published* (``figures/<mode>``, ``data/results/<mode>``) when ``publish`` is true,
+    ``params`` holds the notebook's parameters (a notebook passes ``globals()``); those of
+    its ``parameters`` cell (:func:`published_parameters`) are compared with it; the result's
+    ``paper`` holds the paper's numbers for the notebook's cells. Figures and tables are
+    *published* (``figures/<mode>``, ``data/results/<mode>``) when ``publish`` is true,
     or when it is ``None`` and ``coop reproduce`` runs the notebook at its published
     parameters (``mode`` aside: it picks the subfolder). Otherwise they go to
     ``<runs_dir>/explore/<notebook>/<changed parameters>/``, never over a committed file.
     ``figures_dir`` / ``results_dir``, when given, are used as they are. ``reproducing``
     says whether ``coop reproduce`` runs the notebook (default: read from the environment).
     """
-    check_parameters(notebook, params)
     published = published_parameters(notebook)
+    check_parameters(notebook, params, published)
     mode = params.get("mode", "offline")
     changed = {
         k: params[k]
         for k in published
-        if k not in (*LOCATIONS, "mode") and k in params and _plain(params[k]) != published[k]
+        if k not in (*LOCATIONS, "mode")
+        and k in params
+        and _plain(params[k]) != _plain(published[k])
     }
     runs_dir = Path(params.get("runs_dir") or runs_root()).resolve()
     recorded_dir = Path(params.get("recorded_dir") or ROOT / "data" / "recorded").resolve()

@@ -1,8 +1,7 @@
 """``coop reproduce``: run every notebook end to end and regenerate every figure and table.
 
 Each notebook ``notebooks/NN_name.ipynb`` is executed by papermill with its published
-parameters, ``notebooks/params/NN_name.yaml`` (which equal its ``parameters`` cell),
-overridable with ``--set key=value`` for every notebook that has the key, or
+parameters, the defaults of its ``parameters`` cell (read by papermill), overridable with ``--set key=value`` for every notebook that has the key, or
 ``--set NN_name.key=value`` for one. Only the overrides are injected, so a notebook run at
 its published parameters has no injected cell and opens in JupyterLab exactly as written.
 At the published parameters a notebook writes the committed ``figures/`` and
@@ -56,12 +55,6 @@ def notebooks(root: Path = ROOT, only: list[str] | None = None) -> list[Path]:
     return found
 
 
-def published(nb: Path) -> dict[str, Any]:
-    """The notebook's published parameters (its YAML file)."""
-    path = nb.parent / "params" / f"{nb.stem}.yaml"
-    return (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
-
-
 def _split(item: str) -> tuple[str, str, str]:
     """``NOTEBOOK.KEY=VALUE`` or ``KEY=VALUE`` as (notebook or '', key, value)."""
     key, eq, value = item.partition("=")
@@ -73,7 +66,9 @@ def _split(item: str) -> tuple[str, str, str]:
 
 def parameters(nb: Path, sets: list[str] | None = None) -> dict[str, Any]:
     """The notebook's published parameters with ``--set`` overrides applied."""
-    params = published(nb)
+    from .experiments import published_parameters
+
+    params = published_parameters(nb)
     for item in sets or []:
         target, name, value = _split(item)
         if (target in ("", nb.stem, nb.stem[:2])) and name in params:
@@ -84,14 +79,15 @@ def parameters(nb: Path, sets: list[str] | None = None) -> dict[str, Any]:
 def check_sets(todo: list[Path], sets: list[str], root: Path = ROOT) -> None:
     """Before any notebook runs: each ``--set`` names a parameter of a notebook it applies
     to, and every notebook's parameters have the kinds its published ones have."""
-    from .experiments import check_parameters
+    from .experiments import check_parameters, published_parameters
 
+    published = {nb: published_parameters(nb) for nb in todo}
     for item in sets:
         target, name, _ = _split(item)
         if target:
             notebooks(root, [target])  # an unknown notebook is named with those there are
         aimed = [nb for nb in todo if target in ("", nb.stem, nb.stem[:2])]
-        known = sorted({k for nb in aimed for k in published(nb)})
+        known = sorted({k for nb in aimed for k in published[nb]})
         if not aimed:
             raise ValueError(f"--set {item}: notebook {target} is not among those run")
         if name not in known:
@@ -102,14 +98,16 @@ def check_sets(todo: list[Path], sets: list[str], root: Path = ROOT) -> None:
     for nb in todo:
         params = parameters(nb, sets)
         try:
-            check_parameters(nb.stem, params, published(nb))
+            check_parameters(nb.stem, params, published[nb])
         except ValueError as exc:
             raise ValueError(f"--set: {exc}") from None
 
 
 def overrides(nb: Path, params: dict[str, Any]) -> dict[str, Any]:
     """What papermill must inject: the parameters that differ from the published ones."""
-    base = published(nb)
+    from .experiments import published_parameters
+
+    base = published_parameters(nb)
     return {k: v for k, v in params.items() if k not in base or base[k] != v}
 
 
