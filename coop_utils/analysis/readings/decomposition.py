@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...game.config import Condition
 from ..paper import load_diagnoses
 from ..prose import names, num, paragraphs
-from ..quadrants import DEFAULT_THRESHOLD, quadrant
+from ..quadrants import DEFAULT_THRESHOLD, RATES, quadrant
 
 __all__ = ["QUADRANTS", "quadrants"]
 
@@ -80,10 +81,11 @@ def quadrants(
         "its rates are here, and `paper_quadrant` is our rule applied to them, not its diagnosis."
     )
     top = ceilings.set_index("condition")
-    auto, pct = top.perfect_play_tasks["auto_request"], top.pct_of_ceiling["auto_request"]
+    coop = RATES["cooperation"]
+    auto, pct = top.perfect_play_tasks[coop], top.pct_of_ceiling[coop]
     ceiling = (
-        f"Perfect play completes {num(auto)} tasks under auto_request ({num(pct, 0)}% of the "
-        f"ceiling, {ceiling_source}) and {num(top.perfect_play_tasks['baseline'])} at baseline"
+        f"Perfect play completes {num(auto)} tasks under {coop} ({num(pct, 0)}% of the "
+        f"ceiling, {ceiling_source}) and {num(top.perfect_play_tasks[Condition.BASELINE])} at baseline"
         + (
             ", so a population that sends everything it is asked for can score above 100% there."
             if pct > 100

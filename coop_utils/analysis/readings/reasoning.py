@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...game.config import Condition
 from ..prose import interval, names, num, paragraphs
 from ..thoughts import CLASSES
 
@@ -71,8 +72,8 @@ def classes(
     with it) beside what it did with the requests it received."""
     held = scores[scores.split == "holdout"].set_index(["set", "class"])
     fl = floor.set_index("class")
-    agents = run_level[run_level.condition == "baseline"]
-    base = said_did[said_did.condition == "baseline"]
+    agents = run_level[run_level.condition == Condition.BASELINE]
+    base = said_did[said_did.condition == Condition.BASELINE]
     one_run = agents.n_runs.max() < 2 if len(agents) else False
     inside = {
         c: agents.loc[(agents[f"{c}_pct"] > 0) & ~agents[f"{c}_above_floor"], "model"]
