@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coop_utils.game.config import INTERVENTIONS
 from coop_utils.run.evaluate import leaderboard as L
 from coop_utils.run.evaluate.diagnosis import Rate, diagnose
 from coop_utils.run.evaluate.estimate import expected_interventions, paper_spread
@@ -184,11 +185,8 @@ def test_diagnosis_rule(numbers, quadrant, interventions, uncertain):
 
 
 def test_diagnosis_edge_cases():
-    assert diagnose(*rates(10, 3, 95, 2), all_interventions=True).interventions == (
-        "policy",
-        "incentive",
-        "limited",
-    )
+    every = diagnose(*rates(10, 3, 95, 2), all_interventions=True).interventions
+    assert every == INTERVENTIONS
     d = diagnose(Rate("cooperation", math.nan, math.nan, 0), Rate("competence", 90, 2, 5))
     assert d.quadrant == "undetermined" and d.interventions == ()
     one_run = diagnose(*rates(10, math.nan, 95, math.nan, n=1))
@@ -205,7 +203,7 @@ def test_expected_interventions_follow_the_papers_rates_or_count_both():
     assert expected_interventions("gpt-4.1-mini", False, False, 50)[0] == ("policy", "incentive")
     assert expected_interventions("openai:gpt-4o", False, False, 50)[0] == ("policy", "incentive")
     assert expected_interventions("o3", True, False, 50)[0] == ("policy", "incentive")
-    assert len(expected_interventions("o3", False, True, 50)[0]) == 3
+    assert expected_interventions("o3", False, True, 50)[0] == INTERVENTIONS
 
 
 # ---- leaderboard ----------------------------------------------------------------------------

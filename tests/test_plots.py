@@ -326,7 +326,7 @@ def scripted_root(tmp_path_factory) -> Path:
 def test_figures_from_real_scripted_runs(scripted_root, tmp_path):
     root = scripted_root
     runs = load.load_runs(root)
-    assert runs["scripted"].all() and len(runs) == 48
+    assert runs["scripted"].all() and len(runs) == 4 * len(CONDITIONS) * 2
     thoughts = load.load_thoughts(root)
     transfers = load.load_transfers(root)
     per_round = load.load_per_round(root)
