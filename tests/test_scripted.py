@@ -15,10 +15,13 @@ import pytest
 from coop_utils.agents import (
     PRESETS,
     BehaviourKnobs,
+    PerfectAgent,
     Plan,
     behaviour_plan,
     behaviour_policy,
     narrate,
+    perfect_policy,
+    perfect_reply_now,
     scripted_agent,
     stated_reasons,
 )
@@ -242,3 +245,31 @@ def test_presets_respond_to_their_intervention(preset, intervention, min_gain):
 def test_a_preset_without_the_knob_ignores_the_intervention():
     for condition in ("incentive", "policy", "limited"):
         assert tasks("cooperator", condition, 0) == tasks("cooperator", "baseline", 0)
+
+
+class _Checked(PerfectAgent):
+    """A perfect agent whose every answer is checked against the policy read from scratch."""
+
+    async def act(self, obs: Observation):
+        turn = await super().act(obs)
+        assert list(turn.actions) == perfect_policy(obs)[0]
+        return turn
+
+    def reply_now(self, obs: Observation, requester: str | None = None):
+        turn = super().reply_now(obs, requester)
+        assert (list(turn.actions) if turn else []) == perfect_reply_now(obs, requester)
+        return turn
+
+
+@pytest.mark.parametrize("condition", ["baseline", "auto_request", "auto_fulfill"])
+def test_perfect_agents_reading_gives_the_fresh_policys_actions(condition):
+    """A PerfectAgent reads only what is new in each observation; its actions are those of the
+    policy reading the whole observation, also when the same agents play a second episode
+    (their reading of the first must not leak into it) or sit in other seats."""
+    config = EnvConfig.for_condition(condition, rounds=6)
+    agents = [_Checked() for _ in range(config.n_agents)]
+    first = run_episode(config, agents, 0)
+    assert first.summary["tasks"] > 0
+    again = run_episode(config, agents[::-1], 1)  # each agent now plays another seat
+    fresh = run_episode(config, [PerfectAgent() for _ in range(config.n_agents)], 1)
+    assert [e.to_json() for e in again.events] == [e.to_json() for e in fresh.events]
