@@ -967,3 +967,13 @@ def test_the_board_shuffle_draws_as_random_shuffle_does(seed, n):
         expected = list(items)
         theirs.shuffle(expected)
         assert shuffled(ours, items) == tuple(expected)
+
+
+def test_matcher_remembers_a_text_but_hands_out_a_fresh_list():
+    """find keeps each text's answer for the episode; a caller changing the list it got
+    (an event's payload holds it) changes no later answer."""
+    matcher = PieceMatcher(["Alpha", "Beta"])
+    first = matcher.find("alpha and BETA")
+    first.append("Gamma")
+    assert matcher.find("alpha and BETA") == ["Alpha", "Beta"]
+    assert matcher.find("beta, then alpha") == ["Beta", "Alpha"]
