@@ -15,7 +15,6 @@ without one (:func:`perfect_policy` alone) reads the observation from its start.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
 from operator import attrgetter
 from typing import TypeVar
 
@@ -26,9 +25,16 @@ _round = attrgetter("round")
 T = TypeVar("T")
 
 
-def _requests(
-    me: str, messages: Iterable[MessageView], holdings: dict[str, int], sent: set[tuple[str, str]]
-) -> list[tuple[str, str]]:
+def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
+    """(requester, piece) for every piece asked of this agent that it holds and has not yet sent.
+
+    ``since_round`` limits the search to messages from that round on, which is all an
+    immediate reply needs to read.
+    """
+    me, holdings, messages = obs.agent, obs.holdings, obs.messages
+    if since_round:  # messages are in time order
+        messages = messages[bisect_left(messages, since_round, key=_round) :]
+    sent = {(r.counterpart, r.piece) for r in obs.history.sent}
     out: dict[tuple[str, str], None] = {}  # an ordered set: first ask first
     for m in messages:
         if m.to == me:
@@ -37,19 +43,6 @@ def _requests(
                 if p in holdings and (sender, p) not in sent:
                     out[sender, p] = None
     return list(out)
-
-
-def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
-    """(requester, piece) for every piece asked of this agent that it holds and has not yet sent.
-
-    ``since_round`` limits the search to messages from that round on, which is all an
-    immediate reply needs to read.
-    """
-    messages = obs.messages
-    if since_round:  # messages are in time order
-        messages = messages[bisect_left(messages, since_round, key=_round) :]
-    sent = {(r.counterpart, r.piece) for r in obs.history.sent}
-    return _requests(obs.agent, messages, obs.holdings, sent)
 
 
 def _new(seen: tuple[T, ...], now: tuple[T, ...]) -> tuple[T, ...] | None:
@@ -81,6 +74,10 @@ class Reading:
         """(holder, piece) of every piece this agent asked for in a delivered message."""
         self.asks: dict[tuple[str, str], None] = {}
         """(requester, piece) asked of this agent and not sent yet, first ask first."""
+        self.round = 0
+        """The round of the last message this agent received."""
+        self.asks_this_round: dict[tuple[str, str], None] = {}
+        """(requester, piece) asked of this agent in ``round``, sent or not, first ask first."""
 
     def read(self, obs: Observation) -> None:
         """Take in what ``obs`` adds to the last observation read."""
@@ -98,14 +95,23 @@ class Reading:
             if m.sender == me:
                 self.asked.update([(m.to, p) for p in m.pieces])
             elif m.to == me:
+                if m.round != self.round:
+                    self.round, self.asks_this_round = m.round, {}
                 for p in m.pieces:
+                    self.asks_this_round[m.sender, p] = None
                     if (m.sender, p) not in sent:
                         asks[m.sender, p] = None
 
-    def open_requests(self, obs: Observation) -> list[tuple[str, str]]:
-        """:func:`open_requests` of the observation last read."""
+    def open_requests(self, obs: Observation, this_round: bool = False) -> list[tuple[str, str]]:
+        """:func:`open_requests` of the observation last read (``since_round=obs.round`` with
+        ``this_round``)."""
         holdings = obs.holdings
-        return [ask for ask in self.asks if ask[1] in holdings]
+        if not this_round:
+            return [ask for ask in self.asks if ask[1] in holdings]
+        if self.round != obs.round:
+            return []
+        sent = self.sent
+        return [ask for ask in self.asks_this_round if ask[1] in holdings and ask not in sent]
 
 
 def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
@@ -156,9 +162,7 @@ def perfect_reply_now(
     if reading is None:
         reading = Reading()
     reading.read(obs)
-    messages = obs.messages
-    start = bisect_left(messages, obs.round, key=_round)  # messages are in time order
-    requests = _requests(obs.agent, messages[start:], obs.holdings, reading.sent)
+    requests = reading.open_requests(obs, this_round=True)
     if requester is not None:
         requests = [(who, p) for who, p in requests if who == requester]
     return _answer(obs, requests)
