@@ -9,6 +9,8 @@ episode replayed with each agent's recorded turns, so no policy runs), and mean 
 mean events per episode (the log size is what the environment's cost grows with).
 
 Usage: python benchmarks/bench_episode.py [--episodes 20] [--cases perfect/baseline,...]
+(to time another checkout of the project with the same script, run it from that checkout's
+root with PYTHONPATH set to it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from coop_utils.agents import PRESETS, scripted_agent
 from coop_utils.game.actions import Turn
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.observation import Observation
-from coop_utils.run.runner import run_episode
+from coop_utils.run import runner
+
+# A tree from before the sync/async renaming calls the synchronous form run_episode_sync;
+# reading it lets this script time such a tree too (paired before/after runs).
+run_episode = getattr(runner, "run_episode_sync", runner.run_episode)
 
 CASES = (
     "perfect/baseline",

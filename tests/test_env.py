@@ -960,6 +960,16 @@ def test_the_pool_regex_finds_what_the_names_own_regex_finds(variant):
     assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == [names[0]]
 
 
+def test_matcher_remembers_a_text_but_hands_out_a_fresh_list():
+    """find keeps each text's answer for the episode; a caller changing the list it got
+    (an event's payload holds it) changes no later answer."""
+    matcher = PieceMatcher(["Alpha", "Beta"])
+    first = matcher.find("alpha and BETA")
+    first.append("Gamma")
+    assert matcher.find("alpha and BETA") == ["Alpha", "Beta"]
+    assert matcher.find("beta, then alpha") == ["Beta", "Alpha"]
+
+
 @given(st.integers(0, 2**32), st.integers(0, 40))
 @settings(max_examples=300, deadline=None)
 def test_the_board_shuffle_draws_as_random_shuffle_does(seed, n):

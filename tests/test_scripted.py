@@ -15,10 +15,13 @@ import pytest
 from coop_utils.agents import (
     PRESETS,
     BehaviourKnobs,
+    PerfectAgent,
     Plan,
     behaviour_plan,
     behaviour_policy,
     narrate,
+    perfect_policy,
+    perfect_reply_now,
     scripted_agent,
     stated_reasons,
 )
@@ -242,3 +245,60 @@ def test_presets_respond_to_their_intervention(preset, intervention, min_gain):
 def test_a_preset_without_the_knob_ignores_the_intervention():
     for condition in ("incentive", "policy", "limited"):
         assert tasks("cooperator", condition, 0) == tasks("cooperator", "baseline", 0)
+
+
+class _Checked(PerfectAgent):
+    """A perfect agent whose every answer is checked against the policy read from scratch."""
+
+    async def act(self, obs: Observation):
+        turn = await super().act(obs)
+        assert list(turn.actions) == perfect_policy(obs)[0]
+        return turn
+
+    def reply_now(self, obs: Observation, requester: str | None = None):
+        turn = super().reply_now(obs, requester)
+        assert (list(turn.actions) if turn else []) == perfect_reply_now(obs, requester)
+        return turn
+
+
+@pytest.mark.parametrize(
+    "condition, replies",
+    [
+        ("baseline", "between_perfect"),
+        ("baseline", "to_anyone"),
+        ("auto_request", "between_perfect"),
+    ]
+    + [("auto_fulfill", "between_perfect")],
+)
+@pytest.mark.parametrize("others", [None, "bungler", "withholder"])
+def test_perfect_agents_reading_gives_the_fresh_policys_actions(condition, replies, others):
+    """A PerfectAgent reads only what is new in each observation; its actions are those of the
+    policy reading the whole observation, also beside other agents (requests left open across
+    rounds), when the same agents play a second episode (their reading of the first must not
+    leak into it) and in other seats."""
+    config = EnvConfig.for_condition(condition, rounds=6, instant_replies=replies)
+    n = config.n_agents
+
+    def seats(perfect, seed):
+        if others is None:
+            return perfect
+        return [perfect[k] if k % 2 else scripted_agent(others, seed * 100 + k) for k in range(n)]
+
+    agents = [_Checked() for _ in range(n)]
+    first = run_episode(config, seats(agents, 0), 0)
+    assert first.summary["tasks"] > 0
+    again = run_episode(config, seats(agents[::-1], 1), 1)  # each agent now plays another seat
+    fresh = run_episode(config, seats([PerfectAgent() for _ in range(n)], 1), 1)
+    assert [e.to_json() for e in again.events] == [e.to_json() for e in fresh.events]
+
+
+def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
+    """An ask left open from an earlier round waits for the holder's own turn; an ask of this
+    round is answered at once, by a holder that read the earlier one on an earlier call too."""
+    agent = PerfectAgent()
+    earlier = (ask(2, A, ME, MINE),)
+    assert agent.reply_now(observation(round=2, messages=earlier, holdings={})) is None
+    later = observation(round=3, messages=earlier)  # it now holds MINE; no ask this round
+    assert agent.reply_now(later) is None and perfect_reply_now(later) == []
+    now = observation(round=3, messages=(*earlier, ask(3, B, ME, MINE)))
+    assert sent_to(agent.reply_now(now).actions) == sent_to(perfect_reply_now(now)) == {B: (MINE,)}

@@ -3,21 +3,26 @@
 A perfect agent asks every listed holder for each piece it misses (once per holder and
 piece), answers every request it can, and submits every task it can complete. Holders
 answer a perfect requester at once (:meth:`PerfectAgent.reply_now`), which is how perfect
-play finishes a task in two rounds. The policy is a pure function of an
-:class:`Observation`, so the same code plays in process and behind the local server.
-Without hidden state every call re-reads the agent's whole history, and a perfect-play
-episode makes about a thousand calls, so each scan is one pass.
+play finishes a task in two rounds. The policy is a function of an :class:`Observation`
+(:func:`perfect_policy`), so the same code plays in process and behind the local server.
+
+An agent's messages and the values it sent only grow during an episode, and a perfect-play
+episode asks each agent about a thousand times; so a :class:`PerfectAgent` keeps a
+:class:`Reading` of what it has already read and each call reads only what is new. A call
+without one (:func:`perfect_policy` alone) reads the observation from its start.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from operator import attrgetter
+from typing import TypeVar
 
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
-from ..game.observation import Observation
+from ..game.observation import MessageView, Observation, ValueRecord
 
 _round = attrgetter("round")
+T = TypeVar("T")
 
 
 def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
@@ -40,6 +45,75 @@ def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str
     return list(out)
 
 
+def _new(seen: tuple[T, ...], now: tuple[T, ...]) -> tuple[T, ...] | None:
+    """What ``now`` adds to ``seen`` when ``seen`` is its start, else None."""
+    n = len(seen)
+    if len(now) < n or (n and now[n - 1] is not seen[-1]):
+        return None
+    return now[n:]
+
+
+class Reading:
+    """What one agent has read of its observations: its messages and the values it sent.
+
+    Both only grow in an episode, so :meth:`read` takes in only what an observation adds to
+    the last one it read; an observation that does not extend it (another episode, a
+    truncated history) is read again from its start.
+    """
+
+    def __init__(self) -> None:
+        self._start("")
+
+    def _start(self, agent: str) -> None:
+        self.agent = agent
+        self.messages: tuple[MessageView, ...] = ()
+        self.sent_records: tuple[ValueRecord, ...] = ()
+        self.sent: set[tuple[str, str]] = set()
+        """(recipient, piece) of every value this agent sent."""
+        self.asked: set[tuple[str, str]] = set()
+        """(holder, piece) of every piece this agent asked for in a delivered message."""
+        self.asks: dict[tuple[str, str], None] = {}
+        """(requester, piece) asked of this agent and not sent yet, first ask first."""
+        self.round = 0
+        """The round of the last message this agent received."""
+        self.asks_this_round: dict[tuple[str, str], None] = {}
+        """(requester, piece) asked of this agent in ``round``, sent or not, first ask first."""
+
+    def read(self, obs: Observation) -> None:
+        """Take in what ``obs`` adds to the last observation read."""
+        messages = _new(self.messages, obs.messages)
+        records = _new(self.sent_records, obs.history.sent)
+        if messages is None or records is None or obs.agent != self.agent:
+            self._start(obs.agent)
+            messages, records = obs.messages, obs.history.sent
+        self.messages, self.sent_records = obs.messages, obs.history.sent
+        me, sent, asks = self.agent, self.sent, self.asks
+        for r in records:
+            sent.add((r.counterpart, r.piece))
+            asks.pop((r.counterpart, r.piece), None)
+        for m in messages:
+            if m.sender == me:
+                self.asked.update([(m.to, p) for p in m.pieces])
+            elif m.to == me:
+                if m.round != self.round:
+                    self.round, self.asks_this_round = m.round, {}
+                for p in m.pieces:
+                    self.asks_this_round[m.sender, p] = None
+                    if (m.sender, p) not in sent:
+                        asks[m.sender, p] = None
+
+    def open_requests(self, obs: Observation, this_round: bool = False) -> list[tuple[str, str]]:
+        """:func:`open_requests` of the observation last read (``since_round=obs.round`` with
+        ``this_round``)."""
+        holdings = obs.holdings
+        if not this_round:
+            return [ask for ask in self.asks if ask[1] in holdings]
+        if self.round != obs.round:
+            return []
+        sent = self.sent
+        return [ask for ask in self.asks_this_round if ask[1] in holdings and ask not in sent]
+
+
 def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
     by_requester: dict[str, list[str]] = {}
     for who, p in requests:
@@ -50,20 +124,25 @@ def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:
     ]
 
 
-def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
-    """Request from every listed holder, answer every request, submit what is complete."""
+def perfect_policy(obs: Observation, reading: Reading | None = None) -> tuple[list[Action], str]:
+    """Request from every listed holder, answer every request, submit what is complete.
+
+    ``reading``: what this agent has read of its earlier observations (a new one if None)."""
+    if reading is None:
+        reading = Reading()
+    reading.read(obs)
     me = obs.agent
     actions: list[Action] = []
     missing = obs.missing()
     if missing:
         # (holder, piece) pairs already asked about; a holder is asked once per piece.
-        asked = {(m.to, p) for m in obs.messages if m.sender == me for p in m.pieces}
+        asked, new = reading.asked, set()
         for task, p in missing:
             for holder in obs.directory.get(p, ()):
-                if holder != me and (holder, p) not in asked:
-                    asked.add((holder, p))
+                if holder != me and (holder, p) not in asked and (holder, p) not in new:
+                    new.add((holder, p))
                     actions.append(SendMessage(holder, f"REQUEST: {p} for {task.task_id}"))
-    requests = open_requests(obs)
+    requests = reading.open_requests(obs)
     actions += _answer(obs, requests)
     done = obs.completable()
     actions += [SubmitTask(t.answer(), t.task_id) for t in done]
@@ -75,17 +154,23 @@ def perfect_policy(obs: Observation) -> tuple[list[Action], str]:
     return actions, thoughts
 
 
-def perfect_reply_now(obs: Observation, requester: str | None = None) -> list[Action]:
+def perfect_reply_now(
+    obs: Observation, requester: str | None = None, reading: Reading | None = None
+) -> list[Action]:
     """A perfect holder's immediate answer to the requests it received this round (from
     ``requester`` only, when given)."""
-    requests = open_requests(obs, since_round=obs.round)
+    if reading is None:
+        reading = Reading()
+    reading.read(obs)
+    requests = reading.open_requests(obs, this_round=True)
     if requester is not None:
         requests = [(who, p) for who, p in requests if who == requester]
     return _answer(obs, requests)
 
 
 class PerfectAgent:
-    """Perfect play, defining 100% of optimal."""
+    """Perfect play, defining 100% of optimal. One agent plays one seat (its :class:`Reading`
+    follows that seat's observations; another seat or episode starts it again)."""
 
     reads_state = True
     """Perfect play sees its whole history even where the prompt is truncated (the ceiling is
@@ -95,14 +180,15 @@ class PerfectAgent:
         self.label = "perfect"
         self.scripted = True
         self.instant_reply = instant_reply
+        self.reading = Reading()
 
     async def act(self, obs: Observation) -> Turn:
-        actions, thoughts = perfect_policy(obs)
+        actions, thoughts = perfect_policy(obs, self.reading)
         return Turn(tuple(actions), thoughts)
 
     def reply_now(self, obs: Observation, requester: str | None = None) -> Turn | None:
         """Answer this round's requests at once: ``requester``'s, or everyone's when None."""
         if not self.instant_reply:
             return None
-        actions = perfect_reply_now(obs, requester)
+        actions = perfect_reply_now(obs, requester, self.reading)
         return Turn(tuple(actions), "") if actions else None

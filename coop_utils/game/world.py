@@ -128,9 +128,18 @@ class PieceMatcher:
         self._canon = {n.lower(): n for n in names}
         self._names = tuple(self._canon)
         self._pool = _mention_regex(tuple(p.lower() for p in pool)) if pool else None
+        self._found: dict[str, tuple[str, ...]] = {}
+        """What each text read so far names: an episode's messages repeat (the same ask of
+        each holder, the same automatic request), and its matcher lives as long as it does."""
 
     def find(self, text: str) -> list[str]:
         """Named pieces in order of first mention, without repeats."""
+        found = self._found.get(text)
+        if found is None:
+            found = self._found[text] = tuple(self._find(text))
+        return list(found)
+
+    def _find(self, text: str) -> list[str]:
         if not self._canon:  # an empty pattern would match between any two non-word characters
             return []
         text, canon = text or "", self._canon
