@@ -15,6 +15,7 @@ both).
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 import sys
@@ -281,7 +282,12 @@ def readme_block(
     return text[text.index(begin) + len(begin) : text.index(end)].strip()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m coop_utils.analysis.prose",
+        description="Rewrite the README's generated blocks: the numbers from data/results/ and "
+        "the condition glossary from Condition (tests/test_prose.py fails while they are stale).",
+    ).parse_args(argv)
     changed = update_readme()
     print("README.md: generated blocks " + ("rewritten" if changed else "already current"))
     return 0

@@ -102,8 +102,8 @@ def table2(
     (under auto_fulfill) per model, with the Fig. 4 quadrant, ours beside the paper's.
 
     ``diagnosis`` is our quadrant of our rates and ``uncertain`` the rates whose 95%
-    interval contains the threshold (``coop evaluate``'s rule, :mod:`.diagnosis`: a label
-    from a point estimate alone is not a finding); ``paper_quadrant`` is the same rule applied
+    interval contains the threshold (the rule of :mod:`.quadrants`, as ``coop evaluate``
+    applies it: a label from a point estimate alone is not a finding); ``paper_quadrant`` is the same rule applied
     to the paper's rates (ours, not the paper's words); ``paper_diagnosis`` is the paper's
     own wording where transcribed (``data/paper/paper_diagnoses.csv``; empty otherwise),
     with ``paper_diagnosis_source``. With ``paper_only`` the paper's models we did not run

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class Condition(StrEnum):
     """The paper's conditions (§4). Each member is its code name (the string in configs, grid
-    files, run folders and event logs; ``str(member)`` gives it) and carries the paper's
-    name for it and a line on what it changes."""
+    files, run folders and event logs; ``str(member)`` gives it) and carries its name in the
+    paper's terms (in the words of our sources: the paper's exact headings were not at hand,
+    docs/STUDY.md) and a line on what it changes."""
 
     paper_name: str
     description: str
@@ -34,7 +35,7 @@ class Condition(StrEnum):
     AUTO_REQUEST = (
         "auto_request",
         "Automated request",
-        "after each round the system asks a holder of every missing piece in the agent's name, "
+        "after each round but the last the system asks a holder of every missing piece in the agent's name, "
         "and the agent's own messages are not delivered: what is left is whether agents send "
         "when asked (the cooperation rate)",
     )

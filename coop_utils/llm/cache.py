@@ -243,8 +243,19 @@ def repair(path: str | Path) -> ResponseCache:
     return cache
 
 
-if __name__ == "__main__":  # python -m coop_utils.llm.cache repair FILE
-    if len(sys.argv) != 3 or sys.argv[1] != "repair":
-        sys.exit("usage: python -m coop_utils.llm.cache repair FILE")
-    kept = repair(sys.argv[2])
-    print(f"{sys.argv[2]}: kept {len(kept)} records; the original is in {sys.argv[2]}.bak")
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m coop_utils.llm.cache")
+    sub = p.add_subparsers(dest="command", required=True)
+    fix = sub.add_parser(
+        "repair", help="keep a damaged cache's readable records (a .bak keeps all)"
+    )
+    fix.add_argument("file")
+    path = p.parse_args(argv).file
+    print(f"{path}: kept {len(repair(path))} records; the original is in {path}.bak")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -292,7 +292,18 @@ def _label(r) -> str:
     return f"{r.model}{suffix}{setting}"
 
 
-if __name__ == "__main__":  # python -m coop_utils.run.evaluate.leaderboard [CSV]: rebuild in place
-    import sys
+def main(argv: list[str] | None = None) -> int:
+    import argparse
 
-    upsert(pd.DataFrame(columns=list(COLUMNS)), sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PATH)
+    p = argparse.ArgumentParser(
+        prog="python -m coop_utils.run.evaluate.leaderboard",
+        description="Rebuild a leaderboard in place: the paper's rows anew (and the columns "
+        "the interventions list gives), every other row byte for byte.",
+    )
+    p.add_argument("csv", nargs="?", default=str(DEFAULT_PATH), help="default: %(default)s")
+    upsert(pd.DataFrame(columns=list(COLUMNS)), p.parse_args(argv).csv)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
