@@ -17,7 +17,14 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "game.config": ("EnvConfig", "CONDITIONS", "PERFECT_PLAY_TASKS", "PAPER_MODELS"),
+    "game.config": (
+        "EnvConfig",
+        "Condition",
+        "CONDITIONS",
+        "INTERVENTIONS",
+        "PERFECT_PLAY_TASKS",
+        "PAPER_MODELS",
+    ),
     "game.env": ("Environment",),
     "agents": ("PerfectAgent", "BehaviourAgent", "scripted_agent", "BehaviourKnobs", "PRESETS"),
     "game.prompts": ("render_messages", "parse_observation"),

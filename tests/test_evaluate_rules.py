@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coop_utils.analysis.quadrants import Rate
 from coop_utils.game.config import INTERVENTIONS
 from coop_utils.run.evaluate import leaderboard as L
-from coop_utils.run.evaluate.diagnosis import Rate, diagnose
+from coop_utils.run.evaluate.diagnosis import diagnose
 from coop_utils.run.evaluate.estimate import expected_interventions, paper_spread
 from coop_utils.run.evaluate.stopping import (
     Played,

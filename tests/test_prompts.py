@@ -163,7 +163,7 @@ def test_policies_act_the_same_on_the_parsed_prompt():
     knobs = [BehaviourKnobs(p_answer=0.5, p_request=0.7, p_submit=0.8, p_alter=0.2)]
     knobs += PRESETS.values()
     seen: set[str] = set()
-    for condition in ("baseline", "policy", "incentive", "limited", "auto_request", "auto_fulfill"):
+    for condition in CONDITIONS:
         for obs in observations(EnvConfig.for_condition(condition), seed=11, rounds=6):
             parsed = parse_observation(render_messages(obs))
             assert perfect_policy(parsed) == perfect_policy(obs)

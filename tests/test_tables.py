@@ -66,7 +66,8 @@ def test_table2_diagnoses_the_presets_as_designed(grid):
 
 @pytest.mark.slow
 def test_table2_and_coop_evaluate_share_one_diagnosis_rule_with_uncertain(grid):
-    from coop_utils.run.evaluate.diagnosis import Rate, diagnose
+    from coop_utils.analysis.quadrants import Rate
+    from coop_utils.run.evaluate.diagnosis import diagnose
 
     runs = load_runs(grid)
     rng = np.random.default_rng(0)  # spread the withholder's cooperation runs around 50%

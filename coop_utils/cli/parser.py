@@ -21,7 +21,7 @@ from .commands import (
     cmd_serve,
 )
 from .reading import add_prompt, add_view
-from .values import add_condition, conditions, positive
+from .values import add_condition, conditions, positive, setting_default
 
 CACHE_MODES = ("cache", "live", "replay")  # coop_utils.llm.cache.MODES (a test keeps them equal)
 NOTEBOOK_MODES = (
@@ -139,8 +139,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         "--runs", type=positive, default=1, help="episodes, seeds SEED, SEED+1, ... (default 1)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
-    p.add_argument("--rounds", type=positive, help="override the number of rounds (default 20)")
-    p.add_argument("--n-agents", type=positive, help="override the number of agents (default 10)")
+    for flag, what in (("rounds", "rounds"), ("n-agents", "agents")):
+        default = setting_default(flag.replace("-", "_"))
+        p.add_argument(f"--{flag}", type=positive, help=f"the number of {what} (default {default})")
     p.add_argument("--out", type=Path, help="write one folder per run here (default: none)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     _add_llm_options(p)

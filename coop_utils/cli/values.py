@@ -22,6 +22,13 @@ def conditions() -> str:
     return ", ".join(CONDITIONS)
 
 
+def setting_default(field: str) -> object:
+    """An ``EnvConfig`` field's default, for help texts."""
+    from ..game.config import EnvConfig
+
+    return EnvConfig.model_fields[field].default
+
+
 def add_condition(p: argparse.ArgumentParser, what: str) -> None:
     """The ``--condition`` option: one of the paper's conditions, baseline by default."""
     from ..game.config import CONDITIONS, Condition

@@ -90,8 +90,7 @@ DECOMPOSITION: tuple[Condition, ...] = (
 )
 """The causal decomposition: automate requests (cooperation) or replies (competence)."""
 INTERVENTIONS: tuple[Condition, ...] = (Condition.POLICY, Condition.INCENTIVE, Condition.LIMITED)
-"""The interventions, each compared with baseline: explicit protocol, sender bonus, hidden
-peer revenues."""
+"""The interventions, each compared with baseline (``Condition.paper_name`` names each)."""
 ABLATIONS: dict[str, dict[str, Any]] = {
     "default": {},
     "rounds_10": {"rounds": 10},
@@ -115,7 +114,9 @@ with every turn (200 rounds × 10 agents already hold 16 MB of events in memory)
 
 
 class EnvConfig(BaseModel):
-    """The paper's environment, with its paper's main setting as defaults."""
+    """The paper's environment, with its paper's main setting as defaults. ``model_dump()``
+    keeps ``condition`` a :class:`Condition`; ``model_dump(mode="json")`` gives plain values
+    for JSON or YAML."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 

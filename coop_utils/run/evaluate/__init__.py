@@ -25,7 +25,7 @@ from typing import Any
 _EXPORTS = {
     "protocol": ("EvaluationSpec", "Evaluation", "run_evaluation", "PROTOCOL_VERSION"),
     "stopping": ("StopRule", "adapt", "cell_state", "runs_for_target"),
-    "diagnosis": ("Rate", "Diagnosis", "diagnose"),
+    "diagnosis": ("Diagnosis", "diagnose"),
     "findings": ("findings",),
     "report": ("write_summary", "render"),
 }

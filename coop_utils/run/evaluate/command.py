@@ -29,6 +29,7 @@ examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ...analysis.quadrants import DEFAULT_THRESHOLD
     from ...game.config import DECOMPOSITION, INTERVENTIONS
+    from ...llm.cache import MODES
 
     baseline, *automated = DECOMPOSITION
     p.description = f"""\
@@ -133,7 +134,7 @@ docs/EVALUATE.md."""
     p.add_argument(
         "--cache-mode",
         dest="mode",
-        choices=("cache", "live", "replay"),
+        choices=MODES,
         help="how recorded replies are used: cache = replay what is recorded, call for the "
         "rest (default); live = always call and record; replay = recorded replies only",
     )

@@ -36,18 +36,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...analysis.quadrants import DEFAULT_THRESHOLD, RATES, Rate, quadrant, uncertain
+from ...analysis.quadrants import DEFAULT_THRESHOLD, Rate, quadrant, uncertain
 from ...game.config import INTERVENTIONS, Condition
 
-__all__ = [
-    "DEFAULT_THRESHOLD",
-    "FIX",
-    "RATES",
-    "Diagnosis",
-    "Rate",
-    "diagnose",
-    "quadrant",
-]
+__all__ = ["FIX", "Diagnosis", "diagnose"]
 
 FIX = {"cooperation": Condition.INCENTIVE, "competence": Condition.POLICY}
 """The intervention the paper pairs with each failure: the sender bonus, the protocol."""

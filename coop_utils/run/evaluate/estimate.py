@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...analysis.paper import load_paper, paper_value
+from ...analysis.quadrants import DEFAULT_THRESHOLD, RATES, Rate
 from ...analysis.stats import canonical_model
 from ...game.config import DECOMPOSITION, INTERVENTIONS, PERFECT_PLAY_TASKS, Condition
 from ..dryrun import ASSUMED, estimate, format_estimate
 from ..grid import GridSpec
-from .diagnosis import DEFAULT_THRESHOLD, FIX, RATES, Rate, diagnose
+from .diagnosis import FIX, diagnose
 from .stopping import StopRule, runs_for_target, sd_from_ci95
 
 

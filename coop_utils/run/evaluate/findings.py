@@ -83,7 +83,7 @@ def paper_pct_change(
     own = paper_value(model, condition, "pct_change_tasks", paper, scripted)
     if not math.isnan(own):
         return own
-    base = paper_value(model, "baseline", "tasks", paper, scripted)
+    base = paper_value(model, Condition.BASELINE, "tasks", paper, scripted)
     if math.isnan(base) or base == 0:
         return math.nan
     return 100 * (paper_value(model, condition, "tasks", paper, scripted) / base - 1)

@@ -35,7 +35,7 @@ from ...analysis.quadrants import quadrant as quadrant_of
 from ...analysis.rounding import snap_frame
 from ...analysis.stats import canonical_model, load_elo
 from ...analysis.tables import FLOAT_FORMAT, save_table
-from ...game.config import INTERVENTIONS, PAPER_MODELS, PERFECT_PLAY_TASKS
+from ...game.config import INTERVENTIONS, PAPER_MODELS, PERFECT_PLAY_TASKS, Condition
 from ...paths import ROOT, atomic_path
 from ..folders import hold
 from .findings import paper_pct_change
@@ -76,7 +76,7 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
         def v(condition: str, metric: str, m: str = model) -> float:
             return paper_value(m, condition, metric, paper)
 
-        ci = reference(model, "baseline", "tasks", paper)
+        ci = reference(model, Condition.BASELINE, "tasks", paper)
         coop, comp = v("auto_request", "pct_optimal"), v("auto_fulfill", "pct_optimal")
         rows.append(
             {
@@ -87,7 +87,7 @@ def paper_rows(threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
                 "diagnosis": quadrant_of(coop, comp, threshold),
                 "uncertain": "",
                 "paper_words": (paper_words(model, words) or {}).get("paper_diagnosis", ""),
-                "baseline_pct": v("baseline", "pct_optimal"),
+                "baseline_pct": v(Condition.BASELINE, "pct_optimal"),
                 "baseline_pct_ci95": 100 * float(ci["ci95"]) / PERFECT_PLAY_TASKS
                 if ci
                 else math.nan,

@@ -29,12 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...analysis.paper import ceiling as paper_ceiling
 from ...analysis.paper import setting_differences
+from ...analysis.quadrants import DEFAULT_THRESHOLD, RATES, Rate
 from ...game.config import DECOMPOSITION, Condition
 from ...game.events import write_atomic
 from ...llm.cache import Mode
 from ..folders import folder_names, hold, made, slug
 from ..grid import GridSpec, plan, run_grid
-from .diagnosis import DEFAULT_THRESHOLD, RATES, Diagnosis, Rate, diagnose
+from .diagnosis import Diagnosis, diagnose
 from .stopping import MIN_RUNS, CellState, Outcome, Played, StopRule, adapt, cell_state
 
 PROTOCOL_VERSION = "2"
