@@ -14,11 +14,13 @@ import pytest
 
 from coop_utils.agents import (
     PRESETS,
+    BehaviourAgent,
     BehaviourKnobs,
     PerfectAgent,
     Plan,
     behaviour_plan,
     behaviour_policy,
+    expand_agents,
     narrate,
     perfect_policy,
     perfect_reply_now,
@@ -290,6 +292,41 @@ def test_perfect_agents_reading_gives_the_fresh_policys_actions(condition, repli
     again = run_episode(config, seats(agents[::-1], 1), 1)  # each agent now plays another seat
     fresh = run_episode(config, seats([PerfectAgent() for _ in range(n)], 1), 1)
     assert [e.to_json() for e in again.events] == [e.to_json() for e in fresh.events]
+
+
+class _CheckedBehaviour(BehaviourAgent):
+    """A behaviour agent whose every plan is checked against the plan read from scratch."""
+
+    async def act(self, obs: Observation):
+        turn = await super().act(obs)
+        fresh = behaviour_policy(obs, self.knobs, self.seed)
+        assert (list(turn.actions), turn.private_thoughts) == fresh
+        return turn
+
+
+@pytest.mark.parametrize(
+    "population, condition, truncate",
+    [
+        ("5*reciprocator,5*withholder", "baseline", False),
+        ("5*reciprocator,5*withholder", "baseline", True),
+        ("4*rival,3*withholder,3*bungler", "incentive", False),
+    ],
+)
+def test_behaviour_agents_reading_gives_the_fresh_plan(population, condition, truncate):
+    """A BehaviourAgent reads only what is new in each observation; its turns are those of the
+    plan reading the whole observation, with requests left open across rounds, reciprocal
+    holds, a truncated history (each observation a new window), and when the same agents
+    play a second episode in other seats."""
+    config = EnvConfig.for_condition(condition, rounds=6, truncate_context=truncate)
+    specs = expand_agents(population, config.n_agents)
+    agents = [_CheckedBehaviour(PRESETS[s], 7 + k, label=s) for k, s in enumerate(specs)]
+    first = run_episode(config, agents, 0)
+    assert first.summary["tasks"] > 0
+    again = run_episode(config, agents[::-1], 1)  # each agent now plays another seat
+    fresh = [BehaviourAgent(a.knobs, a.seed, label=a.label) for a in agents[::-1]]
+    assert [e.to_json() for e in again.events] == [
+        e.to_json() for e in run_episode(config, fresh, 1).events
+    ]
 
 
 def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
