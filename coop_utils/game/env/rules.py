@@ -85,7 +85,7 @@ def message(s: GameState, i: int, j: int, content: str, system: bool = False) ->
     """A direct message from i to j; returns j if it was delivered."""
     named, held = s.matcher.find(content), s.held[i]
     requests = [p for p in named if p not in held and j in s.holders[p]]
-    delivered = system or not s.config.auto_request
+    delivered = system or not s.auto_request
     s.log(
         "message",
         i,
@@ -106,7 +106,7 @@ def message(s: GameState, i: int, j: int, content: str, system: bool = False) ->
     pending = s.pending_asks[i]
     for p in requests:
         pending[j, p] = pending.get((j, p), 0) + 1
-    if s.config.auto_fulfill and not system:
+    if s.auto_fulfill and not system:
         moved = sum(transfer(s, j, i, p, s.true_value[p], via="auto_fulfill") for p in requests)
         if moved:
             s.exchanges.append(Exchange(s.round, s.ids[j], s.ids[i], moved))
