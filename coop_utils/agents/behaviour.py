@@ -164,6 +164,13 @@ def _draw(seed: int, agent: str, *key: object) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def _draw_unless_sure(sure: float, seed: int, agent: str, *key: object) -> float:
+    """:func:`_draw`, or 0.0 without hashing when ``sure`` >= 1: a draw is below 1, so each
+    threshold (all at least ``sure``) would say yes to it anyway. Draws are hashed, not taken
+    from a stream, so skipping one changes no other."""
+    return 0.0 if sure >= 1 else _draw(seed, agent, *key)
+
+
 class AskReading(Reading):
     """A :class:`Reading` that also keeps, per (agent, piece), the round of the latest ask to
     this agent and the message index of the first ask each way (the reciprocal knob's
@@ -178,6 +185,9 @@ class AskReading(Reading):
         """(requester, piece) -> index of its first ask to this agent."""
         self.first_own_ask: dict[tuple[str, str], int] = {}
         """(recipient, piece) -> index of this agent's first message to it naming the piece."""
+        self.answer_draws: dict[tuple[int, str, str, int], float] = {}
+        """(seed, requester, piece, round of the latest ask) -> the answer draw: an ask left
+        open is decided again each turn with the same draw."""
 
     def read(self, obs: Observation) -> None:
         super().read(obs)  # starts again (n_read = 0) when obs does not extend the last one
@@ -228,7 +238,7 @@ def behaviour_plan(
     for task, p in obs.missing():
         if p in wanted:
             continue
-        u = _draw(seed, me, "request", obs.round, p)
+        u = _draw_unless_sure(min(p_request, knobs.p_request), seed, me, "request", obs.round, p)
         if u >= p_request:
             continue
         moved = moved or u >= knobs.p_request
@@ -247,7 +257,7 @@ def behaviour_plan(
     requests = reading.open_requests(obs)
     # The round of the latest ask for each (requester, piece): every new ask redraws the
     # decision. (A round, not a count of asks, so a truncated history cannot freeze it.)
-    last_ask, first_ask = reading.last_ask, reading.first_ask
+    last_ask, first_ask, answer_draws = reading.last_ask, reading.first_ask, reading.answer_draws
     owed = reading.owed(obs) if requests and knobs.reciprocal else {}
     p_base, bonus = knobs.p_answer, False
     board: dict[str, float] = {}
@@ -269,10 +279,13 @@ def behaviour_plan(
         ahead = mine is not None and board.get(who, mine) > mine
         p_ahead = knobs.p_answer_ahead  # set whenever ``ahead`` can be true (a board is kept)
         p_answer = p_ahead if ahead and p_ahead is not None else p_base
-        u = _draw(seed, me, "answer", who, p, last_ask[who, p])
+        key = (seed, who, p, last_ask[who, p])
+        if key not in answer_draws:
+            answer_draws[key] = _draw(seed, me, "answer", *key[1:])
+        u = answer_draws[key]
         if u < p_answer:
             value = obs.holdings[p]
-            if _draw(seed, me, "alter", who, p) < knobs.p_alter:
+            if knobs.p_alter > 0 and _draw(seed, me, "alter", who, p) < knobs.p_alter:
                 value = (value + 37) % 101
             sends.setdefault(who, {})[p] = value
             if bonus and not ahead and u >= knobs.p_answer:
@@ -284,7 +297,9 @@ def behaviour_plan(
             notes.append(f"keeping {p} for now rather than sending it to {who}")
     actions += [SendInformation(who, tuple(vals), vals) for who, vals in sends.items()]
     for t in obs.completable():
-        u = _draw(seed, me, "submit", obs.round, t.task_id)
+        u = _draw_unless_sure(
+            min(p_submit, knobs.p_submit), seed, me, "submit", obs.round, t.task_id
+        )
         if u < p_submit:
             actions.append(SubmitTask(t.answer(), t.task_id))
             moved = moved or u >= knobs.p_submit
