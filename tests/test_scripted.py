@@ -339,3 +339,22 @@ def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
     assert agent.reply_now(later) is None and perfect_reply_now(later) == []
     now = observation(round=3, messages=(*earlier, ask(3, B, ME, MINE)))
     assert sent_to(agent.reply_now(now).actions) == sent_to(perfect_reply_now(now)) == {B: (MINE,)}
+
+
+def test_playing_and_scoring_a_scripted_episode_imports_no_pandas():
+    """Scripted episodes are run by the thousand; pandas and numpy would double a process's
+    start-up and the objects the garbage collector walks (benchmarks/bench_episode.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from coop_utils.agents import scripted_agent; "
+        "from coop_utils.game.config import EnvConfig; from coop_utils.run.runner import run_episode; "
+        "c = EnvConfig(rounds=2); "
+        "e = run_episode(c, [scripted_agent('perfect', k) for k in range(c.n_agents)], 0); "
+        "assert e.summary['tasks'] > 0; print(sorted(sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert {"pandas", "numpy"}.isdisjoint(eval(loaded.stdout))
