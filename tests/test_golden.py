@@ -157,8 +157,8 @@ class Fingerprint:
         return self._numbers[encoding]
 
 
-_FIELD_NAMES = {
-    cls: [f.name for f in dataclasses.fields(cls)]
+_FIELD_NAMES = {  # most records are named tuples, the rest dataclasses
+    cls: list(cls._fields) if issubclass(cls, tuple) else [f.name for f in dataclasses.fields(cls)]
     for cls in (Observation, History, *Fingerprint.RECORDS)
 }
 

@@ -91,13 +91,13 @@ def as_authors_show(obs):
     h = obs.history
     return dataclasses.replace(
         obs,
-        board=tuple(dataclasses.replace(e, tasks_done=0) for e in obs.board),
+        board=tuple(e._replace(tasks_done=0) for e in obs.board),
         revenue=obs.revenue if limited else own,
         tasks_done=obs.tasks_done if limited else 0,
-        messages=tuple(m if rounds else dataclasses.replace(m, round=0) for m in obs.messages),
+        messages=tuple(m if rounds else m._replace(round=0) for m in obs.messages),
         message_rounds=rounds or not obs.messages,
-        notices=tuple(dataclasses.replace(n, round=0) for n in obs.notices),
-        public=tuple(dataclasses.replace(m, round=0) for m in obs.public),
+        notices=tuple(n._replace(round=0) for n in obs.notices),
+        public=tuple(m._replace(round=0) for m in obs.public),
         history=dataclasses.replace(h, sent=_book(h.sent), received=_book(h.received)),
     )
 

@@ -14,11 +14,13 @@ import pytest
 
 from coop_utils.agents import (
     PRESETS,
+    BehaviourAgent,
     BehaviourKnobs,
     PerfectAgent,
     Plan,
     behaviour_plan,
     behaviour_policy,
+    expand_agents,
     narrate,
     perfect_policy,
     perfect_reply_now,
@@ -292,6 +294,41 @@ def test_perfect_agents_reading_gives_the_fresh_policys_actions(condition, repli
     assert [e.to_json() for e in again.events] == [e.to_json() for e in fresh.events]
 
 
+class _CheckedBehaviour(BehaviourAgent):
+    """A behaviour agent whose every plan is checked against the plan read from scratch."""
+
+    async def act(self, obs: Observation):
+        turn = await super().act(obs)
+        fresh = behaviour_policy(obs, self.knobs, self.seed)
+        assert (list(turn.actions), turn.private_thoughts) == fresh
+        return turn
+
+
+@pytest.mark.parametrize(
+    "population, condition, truncate",
+    [
+        ("5*reciprocator,5*withholder", "baseline", False),
+        ("5*reciprocator,5*withholder", "baseline", True),
+        ("4*rival,3*withholder,3*bungler", "incentive", False),
+    ],
+)
+def test_behaviour_agents_reading_gives_the_fresh_plan(population, condition, truncate):
+    """A BehaviourAgent reads only what is new in each observation; its turns are those of the
+    plan reading the whole observation, with requests left open across rounds, reciprocal
+    holds, a truncated history (each observation a new window), and when the same agents
+    play a second episode in other seats."""
+    config = EnvConfig.for_condition(condition, rounds=6, truncate_context=truncate)
+    specs = expand_agents(population, config.n_agents)
+    agents = [_CheckedBehaviour(PRESETS[s], 7 + k, label=s) for k, s in enumerate(specs)]
+    first = run_episode(config, agents, 0)
+    assert first.summary["tasks"] > 0
+    again = run_episode(config, agents[::-1], 1)  # each agent now plays another seat
+    fresh = [BehaviourAgent(a.knobs, a.seed, label=a.label) for a in agents[::-1]]
+    assert [e.to_json() for e in again.events] == [
+        e.to_json() for e in run_episode(config, fresh, 1).events
+    ]
+
+
 def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
     """An ask left open from an earlier round waits for the holder's own turn; an ask of this
     round is answered at once, by a holder that read the earlier one on an earlier call too."""
@@ -302,3 +339,22 @@ def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
     assert agent.reply_now(later) is None and perfect_reply_now(later) == []
     now = observation(round=3, messages=(*earlier, ask(3, B, ME, MINE)))
     assert sent_to(agent.reply_now(now).actions) == sent_to(perfect_reply_now(now)) == {B: (MINE,)}
+
+
+def test_playing_and_scoring_a_scripted_episode_imports_no_pandas():
+    """Scripted episodes are run by the thousand; pandas and numpy would double a process's
+    start-up and the objects the garbage collector walks (benchmarks/bench_episode.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from coop_utils.agents import scripted_agent; "
+        "from coop_utils.game.config import EnvConfig; from coop_utils.run.runner import run_episode; "
+        "c = EnvConfig(rounds=2); "
+        "e = run_episode(c, [scripted_agent('perfect', k) for k in range(c.n_agents)], 0); "
+        "assert e.summary['tasks'] > 0; print(sorted(sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert {"pandas", "numpy"}.isdisjoint(eval(loaded.stdout))

@@ -27,7 +27,7 @@ from typing import Any
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
 from ..game.config import Condition
 from ..game.observation import Observation
-from .perfect import open_requests
+from .perfect import Reading
 
 
 @dataclass(frozen=True)
@@ -164,21 +164,65 @@ def _draw(seed: int, agent: str, *key: object) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def _owed(obs: Observation) -> dict[str, dict[str, int]]:
-    """Per agent, this agent's unanswered asks to it: each piece this agent asked it for, which
-    it holds per the directory and this agent still lacks, with the message index of the ask."""
-    me, holdings, directory = obs.agent, obs.holdings, obs.directory
-    out: dict[str, dict[str, int]] = {}
-    for k, m in enumerate(obs.messages):
-        if m.sender == me:
-            for q in m.pieces:
-                if q not in holdings and m.to in directory.get(q, ()):
-                    out.setdefault(m.to, {}).setdefault(q, k)
-    return out
+def _draw_unless_sure(sure: float, seed: int, agent: str, *key: object) -> float:
+    """:func:`_draw`, or 0.0 without hashing when ``sure`` >= 1: a draw is below 1, so each
+    threshold (all at least ``sure``) would say yes to it anyway. Draws are hashed, not taken
+    from a stream, so skipping one changes no other."""
+    return 0.0 if sure >= 1 else _draw(seed, agent, *key)
 
 
-def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
-    """Ask, answer, submit and alter with the knobs' probabilities, recording the reasons."""
+class AskReading(Reading):
+    """A :class:`Reading` that also keeps, per (agent, piece), the round of the latest ask to
+    this agent and the message index of the first ask each way (the reciprocal knob's
+    order), so a behaviour agent's turn reads only the messages new since its last one."""
+
+    def _start(self, agent: str) -> None:
+        super()._start(agent)
+        self.n_read = 0
+        self.last_ask: dict[tuple[str, str], int] = {}
+        """(requester, piece) -> round of its latest ask to this agent."""
+        self.first_ask: dict[tuple[str, str], int] = {}
+        """(requester, piece) -> index of its first ask to this agent."""
+        self.first_own_ask: dict[tuple[str, str], int] = {}
+        """(recipient, piece) -> index of this agent's first message to it naming the piece."""
+        self.answer_draws: dict[tuple[int, str, str, int], float] = {}
+        """(seed, requester, piece, round of the latest ask) -> the answer draw: an ask left
+        open is decided again each turn with the same draw."""
+
+    def read(self, obs: Observation) -> None:
+        super().read(obs)  # starts again (n_read = 0) when obs does not extend the last one
+        me, messages = self.agent, obs.messages
+        last, first, own = self.last_ask, self.first_ask, self.first_own_ask
+        for k in range(self.n_read, len(messages)):
+            m = messages[k]
+            if m.sender == me:
+                for q in m.pieces:
+                    own.setdefault((m.to, q), k)
+            if m.to == me:
+                for p in m.pieces:
+                    last[m.sender, p] = m.round
+                    first.setdefault((m.sender, p), k)
+        self.n_read = len(messages)
+
+    def owed(self, obs: Observation) -> dict[str, dict[str, int]]:
+        """Per agent, this agent's unanswered asks to it: each piece this agent asked it for,
+        which it holds per the directory and this agent still lacks, with the message index
+        of the first ask (of the observation last read)."""
+        holdings, directory = obs.holdings, obs.directory
+        out: dict[str, dict[str, int]] = {}
+        for (to, q), k in self.first_own_ask.items():
+            if q not in holdings and to in directory.get(q, ()):
+                out.setdefault(to, {})[q] = k
+        return out
+
+
+def behaviour_plan(
+    obs: Observation, knobs: BehaviourKnobs, seed: int, reading: AskReading | None = None
+) -> Plan:
+    """Ask, answer, submit and alter with the knobs' probabilities, recording the reasons.
+
+    ``reading``: what this agent has read of its earlier observations; without one the
+    observation is read from its start (the same plan either way)."""
     me = obs.agent
     actions: list[Action] = []
     notes: list[str] = []
@@ -194,7 +238,7 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
     for task, p in obs.missing():
         if p in wanted:
             continue
-        u = _draw(seed, me, "request", obs.round, p)
+        u = _draw_unless_sure(min(p_request, knobs.p_request), seed, me, "request", obs.round, p)
         if u >= p_request:
             continue
         moved = moved or u >= knobs.p_request
@@ -207,23 +251,17 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
         ]
     sends: dict[str, dict[str, int]] = {}
     bonus_sends: list[tuple[str, str]] = []
-    requests = open_requests(obs)
+    if reading is None:
+        reading = AskReading()
+    reading.read(obs)
+    requests = reading.open_requests(obs)
     # The round of the latest ask for each (requester, piece): every new ask redraws the
     # decision. (A round, not a count of asks, so a truncated history cannot freeze it.)
-    last_ask: dict[tuple[str, str], int] = {}
-    first_ask: dict[tuple[str, str], int] = {}  # (requester, piece) -> index of its first ask
-    owed: dict[str, dict[str, int]] = {}
+    last_ask, first_ask, answer_draws = reading.last_ask, reading.first_ask, reading.answer_draws
+    owed = reading.owed(obs) if requests and knobs.reciprocal else {}
     p_base, bonus = knobs.p_answer, False
     board: dict[str, float] = {}
     if requests:
-        last_ask.update(
-            ((m.sender, p), m.round) for m in obs.messages if m.to == me for p in m.pieces
-        )
-        if knobs.reciprocal and (owed := _owed(obs)):
-            for k, m in enumerate(obs.messages):
-                if m.to == me and m.sender in owed:
-                    for p in m.pieces:
-                        first_ask.setdefault((m.sender, p), k)
         if obs.share_bonus > 0 and knobs.p_answer_bonus is not None:
             p_base, bonus = knobs.p_answer_bonus, True
         if knobs.p_answer_ahead is not None:
@@ -241,10 +279,13 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
         ahead = mine is not None and board.get(who, mine) > mine
         p_ahead = knobs.p_answer_ahead  # set whenever ``ahead`` can be true (a board is kept)
         p_answer = p_ahead if ahead and p_ahead is not None else p_base
-        u = _draw(seed, me, "answer", who, p, last_ask[who, p])
+        key = (seed, who, p, last_ask[who, p])
+        if key not in answer_draws:
+            answer_draws[key] = _draw(seed, me, "answer", *key[1:])
+        u = answer_draws[key]
         if u < p_answer:
             value = obs.holdings[p]
-            if _draw(seed, me, "alter", who, p) < knobs.p_alter:
+            if knobs.p_alter > 0 and _draw(seed, me, "alter", who, p) < knobs.p_alter:
                 value = (value + 37) % 101
             sends.setdefault(who, {})[p] = value
             if bonus and not ahead and u >= knobs.p_answer:
@@ -256,7 +297,9 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
             notes.append(f"keeping {p} for now rather than sending it to {who}")
     actions += [SendInformation(who, tuple(vals), vals) for who, vals in sends.items()]
     for t in obs.completable():
-        u = _draw(seed, me, "submit", obs.round, t.task_id)
+        u = _draw_unless_sure(
+            min(p_submit, knobs.p_submit), seed, me, "submit", obs.round, t.task_id
+        )
         if u < p_submit:
             actions.append(SubmitTask(t.answer(), t.task_id))
             moved = moved or u >= knobs.p_submit
@@ -274,20 +317,23 @@ def behaviour_plan(obs: Observation, knobs: BehaviourKnobs, seed: int) -> Plan:
 
 
 def behaviour_policy(
-    obs: Observation, knobs: BehaviourKnobs, seed: int
+    obs: Observation, knobs: BehaviourKnobs, seed: int, reading: AskReading | None = None
 ) -> tuple[list[Action], str]:
     """Ask, answer, submit and alter with the knobs' probabilities (see :func:`behaviour_plan`)."""
-    plan = behaviour_plan(obs, knobs, seed)
+    plan = behaviour_plan(obs, knobs, seed, reading)
     return plan.actions, plan.thoughts
 
 
 class BehaviourAgent:
-    """A scripted agent with explicit answer/request/submit/alter probabilities."""
+    """A scripted agent with explicit answer/request/submit/alter probabilities. Like a
+    :class:`~.perfect.PerfectAgent` it keeps a reading of its messages between turns, so a
+    turn's work does not grow with the episode; its actions are the policy's."""
 
     def __init__(self, knobs: BehaviourKnobs, seed: int, label: str = "behaviour"):
         self.knobs, self.seed, self.label = knobs, seed, label
         self.scripted = True
+        self.reading = AskReading()
 
     async def act(self, obs: Observation) -> Turn:
-        actions, thoughts = behaviour_policy(obs, self.knobs, self.seed)
+        actions, thoughts = behaviour_policy(obs, self.knobs, self.seed, self.reading)
         return Turn(tuple(actions), thoughts)

@@ -14,7 +14,8 @@ EventLike = Event | Mapping[str, Any]
 class EventLog:
     """A run's events indexed by kind in one scan of the log: a metric reading one kind then
     gets its events without a scan, while ``of`` with several kinds (``"message",
-    "broadcast"``) filters the whole log again, to keep the events in log order.
+    "broadcast"``) filters the whole log again, to keep the events in log order, unless
+    at most one of them occurs.
 
     Every metric accepts an ``EventLog`` as well as a plain sequence of events, which it
     indexes itself; pass one (``EventLog(events)``) when computing many metrics of the
@@ -31,8 +32,9 @@ class EventLog:
 
     def of(self, *kinds: str) -> list[Event]:
         """Events of the given kinds, in log order."""
-        if len(kinds) == 1:
-            return self._by_kind.get(kinds[0], [])
+        found = [self._by_kind[k] for k in kinds if k in self._by_kind]
+        if len(found) <= 1:  # the usual case: at most one of the kinds occurs, no scan
+            return found[0] if found else []
         wanted = set(kinds)
         return [e for e in self.events if e.kind in wanted]
 

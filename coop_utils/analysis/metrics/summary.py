@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: scoring a run needs none
+    import pandas as pd
 
 from ...game.config import PERFECT_PLAY_TASKS
 from ..quadrants import RATES
@@ -79,6 +80,8 @@ def cooperation_competence(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
     any run of the model is; a missing flag is False — when the input has it). Half-widths
     are Student-t at ``confidence``; NaN for fewer than 2 runs.
     """
+    import pandas as pd  # local, as below: scoring a run needs neither pandas nor statsmodels
+
     from ..stats import t_interval, with_flag  # local: scoring a run needs no statsmodels
 
     rows = []

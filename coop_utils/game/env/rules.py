@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 from ..actions import (
     Action,
@@ -27,6 +28,13 @@ REQUEST_WORDS = ("need", "share", "please", "can you", "do you have", "looking f
 """Under ``past_asks="as_run"`` a message counts as an ask for the pieces it names when it
 holds one of these (as a substring, any case), as the authors' code counted asks."""
 _REQUEST = re.compile("|".join(map(re.escape, REQUEST_WORDS)))
+
+
+@lru_cache(maxsize=4096)
+def _has_request_word(content: str) -> bool:
+    """Kept per text: scripted agents send the same words to each holder, episode after episode."""
+    return _REQUEST.search(content.lower()) is not None
+
 
 _AGENT_REF = re.compile(r"^\s*(?:agent[\s_-]*)?(\d+)\s*$", re.IGNORECASE)
 
@@ -85,7 +93,7 @@ def message(s: GameState, i: int, j: int, content: str, system: bool = False) ->
     """A direct message from i to j; returns j if it was delivered."""
     named, held = s.matcher.find(content), s.held[i]
     requests = [p for p in named if p not in held and j in s.holders[p]]
-    delivered = system or not s.config.auto_request
+    delivered = system or not s.auto_request
     s.log(
         "message",
         i,
@@ -106,7 +114,7 @@ def message(s: GameState, i: int, j: int, content: str, system: bool = False) ->
     pending = s.pending_asks[i]
     for p in requests:
         pending[j, p] = pending.get((j, p), 0) + 1
-    if s.config.auto_fulfill and not system:
+    if s.auto_fulfill and not system:
         moved = sum(transfer(s, j, i, p, s.true_value[p], via="auto_fulfill") for p in requests)
         if moved:
             s.exchanges.append(Exchange(s.round, s.ids[j], s.ids[i], moved))
@@ -116,7 +124,7 @@ def message(s: GameState, i: int, j: int, content: str, system: bool = False) ->
 def _count_asks(s: GameState, i: int, j: int, content: str, named: list[str]) -> None:
     """What the past-actions section counts as an ask (``past_asks``)."""
     if s.config.past_asks == "as_run":
-        if not _REQUEST.search(content.lower()):
+        if not _has_request_word(content):
             return
     else:
         named = [p for p in named if p not in s.held[i]]

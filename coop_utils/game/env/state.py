@@ -40,6 +40,10 @@ class GameState:
         self.seed = seed
         self.run_id = run_id
         self.labels = labels
+        self.auto_request, self.auto_fulfill = config.auto_request, config.auto_fulfill
+        self.limited = config.limited
+        """The config's condition flags, read once: every message and notice reads them, and a
+        property of the config costs as much as the rest of a notice."""
         self.rng = random.Random(seed)
         self.board_rng = random.Random(f"board-{seed}")
         """Draws the board's order for each prompt (``board_order="shuffled"``)."""
@@ -101,12 +105,12 @@ class GameState:
 
     def notify(self, i: int, text: str, private: bool = False) -> None:
         """A notice to agent i; under `limited` only a ``private`` one (about its own penalty)."""
-        if private or not self.config.limited:
+        if private or not self.limited:
             self.notices[i].append(Notice(self.round, text))
 
     def notify_all(self, text: str, but: int | None = None) -> None:
         """The same notice to every agent (except ``but``); notices are immutable, so one is shared."""
-        if not self.config.limited:
+        if not self.limited:
             notice = Notice(self.round, text)
             for j, notices in enumerate(self.notices):
                 if j != but:
