@@ -987,7 +987,11 @@ def test_a_condition_is_written_as_its_code_name_everywhere():
     import yaml
 
     for c in CONDITIONS:
-        assert str(c) == f"{c}" == c.value and json.dumps({c: c}) == f'{{"{c}": "{c}"}}'
+        assert (
+            str(c) == f"{c}" == c.value
+            and repr(c) == repr(c.value)
+            and json.dumps({c: c}) == f'{{"{c}": "{c}"}}'
+        )
         assert c.paper_name and c.description and Condition(c.value) is c
     cfg = EnvConfig.for_condition("incentive")
     assert cfg.condition is Condition.INCENTIVE and cfg.share_bonus == 1000

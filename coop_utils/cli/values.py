@@ -36,6 +36,6 @@ def add_condition(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--condition",
         default=Condition.BASELINE,
-        choices=[c.value for c in CONDITIONS],  # argparse quotes each choice's repr
+        choices=CONDITIONS,
         help=f"{what} (default {Condition.BASELINE})",
     )

@@ -31,6 +31,10 @@ class Condition(StrEnum):
         member.description = description
         return member
 
+    def __repr__(self) -> str:
+        """The code name, quoted as a plain string's: what users type and messages show."""
+        return repr(self._value_)
+
     BASELINE = "baseline", "Baseline", "the game as it is; nothing changes"
     AUTO_REQUEST = (
         "auto_request",

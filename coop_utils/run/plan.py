@@ -71,7 +71,7 @@ class GridSpec(BaseModel):
         twice = [v for v, n in Counter(values or ()).items() if n > 1]
         if twice:
             raise ValueError(
-                f"lists {getattr(twice[0], 'value', twice[0])!r} twice; each cell is run once, so list it "
+                f"lists {twice[0]!r} twice; each cell is run once, so list it "
                 "once (for more runs per cell raise `runs`)"
             )
         return values
