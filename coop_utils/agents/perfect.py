@@ -14,35 +14,12 @@ without one (:func:`perfect_policy` alone) reads the observation from its start.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from operator import attrgetter
 from typing import TypeVar
 
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
 from ..game.observation import MessageView, Observation, ValueRecord
 
-_round = attrgetter("round")
 T = TypeVar("T")
-
-
-def open_requests(obs: Observation, since_round: int = 0) -> list[tuple[str, str]]:
-    """(requester, piece) for every piece asked of this agent that it holds and has not yet sent.
-
-    ``since_round`` limits the search to messages from that round on, which is all an
-    immediate reply needs to read.
-    """
-    me, holdings, messages = obs.agent, obs.holdings, obs.messages
-    if since_round:  # messages are in time order
-        messages = messages[bisect_left(messages, since_round, key=_round) :]
-    sent = {(r.counterpart, r.piece) for r in obs.history.sent}
-    out: dict[tuple[str, str], None] = {}  # an ordered set: first ask first
-    for m in messages:
-        if m.to == me:
-            sender = m.sender
-            for p in m.pieces:
-                if p in holdings and (sender, p) not in sent:
-                    out[sender, p] = None
-    return list(out)
 
 
 def _new(seen: tuple[T, ...], now: tuple[T, ...]) -> tuple[T, ...] | None:
@@ -103,8 +80,9 @@ class Reading:
                         asks[m.sender, p] = None
 
     def open_requests(self, obs: Observation, this_round: bool = False) -> list[tuple[str, str]]:
-        """:func:`open_requests` of the observation last read (``since_round=obs.round`` with
-        ``this_round``)."""
+        """(requester, piece) for every piece asked of this agent that it holds and has not
+        sent, first ask first, as of the observation last read; ``this_round``: only the
+        asks of its round (all an immediate reply needs)."""
         holdings = obs.holdings
         if not this_round:
             return [ask for ask in self.asks if ask[1] in holdings]
@@ -112,6 +90,13 @@ class Reading:
             return []
         sent = self.sent
         return [ask for ask in self.asks_this_round if ask[1] in holdings and ask not in sent]
+
+
+def open_requests(obs: Observation) -> list[tuple[str, str]]:
+    """:meth:`Reading.open_requests` of one observation read from its start."""
+    reading = Reading()
+    reading.read(obs)
+    return reading.open_requests(obs)
 
 
 def _answer(obs: Observation, requests: list[tuple[str, str]]) -> list[Action]:

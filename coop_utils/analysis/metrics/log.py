@@ -56,8 +56,3 @@ def as_log(events: Events) -> EventLog:
 
 def events_of(events: Events, *kinds: str) -> list[Event]:
     return as_log(events).of(*kinds)
-
-
-def agent_id(holder: int) -> str:
-    """run_start lists first holders by index; everything else uses ``agent_<i>``."""
-    return f"agent_{holder}"

@@ -11,8 +11,9 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: scoring a run ne
     import pandas as pd
 
 from ...game.config import PERFECT_PLAY_TASKS
+from ...game.env import agent_id
 from ...game.events import Event
-from .log import Events, agent_id, as_log, events_of
+from .log import Events, as_log, events_of
 
 RATIO_METRICS: tuple[str, ...] = (
     "msgs_per_task",

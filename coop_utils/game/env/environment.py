@@ -33,7 +33,7 @@ class Environment:
         agent_labels: list[str] | None = None,
     ):
         labels = list(agent_labels or ["unknown"] * config.n_agents)
-        self.state = s = GameState(config, seed, run_id, labels)
+        self.state = s = GameState(config, seed, run_id)
         self.viewer = Viewer(s)
         s.log(
             "run_start",

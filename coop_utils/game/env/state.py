@@ -34,12 +34,10 @@ class GameState:
     may sit in two agents' lists and in many observations.
     """
 
-    def __init__(self, config: EnvConfig, seed: int, run_id: str, labels: list[str]):
+    def __init__(self, config: EnvConfig, seed: int, run_id: str):
         n = config.n_agents
         self.config = config
-        self.seed = seed
         self.run_id = run_id
-        self.labels = labels
         self.auto_request, self.auto_fulfill = config.auto_request, config.auto_fulfill
         self.limited = config.limited
         """The config's condition flags, read once: every message and notice reads them, and a

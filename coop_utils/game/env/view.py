@@ -114,7 +114,7 @@ class Viewer:
         self.setting = setting(cfg, s.ids)
         self.shuffle_board = cfg.board_order == "shuffled" and not cfg.ranked_board
         self.truncated = cfg.truncated
-        self.limited = cfg.limited
+        self.limited = s.limited
         self.recent = cfg.recent_exchanges
 
     def observe(self, i: int, whole_history: bool = False) -> Observation:
