@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from ...game.events import Event
@@ -13,9 +15,9 @@ EventLike = Event | Mapping[str, Any]
 
 class EventLog:
     """A run's events indexed by kind in one scan of the log: a metric reading one kind then
-    gets its events without a scan, while ``of`` with several kinds (``"message",
-    "broadcast"``) filters the whole log again, to keep the events in log order, unless
-    at most one of them occurs.
+    gets its events without a scan, and ``of`` with several kinds (``"message",
+    "broadcast"``) merges their lists back into log order by ``seq`` (an event's position in
+    its log).
 
     Every metric accepts an ``EventLog`` as well as a plain sequence of events, which it
     indexes itself; pass one (``EventLog(events)``) when computing many metrics of the
@@ -33,10 +35,9 @@ class EventLog:
     def of(self, *kinds: str) -> list[Event]:
         """Events of the given kinds, in log order."""
         found = [self._by_kind[k] for k in kinds if k in self._by_kind]
-        if len(found) <= 1:  # the usual case: at most one of the kinds occurs, no scan
+        if len(found) <= 1:
             return found[0] if found else []
-        wanted = set(kinds)
-        return [e for e in self.events if e.kind in wanted]
+        return list(heapq.merge(*found, key=attrgetter("seq")))
 
     def __len__(self) -> int:
         return len(self.events)
