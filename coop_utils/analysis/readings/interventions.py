@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from scipy import stats as sps
 
 from ..prose import interval, names, num, p_value, paragraphs
+from ..stats import t_half_width
 
 __all__ = ["change", "changes", "paired_interval", "runs_needed"]
 
@@ -19,7 +19,7 @@ def paired_interval(diff: float, sd_diff: float, n_pairs: int) -> tuple[float, f
     it excludes 0 exactly when that test's p is below 0.05); NaN below 2 pairs."""
     if n_pairs < 2 or math.isnan(sd_diff):
         return math.nan, math.nan
-    half = sps.t.ppf(0.975, n_pairs - 1) * sd_diff / math.sqrt(n_pairs)
+    half = t_half_width(sd_diff, n_pairs)
     return diff - half, diff + half
 
 

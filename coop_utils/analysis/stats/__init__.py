@@ -30,7 +30,7 @@ Conventions
 from .capability import ELO_PATH, canonical_model, capability_correlation, load_elo
 from .contrasts import PAIRED_COLUMNS, holm, holm_family, paired_difference, pct_change
 from .counts import cell_rates, count_model, rate_ratios
-from .intervals import cell_summary, scripted_flag, t_interval, wilson, with_flag
+from .intervals import cell_summary, scripted_flag, t_half_width, t_interval, wilson, with_flag
 from .power import paper_plan, runs_needed, sd_bounds
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "runs_needed",
     "sd_bounds",
     "scripted_flag",
+    "t_half_width",
     "t_interval",
     "wilson",
     "with_flag",

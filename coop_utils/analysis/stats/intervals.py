@@ -27,9 +27,12 @@ def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float
     mean = float(x.mean())
     if n < 2:
         return mean, math.nan, n
-    sd = float(x.std(ddof=1))
-    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
-    return mean, half, n
+    return mean, t_half_width(float(x.std(ddof=1)), n, confidence), n
+
+
+def t_half_width(sd: float, n: int, confidence: float = 0.95) -> float:
+    """The half-width of a Student-t interval of a mean of ``n`` values with this ``sd``."""
+    return float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
 
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
