@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import re
 import statistics
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +31,8 @@ from coop_utils.game.env.view import shuffled
 from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
 from coop_utils.game.world import PieceMatcher, name_pool, piece_names
-from coop_utils.run.runner import run_episode
+from coop_utils.llm.agent import LLMAgent
+from coop_utils.run.runner import in_process, run_episode, run_episode_async
 
 
 def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:
@@ -1002,3 +1005,42 @@ def test_a_condition_is_written_as_its_code_name_everywhere():
     assert type(env.observe(0).condition) is str, "the observation holds the plain name"
     assert Condition.BASELINE not in INTERVENTIONS and Condition.BASELINE in DECOMPOSITION
     assert not set(INTERVENTIONS) & set(DECOMPOSITION) and set(INTERVENTIONS) < set(CONDITIONS)
+
+
+def test_in_process_play_pauses_the_collector_never_waits_and_makes_no_cycles():
+    """The runner pauses the cyclic collector for in-process agents (runner.collector_paused):
+    safe only because such an episode never yields to the event loop and leaves no cycles."""
+    config = EnvConfig.for_condition("baseline")
+    collecting: list[bool] = []
+
+    class Watching(PerfectAgent):
+        async def act(self, obs):
+            collecting.append(gc.isenabled())
+            return await super().act(obs)
+
+    run_episode(config, [Watching() for _ in range(config.n_agents)], 1)
+    assert collecting and not any(collecting) and gc.isenabled()
+
+    gc.collect()
+    gc.disable()
+    try:
+        for spec, condition in [
+            ("perfect", "limited"),
+            ("bungler", "auto_fulfill"),
+            ("withholder", "auto_request"),
+        ]:
+            agents = [scripted_agent(spec, k) for k in range(config.n_agents)]
+            play = run_episode_async(EnvConfig.for_condition(condition), agents, 2)
+            with pytest.raises(StopIteration):
+                play.send(None)  # finished without once waiting for the event loop
+            assert gc.collect() == 0, f"{spec}/{condition} left reference cycles"
+    finally:
+        gc.enable()
+
+
+def test_only_scripted_agents_outside_the_llm_client_count_as_in_process():
+    llm = object.__new__(LLMAgent)
+    llm.scripted = True  # a scripted policy served over HTTP still waits on every turn
+    assert in_process(PerfectAgent()) and in_process(scripted_agent("withholder", 0))
+    assert not in_process(llm)
+    assert not in_process(SimpleNamespace(label="mine", scripted=False))

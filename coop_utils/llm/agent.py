@@ -87,5 +87,5 @@ class LLMAgent:
         if done.finish_reason == "length" and turn.issues:  # say why the JSON is broken
             cut = "reply cut off by the provider (finish_reason=length): "
             issues = tuple(replace(i, reason=cut + i.reason) for i in turn.issues)
-            turn = replace(turn, issues=issues)
+            turn = turn._replace(issues=issues)
         return turn

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import json
 import platform
 import subprocess
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -27,6 +29,7 @@ from ..game.config import EnvConfig
 from ..game.env import Environment
 from ..game.events import Event, write_atomic, write_events
 from ..game.observation import Observation
+from ..llm.agent import LLMAgent
 from ..paths import ROOT
 
 T = TypeVar("T")
@@ -86,13 +89,14 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
     instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
     whole = [getattr(a, "reads_state", False) for a in agents]
     to_anyone = config.instant_replies == "to_anyone"
+    observe, apply_turn = env.observe, env.apply_turn
     for _ in range(config.rounds):
         for i in env.start_round():
             if (env.state.round, i) == until:
-                return env.observe(i)
+                return observe(i)
             env.begin_turn(i)
-            turn = await agents[i].act(env.observe(i, whole[i]))
-            reached = env.apply_turn(i, turn)
+            turn = await agents[i].act(observe(i, whole[i]))
+            reached = apply_turn(i, turn)
             if turn.error is not None and config.on_agent_error == "abort":
                 raise AgentError(
                     f"run {env.state.run_id}: {labels[i]} lost its round-{env.state.round} turn to "
@@ -105,10 +109,10 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
             for j in dict.fromkeys(reached):
                 if j in instant:
                     requester = None if to_anyone else env.state.ids[i]
-                    reply = agents[j].reply_now(env.observe(j, whole[j]), requester)
+                    reply = agents[j].reply_now(observe(j, whole[j]), requester)
                     if reply is not None:
                         env.begin_turn(j, instant=True)
-                        env.apply_turn(j, reply)
+                        apply_turn(j, reply)
         env.end_round()
     return None
 
@@ -121,12 +125,42 @@ async def run_episode_async(
         raise ValueError(f"{len(agents)} agents given for a run of {config.n_agents}")
     run_id = run_id or f"{config.condition}-seed{seed}"
     labels = [a.label for a in agents]
-    env = Environment(config, seed, run_id, labels)
-    await _play(env, agents)
-    result = env.finish()
+    with collector_paused(all(in_process(a) for a in agents)):
+        env = Environment(config, seed, run_id, labels)
+        await _play(env, agents)
+        result, events = env.finish(), env.state.events
+        del env  # before the collector runs again: the log outlives the game, its state does not
+        summary = summarize(events, result, config)
     scripted = any(getattr(a, "scripted", False) for a in agents)
-    summary = summarize(env.state.events, result, config)
-    return Episode(run_id, config, seed, labels, env.state.events, summary, scripted)
+    return Episode(run_id, config, seed, labels, events, summary, scripted)
+
+
+def in_process(agent: Agent) -> bool:
+    """A scripted agent that plays in this process (not over HTTP): its turns never wait."""
+    return getattr(agent, "scripted", False) and not isinstance(agent, LLMAgent)
+
+
+@contextmanager
+def collector_paused(pause: bool) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an episode of in-process agents plays
+    (``pause``). Such an episode makes no reference cycles, yet the collector would walk its
+    thousands of new events and records again and again: a tenth of the episode's time. At
+    the end every object moves to the oldest generation (``gc.freeze`` then ``gc.unfreeze``:
+    two list splices that walk nothing), where the next full pass still finds any cycle;
+    unless the program froze objects of its own, which this must not thaw. The episode never
+    yields to the event loop, so no other task runs while the collector is paused
+    (``tests/test_env.py`` checks both)."""
+    if not (pause and gc.isenabled()):
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
+        gc.enable()
 
 
 def observation_at(

@@ -159,7 +159,7 @@ def _send_strict(s: GameState, i: int, j: int, action: SendInformation) -> int:
         names = ", ".join(action.information)
         invalid(s, i, action, f"already sent {names} to {s.ids[j]}")
         return 0
-    sent.update((j, p) for p in fresh)
+    sent.update([(j, p) for p in fresh])
     held = s.held[i]
     lacking = [p for p in fresh if p not in held]
     if lacking:
@@ -209,6 +209,7 @@ def transfer(s: GameState, i: int, j: int, p: str, value: int, via: str) -> int:
     bonus = s.config.share_bonus
     s.held[j][p] = value
     s.holders[p].add(j)
+    s.moved.add(p)
     s.revenue[i] += bonus
     s.received[j].append(ValueRecord(s.round, p, s.ids[i], value))
     s.log(

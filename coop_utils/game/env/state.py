@@ -93,6 +93,8 @@ class GameState:
         """The broadcasts as the round started."""
         self.directory: dict[str, tuple[str, ...]] = {}
         """Who held each piece as the round started."""
+        self.moved: set[str] = set()
+        """Pieces that reached a new holder since the round started (the directory to redo)."""
         self.points = config.prompt_variant in NEUTRAL_VARIANTS
 
     def log(self, kind: str, agent: int | None, **payload: Any) -> None:
