@@ -79,17 +79,23 @@ class Reading:
                     if (m.sender, p) not in sent:
                         asks[m.sender, p] = None
 
-    def open_requests(self, obs: Observation, this_round: bool = False) -> list[tuple[str, str]]:
+    def open_requests(
+        self, obs: Observation, this_round: bool = False, requester: str | None = None
+    ) -> list[tuple[str, str]]:
         """(requester, piece) for every piece asked of this agent that it holds and has not
         sent, first ask first, as of the observation last read; ``this_round``: only the
-        asks of its round (all an immediate reply needs)."""
+        asks of its round (all an immediate reply needs), and only ``requester``'s if given."""
         holdings = obs.holdings
         if not this_round:
             return [ask for ask in self.asks if ask[1] in holdings]
         if self.round != obs.round:
             return []
         sent = self.sent
-        return [ask for ask in self.asks_this_round if ask[1] in holdings and ask not in sent]
+        return [
+            ask
+            for ask in self.asks_this_round
+            if ask[1] in holdings and ask not in sent and (requester is None or ask[0] == requester)
+        ]
 
 
 def open_requests(obs: Observation) -> list[tuple[str, str]]:
@@ -147,10 +153,7 @@ def perfect_reply_now(
     if reading is None:
         reading = Reading()
     reading.read(obs)
-    requests = reading.open_requests(obs, this_round=True)
-    if requester is not None:
-        requests = [(who, p) for who, p in requests if who == requester]
-    return _answer(obs, requests)
+    return _answer(obs, reading.open_requests(obs, this_round=True, requester=requester))
 
 
 class PerfectAgent:

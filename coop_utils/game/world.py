@@ -144,9 +144,9 @@ class PieceMatcher:
             return []
         text, canon = text or "", self._canon
         if self._pool is not None:
-            mentions = [m.lower() for m in self._pool.findall(text)]
-            if all(m in canon for m in mentions):
-                return list(dict.fromkeys([canon[m] for m in mentions]))
+            named = [canon.get(m.lower()) for m in self._pool.findall(text)]
+            if None not in named:
+                return list(dict.fromkeys(named))
         seen: dict[str, None] = {}
         for mention in _mention_regex(self._names).findall(text):
             seen[canon.get(mention.lower()) or self._variant(mention)] = None
