@@ -1,21 +1,22 @@
 """The four kinds of action an agent can take, and an issue with a reply.
 
-Actions are frozen dataclasses with a ``type`` tag; :func:`action_to_dict` writes one as the
-event log and the prompt's JSON name it. Semantic checks that need the game state
-(unknown agent, piece not held, ...) happen in the environment.
+Actions are frozen dataclasses with a ``type`` tag, which :func:`action_to_dict` writes as the
+event log and the prompt's JSON name it. The tag is a class attribute, not a field: an episode
+builds thousands of actions, and each field is one more slot to fill. Semantic checks that need
+the game state (unknown agent, piece not held, ...) happen in the environment.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
 class SendMessage:
     to: str
     content: str
-    type: str = field(default="send_message", init=False)
+    type: ClassVar[str] = "send_message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,20 +24,20 @@ class SendInformation:
     to: str
     information: tuple[str, ...]
     values: dict[str, int]
-    type: str = field(default="send_information", init=False)
+    type: ClassVar[str] = "send_information"
 
 
 @dataclass(frozen=True, slots=True)
 class Broadcast:
     content: str
-    type: str = field(default="broadcast", init=False)
+    type: ClassVar[str] = "broadcast"
 
 
 @dataclass(frozen=True, slots=True)
 class SubmitTask:
     answer: str
     task_id: str | None = None
-    type: str = field(default="submit_task", init=False)
+    type: ClassVar[str] = "submit_task"
 
 
 Action = SendMessage | SendInformation | Broadcast | SubmitTask
@@ -49,7 +50,7 @@ def action_to_dict(action: Action) -> dict[str, Any]:
         d["information"] = list(action.information)
     if isinstance(action, SubmitTask) and action.task_id is None:
         d.pop("task_id")
-    return {"type": d.pop("type"), **d}
+    return {"type": action.type, **d}
 
 
 @dataclass(frozen=True, slots=True)
