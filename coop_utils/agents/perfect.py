@@ -64,20 +64,25 @@ class Reading:
             self._start(obs.agent)
             messages, records = obs.messages, obs.history.sent
         self.messages, self.sent_records = obs.messages, obs.history.sent
-        me, sent, asks = self.agent, self.sent, self.asks
+        me, sent, asks, asked = self.agent, self.sent, self.asks, self.asked
         for r in records:
-            sent.add((r.counterpart, r.piece))
-            asks.pop((r.counterpart, r.piece), None)
+            ask = (r.counterpart, r.piece)
+            sent.add(ask)
+            asks.pop(ask, None)
+        this_round = self.asks_this_round
         for m in messages:
             if m.sender == me:
-                self.asked.update([(m.to, p) for p in m.pieces])
+                for p in m.pieces:
+                    asked.add((m.to, p))
             elif m.to == me:
                 if m.round != self.round:
                     self.round, self.asks_this_round = m.round, {}
+                    this_round = self.asks_this_round
                 for p in m.pieces:
-                    self.asks_this_round[m.sender, p] = None
-                    if (m.sender, p) not in sent:
-                        asks[m.sender, p] = None
+                    ask = (m.sender, p)
+                    this_round[ask] = None
+                    if ask not in sent:
+                        asks[ask] = None
 
     def open_requests(
         self, obs: Observation, this_round: bool = False, requester: str | None = None
@@ -127,17 +132,18 @@ def perfect_policy(obs: Observation, reading: Reading | None = None) -> tuple[li
     missing = obs.missing()
     if missing:
         # (holder, piece) pairs already asked about; a holder is asked once per piece.
-        asked, new = reading.asked, set()
+        asked, new, directory = reading.asked, set(), obs.directory
         for task, p in missing:
-            for holder in obs.directory.get(p, ()):
-                if holder != me and (holder, p) not in asked and (holder, p) not in new:
-                    new.add((holder, p))
+            for holder in directory.get(p, ()):
+                ask = (holder, p)
+                if holder != me and ask not in asked and ask not in new:
+                    new.add(ask)
                     actions.append(SendMessage(holder, f"REQUEST: {p} for {task.task_id}"))
+    n_req = len(actions)
     requests = reading.open_requests(obs)
     actions += _answer(obs, requests)
     done = obs.completable()
     actions += [SubmitTask(t.answer(), t.task_id) for t in done]
-    n_req = sum(isinstance(a, SendMessage) for a in actions)
     thoughts = (
         f"Round {obs.round}: requesting {n_req} missing piece(s) from their holders, "
         f"answering {len(requests)} request(s), submitting {len(done)} complete task(s)."

@@ -93,13 +93,13 @@ def resolve_agent(s: GameState, ref: str) -> int | None:
 
 def message(s: GameState, i: int, j: int, content: str, system: bool = False) -> int | None:
     """A direct message from i to j; returns j if it was delivered."""
-    named, held = s.matcher.find(content), s.held[i]
-    requests = [p for p in named if p not in held and j in s.holders[p]]
+    named, held, holders, to = s.matcher.find(content), s.held[i], s.holders, s.ids[j]
+    requests = [p for p in named if p not in held and j in holders[p]]
     delivered = system or not s.auto_request
     s.log(
         "message",
         i,
-        to=s.ids[j],
+        to=to,
         content=content,
         delivered=delivered,
         system=system,
@@ -110,7 +110,7 @@ def message(s: GameState, i: int, j: int, content: str, system: bool = False) ->
         _count_asks(s, i, j, content, named)
     if not delivered:
         return None
-    view = MessageView(s.round, s.ids[i], s.ids[j], content, tuple(named))
+    view = MessageView(s.round, s.ids[i], to, content, tuple(named))
     s.messages[i].append(view)
     s.messages[j].append(view)
     pending = s.pending_asks[i]
