@@ -77,7 +77,13 @@ def piece_names(config: EnvConfig, rng: random.Random) -> list[str]:
 
 def name_pool(config: EnvConfig) -> tuple[str, ...]:
     """Every name :func:`piece_names` could give a piece under this config, whatever the draw."""
-    return tuple(t.format(n=i + 1) for t in _templates(config) for i in range(config.n_pieces))
+    return _pool(_templates(config), config.n_pieces)
+
+
+@lru_cache(maxsize=8)
+def _pool(templates: tuple[str, ...], n_pieces: int) -> tuple[str, ...]:
+    """Kept: every episode's matcher reads it, and writing it out takes as long as dealing."""
+    return tuple(t.format(n=i + 1) for t in templates for i in range(n_pieces))
 
 
 def _templates(config: EnvConfig) -> tuple[str, ...]:
@@ -127,7 +133,7 @@ class PieceMatcher:
     def __init__(self, names: list[str], pool: tuple[str, ...] = ()):
         self._canon = {n.lower(): n for n in names}
         self._names = tuple(self._canon)
-        self._pool = _mention_regex(tuple(p.lower() for p in pool)) if pool else None
+        self._pool = _pool_regex(pool) if pool else None
         self._found: dict[str, tuple[str, ...]] = {}
         """What each text read so far names: an episode's messages repeat (the same ask of
         each holder, the same automatic request), and its matcher lives as long as it does."""
@@ -155,6 +161,11 @@ class PieceMatcher:
     def _variant(self, mention: str) -> str:
         """The name behind a Unicode case variant (e.g. 'ſ' for 's') that str.lower() keeps."""
         return next(n for k, n in self._canon.items() if re.fullmatch(re.escape(k), mention, re.I))
+
+
+@lru_cache(maxsize=8)
+def _pool_regex(pool: tuple[str, ...]) -> re.Pattern[str]:
+    return _mention_regex(tuple(p.lower() for p in pool))
 
 
 @lru_cache(maxsize=8)

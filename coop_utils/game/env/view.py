@@ -13,6 +13,7 @@ container it hands out is a fresh copy or a tuple of frozen records.
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from typing import NamedTuple, TypeVar
 
 from ..config import EnvConfig
@@ -28,14 +29,18 @@ def shuffled(rng: random.Random, items: tuple[T, ...]) -> tuple[T, ...]:
     rejection), written out because the board is shuffled for every prompt, a thousand
     times an episode. ``tests/test_env.py`` checks it against ``random.shuffle``."""
     out, getrandbits = list(items), rng.getrandbits
-    for i in range(len(out) - 1, 0, -1):
-        n = i + 1
-        bits = n.bit_length()
+    for i, n, bits in _draws(len(out)):
         j = getrandbits(bits)
         while j >= n:
             j = getrandbits(bits)
         out[i], out[j] = out[j], out[i]
     return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _draws(length: int) -> tuple[tuple[int, int, int], ...]:
+    """(i, i + 1, bits to draw below i + 1) for each swap of a shuffle of ``length`` items."""
+    return tuple((i, i + 1, (i + 1).bit_length()) for i in range(length - 1, 0, -1))
 
 
 class Setting(NamedTuple):
@@ -118,6 +123,8 @@ class Viewer:
         self.truncated = cfg.truncated
         self.limited = s.limited
         self.recent = cfg.recent_exchanges
+        self.unanswered_after, self.aware = cfg.unanswered_after, cfg.past_asks == "answered_aware"
+        self.ignored_after = cfg.ignored_after if cfg.show_ignoring else None
 
     def observe(self, i: int, whole_history: bool = False) -> Observation:
         """A fresh view: containers are copies or tuples, so an agent cannot touch the state.
@@ -173,12 +180,11 @@ class Viewer:
     def history(self, i: int) -> History:
         """The agent's past actions: values sent and received, asks, and who ignores it."""
         s = self.state
-        cfg, held = s.config, s.held[i]
         asked: dict[str, dict[str, int]] = {}
         unanswered: tuple[tuple[str, str], ...] = ()
         if s.asked[i]:  # often empty: perfect play's requests use no request word
             asked = {to: dict(by_piece) for to, by_piece in s.asked[i].items()}
-            threshold, aware = cfg.unanswered_after, cfg.past_asks == "answered_aware"
+            threshold, aware, held = self.unanswered_after, self.aware, s.held[i]
             unanswered = tuple(
                 [
                     (to, p)
@@ -188,11 +194,11 @@ class Viewer:
                 ]
             )
         ignoring = None
-        if cfg.show_ignoring:
+        if self.ignored_after is not None:  # show_ignoring
             ignored: dict[int, int] = {}
             for (j, _), n in s.pending_asks[i].items():
                 ignored[j] = ignored.get(j, 0) + n
             ignoring = tuple(
-                [s.ids[j] for j, c in sorted(ignored.items()) if c >= cfg.ignored_after]
+                [s.ids[j] for j, c in sorted(ignored.items()) if c >= self.ignored_after]
             )
         return History(tuple(s.sent[i]), tuple(s.received[i]), asked, unanswered, ignoring)
