@@ -46,6 +46,7 @@ class Recorder:
         self.agent, self.turns = agent, []
         self.label, self.scripted = agent.label, agent.scripted
         self.reads_state = getattr(agent, "reads_state", False)
+        self.in_process = getattr(agent, "in_process", False)
         if hasattr(agent, "reply_now"):
             self.reply_now = self._reply_now
 
@@ -64,7 +65,7 @@ class Replayer:
     def __init__(self, recorder: Recorder):
         self.turns = iter(recorder.turns)
         self.label, self.scripted = recorder.label, recorder.scripted
-        self.reads_state = recorder.reads_state
+        self.reads_state, self.in_process = recorder.reads_state, recorder.in_process
         if hasattr(recorder, "reply_now"):
             self.reply_now = self._reply_now
 

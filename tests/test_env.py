@@ -32,7 +32,7 @@ from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
 from coop_utils.game.world import PieceMatcher, name_pool, piece_names
 from coop_utils.llm.agent import LLMAgent
-from coop_utils.run.runner import in_process, run_episode, run_episode_async
+from coop_utils.run.runner import run_episode, run_episode_async
 
 
 def perfect_tasks(config: EnvConfig, seeds: range) -> list[int]:
@@ -1038,9 +1038,17 @@ def test_in_process_play_pauses_the_collector_never_waits_and_makes_no_cycles():
         gc.enable()
 
 
-def test_only_scripted_agents_outside_the_llm_client_count_as_in_process():
-    llm = object.__new__(LLMAgent)
-    llm.scripted = True  # a scripted policy served over HTTP still waits on every turn
-    assert in_process(PerfectAgent()) and in_process(scripted_agent("withholder", 0))
-    assert not in_process(llm)
-    assert not in_process(SimpleNamespace(label="mine", scripted=False))
+def test_only_the_scripted_agents_say_they_play_in_process():
+    """The collector is paused only for agents that say so: never over HTTP, never by default."""
+    assert PerfectAgent().in_process and scripted_agent("withholder", 0).in_process
+    assert not hasattr(LLMAgent, "in_process")
+    config = EnvConfig.for_condition("baseline", rounds=2)
+    seen: list[bool] = []
+
+    async def act(obs):
+        seen.append(gc.isenabled())
+        return Turn()
+
+    mine = SimpleNamespace(label="mine", scripted=True, act=act)  # scripted, but not in process
+    run_episode(config, [mine] * config.n_agents, 0)
+    assert seen and all(seen)

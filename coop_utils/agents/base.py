@@ -6,7 +6,9 @@ microseconds; the LLM agent (``llm/agent.py``) implements the same interface ove
 ``reply_now(observation, requester) -> Turn``: the runner calls it right after the
 turn of a perfect requester that messaged it, which is how perfect holders fulfil
 requests immediately (as in the authors' code; ``instant_replies="to_anyone"`` extends it to every
-requester, with ``requester=None``).
+requester, with ``requester=None``). An agent whose turns never wait (no network, no
+file: the scripted ones) says so with ``in_process = True``; the runner then pauses Python's
+garbage collector for the episode (``run/runner.py``), which is only safe for such agents.
 """
 
 from __future__ import annotations

@@ -329,6 +329,8 @@ class BehaviourAgent:
     :class:`~.perfect.PerfectAgent` it keeps a reading of its messages between turns, so a
     turn's work does not grow with the episode; its actions are the policy's."""
 
+    in_process = True
+
     def __init__(self, knobs: BehaviourKnobs, seed: int, label: str = "behaviour"):
         self.knobs, self.seed, self.label = knobs, seed, label
         self.scripted = True

@@ -169,6 +169,7 @@ class PerfectAgent:
     reads_state = True
     """Perfect play sees its whole history even where the prompt is truncated (the ceiling is
     about the game, not about what fits in a prompt)."""
+    in_process = True
 
     def __init__(self, instant_reply: bool = True):
         self.label = "perfect"

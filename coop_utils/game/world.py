@@ -150,8 +150,8 @@ class PieceMatcher:
             return []
         text, canon = text or "", self._canon
         if self._pool is not None:
-            named = [canon.get(m.lower()) for m in self._pool.findall(text)]
-            if None not in named:
+            named = [canon.get(m.lower(), "") for m in self._pool.findall(text)]
+            if "" not in named:  # every mention is one of the names (none is empty)
                 return list(dict.fromkeys(named))
         seen: dict[str, None] = {}
         for mention in _mention_regex(self._names).findall(text):

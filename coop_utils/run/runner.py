@@ -29,7 +29,6 @@ from ..game.config import EnvConfig
 from ..game.env import Environment
 from ..game.events import Event, write_atomic, write_events
 from ..game.observation import Observation
-from ..llm.agent import LLMAgent
 from ..paths import ROOT
 
 T = TypeVar("T")
@@ -125,7 +124,7 @@ async def run_episode_async(
         raise ValueError(f"{len(agents)} agents given for a run of {config.n_agents}")
     run_id = run_id or f"{config.condition}-seed{seed}"
     labels = [a.label for a in agents]
-    with collector_paused(all(in_process(a) for a in agents)):
+    with collector_paused(all(getattr(a, "in_process", False) for a in agents)):
         env = Environment(config, seed, run_id, labels)
         await _play(env, agents)
         result, events = env.finish(), env.state.events
@@ -135,21 +134,16 @@ async def run_episode_async(
     return Episode(run_id, config, seed, labels, events, summary, scripted)
 
 
-def in_process(agent: Agent) -> bool:
-    """A scripted agent that plays in this process (not over HTTP): its turns never wait."""
-    return getattr(agent, "scripted", False) and not isinstance(agent, LLMAgent)
-
-
 @contextmanager
 def collector_paused(pause: bool) -> Iterator[None]:
     """Pause Python's cyclic garbage collector while an episode of in-process agents plays
-    (``pause``). Such an episode makes no reference cycles, yet the collector would walk its
-    thousands of new events and records again and again: a tenth of the episode's time. At
-    the end every object moves to the oldest generation (``gc.freeze`` then ``gc.unfreeze``:
-    two list splices that walk nothing), where the next full pass still finds any cycle;
-    unless the program froze objects of its own, which this must not thaw. The episode never
-    yields to the event loop, so no other task runs while the collector is paused
-    (``tests/test_env.py`` checks both)."""
+    (``pause``: every agent says ``in_process = True``). Such an episode makes no reference
+    cycles, yet the collector would walk its thousands of new events and records again and
+    again: a tenth of the episode's time. At the end every object moves to the oldest
+    generation (``gc.freeze`` then ``gc.unfreeze``: two list splices that walk nothing), where
+    the next full pass still finds any cycle; unless the program froze objects of its own,
+    which this must not thaw. The episode never yields to the event loop, so no other task
+    runs while the collector is paused (``tests/test_env.py`` checks both)."""
     if not (pause and gc.isenabled()):
         yield
         return

@@ -13,7 +13,7 @@ container it hands out is a fresh copy or a tuple of frozen records.
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple, TypeVar
 
 from ..config import EnvConfig
@@ -37,7 +37,7 @@ def shuffled(rng: random.Random, items: tuple[T, ...]) -> tuple[T, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _draws(length: int) -> tuple[tuple[int, int, int], ...]:
     """(i, i + 1, bits to draw below i + 1) for each swap of a shuffle of ``length`` items."""
     return tuple((i, i + 1, (i + 1).bit_length()) for i in range(length - 1, 0, -1))
