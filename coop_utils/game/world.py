@@ -111,7 +111,7 @@ def draw_task(task_id: str, names: list[str], config: EnvConfig, rng: random.Ran
     pieces = tuple(rng.sample(names, config.pieces_per_task))
     neutral = config.prompt_variant in NEUTRAL_VARIANTS
     template = rng.choice(NEUTRAL_TASK_TEMPLATES if neutral else TASK_TEMPLATES)
-    return TaskView(task_id, template.format(pieces=" and ".join(f'"{p}"' for p in pieces)), pieces)
+    return TaskView(task_id, template.format(pieces=" and ".join([f'"{p}"' for p in pieces])), pieces)
 
 
 class PieceMatcher:

@@ -88,7 +88,7 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
     instant = {i for i, a in enumerate(agents) if hasattr(a, "reply_now")}
     whole = [getattr(a, "reads_state", False) for a in agents]
     to_anyone = config.instant_replies == "to_anyone"
-    observe, apply_turn = env.observe, env.apply_turn
+    observe, apply_turn = env.viewer.observe, env.apply_turn
     for _ in range(config.rounds):
         for i in env.start_round():
             if (env.state.round, i) == until:
