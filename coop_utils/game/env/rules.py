@@ -8,7 +8,6 @@ of ``docs/FIDELITY.md`` are rules here; where the authors' code and our own read
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import lru_cache
 
 from ..actions import (
@@ -131,9 +130,12 @@ def _count_asks(s: GameState, i: int, j: int, content: str, named: list[str]) ->
     else:
         named = [p for p in named if p not in s.held[i]]
     if named:
-        by_piece = s.asked[i].setdefault(s.ids[j], Counter())
+        asked, to = s.asked[i], s.ids[j]
+        by_piece = asked.get(to)
+        if by_piece is None:
+            by_piece = asked[to] = {}
         for p in named:
-            by_piece[p] += 1
+            by_piece[p] = by_piece.get(p, 0) + 1
 
 
 def send_information(s: GameState, i: int, j: int, action: SendInformation) -> None:

@@ -13,7 +13,6 @@ generator of its own, so how many prompts are built never moves the task draws.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from typing import Any
 
 from ..config import EnvConfig
@@ -80,7 +79,7 @@ class GameState:
         self.exchanges: list[Exchange] = []
         self.sent: list[list[ValueRecord]] = [[] for _ in range(n)]
         self.received: list[list[ValueRecord]] = [[] for _ in range(n)]
-        self.asked: list[dict[str, Counter[str]]] = [{} for _ in range(n)]
+        self.asked: list[dict[str, dict[str, int]]] = [{} for _ in range(n)]
         """Each agent's asks, by recipient id and piece (what counts: ``past_asks``)."""
         self.pending_asks: list[dict[tuple[int, str], int]] = [{} for _ in range(n)]
         """(holder, piece) requests of each agent neither answered nor overtaken by a send."""
