@@ -111,7 +111,9 @@ def draw_task(task_id: str, names: list[str], config: EnvConfig, rng: random.Ran
     pieces = tuple(rng.sample(names, config.pieces_per_task))
     neutral = config.prompt_variant in NEUTRAL_VARIANTS
     template = rng.choice(NEUTRAL_TASK_TEMPLATES if neutral else TASK_TEMPLATES)
-    return TaskView(task_id, template.format(pieces=" and ".join([f'"{p}"' for p in pieces])), pieces)
+    return TaskView(
+        task_id, template.format(pieces=" and ".join([f'"{p}"' for p in pieces])), pieces
+    )
 
 
 class PieceMatcher:
@@ -140,10 +142,15 @@ class PieceMatcher:
 
     def find(self, text: str) -> list[str]:
         """Named pieces in order of first mention, without repeats."""
+        return list(self.names_in(text))
+
+    def names_in(self, text: str) -> tuple[str, ...]:
+        """:meth:`find` as a tuple: the matcher's own record of the text, which a message's
+        view can hold as it is."""
         found = self._found.get(text)
         if found is None:
             found = self._found[text] = tuple(self._find(text))
-        return list(found)
+        return found
 
     def _find(self, text: str) -> list[str]:
         if not self._canon:  # an empty pattern would match between any two non-word characters
