@@ -143,14 +143,17 @@ def stated_reasons(plan: Plan) -> list[str]:
         )
     for who, ps in _grouped(list(plan.bonus_sends)).items():
         out.append(f"The bonus for sharing is what makes me send {and_list(ps)} to {who}.")
-    recip = [h for h in plan.holds if h.reason == "reciprocal"]
+    reasoned = [h for h in plan.holds if h.reason != "withheld"]
+    if not reasoned:  # the usual case: every hold (if any) is the plain answer draw's
+        return out
+    recip = [h for h in reasoned if h.reason == "reciprocal"]
     owed = {h.requester: h.owed for h in recip}
     for who, ps in _grouped([(h.requester, h.piece) for h in recip]).items():
         out.append(
             f"{who} asked me for {and_list(ps)}; I will send {it_or_them(ps)} once {who} has sent me "
             f"{and_list(owed[who])}, which I asked {who} for."
         )
-    ahead = [(h.requester, h.piece) for h in plan.holds if h.reason == "ahead"]
+    ahead = [(h.requester, h.piece) for h in reasoned if h.reason == "ahead"]
     for who, ps in _grouped(ahead).items():
         out.append(
             f"{who} is ahead of me on the revenue board, so I am keeping {and_list(ps)} "
@@ -243,12 +246,12 @@ def behaviour_plan(
             continue
         moved = moved or u >= knobs.p_request
         holders = [h for h in obs.directory.get(p, ()) if h != me]
-        if holders and not knobs.ask_all_holders:
+        if len(holders) > 1 and not knobs.ask_all_holders:
+            # A lone holder is the one a draw would pick, so it needs no draw.
             holders = [holders[int(_draw(seed, me, "holder", obs.round, p) * len(holders))]]
         wanted[p] = holders
-        actions += [
-            SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}.") for h in holders
-        ]
+        for h in holders:
+            actions.append(SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}."))
     sends: dict[str, dict[str, int]] = {}
     bonus_sends: list[tuple[str, str]] = []
     if reading is None:
