@@ -358,3 +358,23 @@ def test_playing_and_scoring_a_scripted_episode_imports_no_pandas():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert {"pandas", "numpy"}.isdisjoint(eval(loaded.stdout))
+
+
+@pytest.mark.parametrize(
+    "seed, agent, key",
+    [
+        (0, ME, ("request", 3, MINE)),
+        (12345, "agent_9", ("answer", A, 'it\'s "quoted"', 7)),
+        (-1, "", ("alter", B, THEIRS)),
+    ],
+)
+def test_a_draw_hashes_the_repr_of_seed_agent_and_key(seed, agent, key):
+    """A draw carries on from a kept hash of its text's start; the number must be the one
+    hashed from the whole text at once, as the golden episodes were drawn."""
+    import hashlib
+
+    from coop_utils.agents.behaviour import _draw
+
+    digest = hashlib.blake2b(repr((seed, agent, key)).encode(), digest_size=8).digest()
+    assert _draw(seed, agent, *key) == _draw(seed, agent, *key)  # the kept start is not spent
+    assert _draw(seed, agent, *key) == int.from_bytes(digest, "big") / 2**64

@@ -22,7 +22,8 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ..game.actions import Action, SendInformation, SendMessage, SubmitTask, Turn
 from ..game.config import Condition
@@ -87,9 +88,9 @@ class BehaviourKnobs:
         return cls(**kwargs)
 
 
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """A piece this agent was asked for and keeps this turn, with the reason."""
+class Hold(NamedTuple):
+    """A piece this agent was asked for and keeps this turn, with the reason. (A named tuple,
+    not a frozen dataclass, as it is built for every open request held, each turn.)"""
 
     requester: str
     piece: str
@@ -143,14 +144,17 @@ def stated_reasons(plan: Plan) -> list[str]:
         )
     for who, ps in _grouped(list(plan.bonus_sends)).items():
         out.append(f"The bonus for sharing is what makes me send {and_list(ps)} to {who}.")
-    recip = [h for h in plan.holds if h.reason == "reciprocal"]
+    reasoned = [h for h in plan.holds if h.reason != "withheld"]
+    if not reasoned:  # the usual case: every hold (if any) is the plain answer draw's
+        return out
+    recip = [h for h in reasoned if h.reason == "reciprocal"]
     owed = {h.requester: h.owed for h in recip}
     for who, ps in _grouped([(h.requester, h.piece) for h in recip]).items():
         out.append(
             f"{who} asked me for {and_list(ps)}; I will send {it_or_them(ps)} once {who} has sent me "
             f"{and_list(owed[who])}, which I asked {who} for."
         )
-    ahead = [(h.requester, h.piece) for h in plan.holds if h.reason == "ahead"]
+    ahead = [(h.requester, h.piece) for h in reasoned if h.reason == "ahead"]
     for who, ps in _grouped(ahead).items():
         out.append(
             f"{who} is ahead of me on the revenue board, so I am keeping {and_list(ps)} "
@@ -160,15 +164,26 @@ def stated_reasons(plan: Plan) -> list[str]:
 
 
 def _draw(seed: int, agent: str, *key: object) -> float:
-    digest = hashlib.blake2b(repr((seed, agent, key)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    """A number from 0 to 1 hashed from the text ``repr((seed, agent, key))``, which is
+    ``(seed, agent, `` followed by ``key)``: the hash of the first part, the same for all of
+    an agent's draws, is kept, and each draw adds its own part to a copy."""
+    h = _hashed_start(seed, agent).copy()
+    h.update(f"{key!r})".encode())
+    return int.from_bytes(h.digest(), "big") / 2**64
 
 
-def _draw_unless_sure(sure: float, seed: int, agent: str, *key: object) -> float:
-    """:func:`_draw`, or 0.0 without hashing when ``sure`` >= 1: a draw is below 1, so each
-    threshold (all at least ``sure``) would say yes to it anyway. Draws are hashed, not taken
-    from a stream, so skipping one changes no other."""
-    return 0.0 if sure >= 1 else _draw(seed, agent, *key)
+@lru_cache(maxsize=256)
+def _hashed_start(seed: int, agent: str) -> hashlib.blake2b:
+    """The hash of ``(seed, agent, ``, which every draw of (seed, agent) starts with (copy it
+    before adding to it)."""
+    return hashlib.blake2b(f"({seed!r}, {agent!r}, ".encode(), digest_size=8)
+
+
+def _draw_unless_sure(sure: bool, seed: int, agent: str, *key: object) -> float:
+    """:func:`_draw`, or 0.0 without hashing when ``sure``: the decision's probabilities are
+    all 1 or more, and a draw is below 1, so each would say yes to it anyway. Draws are
+    hashed, not taken from a stream, so skipping one changes no other."""
+    return 0.0 if sure else _draw(seed, agent, *key)
 
 
 class AskReading(Reading):
@@ -233,22 +248,25 @@ def behaviour_plan(
         p_request = knobs.p_request_policy
     if protocol and knobs.p_submit_policy is not None:
         p_submit = knobs.p_submit_policy
+    # Probabilities of 1 or more need no draw (see _draw_unless_sure).
+    sure_request = min(p_request, knobs.p_request) >= 1
+    sure_submit = min(p_submit, knobs.p_submit) >= 1
     moved = False  # did the protocol turn on a request or a submission?
     wanted: dict[str, list[str]] = {}
     for task, p in obs.missing():
         if p in wanted:
             continue
-        u = _draw_unless_sure(min(p_request, knobs.p_request), seed, me, "request", obs.round, p)
+        u = _draw_unless_sure(sure_request, seed, me, "request", obs.round, p)
         if u >= p_request:
             continue
         moved = moved or u >= knobs.p_request
         holders = [h for h in obs.directory.get(p, ()) if h != me]
-        if holders and not knobs.ask_all_holders:
+        if len(holders) > 1 and not knobs.ask_all_holders:
+            # A lone holder is the one a draw would pick, so it needs no draw.
             holders = [holders[int(_draw(seed, me, "holder", obs.round, p) * len(holders))]]
         wanted[p] = holders
-        actions += [
-            SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}.") for h in holders
-        ]
+        for h in holders:
+            actions.append(SendMessage(h, f"Could you send me {p}? I need it for {task.task_id}."))
     sends: dict[str, dict[str, int]] = {}
     bonus_sends: list[tuple[str, str]] = []
     if reading is None:
@@ -267,6 +285,7 @@ def behaviour_plan(
         if knobs.p_answer_ahead is not None:
             board = {e.agent: e.revenue for e in obs.board}
     mine = board.get(me)
+    p_ahead = knobs.p_answer_ahead  # set whenever ``ahead`` can be true (a board is kept)
     for who, p in requests:
         if who in owed:
             # Only asks made before the requester's own: of two agents that each wait on the
@@ -277,7 +296,6 @@ def behaviour_plan(
                 holds.append(Hold(who, p, "reciprocal", earlier))
                 continue
         ahead = mine is not None and board.get(who, mine) > mine
-        p_ahead = knobs.p_answer_ahead  # set whenever ``ahead`` can be true (a board is kept)
         p_answer = p_ahead if ahead and p_ahead is not None else p_base
         key = (seed, who, p, last_ask[who, p])
         if key not in answer_draws:
@@ -297,9 +315,7 @@ def behaviour_plan(
             notes.append(f"keeping {p} for now rather than sending it to {who}")
     actions += [SendInformation(who, tuple(vals), vals) for who, vals in sends.items()]
     for t in obs.completable():
-        u = _draw_unless_sure(
-            min(p_submit, knobs.p_submit), seed, me, "submit", obs.round, t.task_id
-        )
+        u = _draw_unless_sure(sure_submit, seed, me, "submit", obs.round, t.task_id)
         if u < p_submit:
             actions.append(SubmitTask(t.answer(), t.task_id))
             moved = moved or u >= knobs.p_submit
