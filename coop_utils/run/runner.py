@@ -105,9 +105,9 @@ async def _play(env: Environment, agents: list[Agent], until: tuple[int, int] | 
                 )
             if not (to_anyone or i in instant):
                 continue  # perfect holders answer at once only a perfect requester (authors' code)
+            requester = None if to_anyone else env.state.ids[i]
             for j in dict.fromkeys(reached):
                 if j in instant:
-                    requester = None if to_anyone else env.state.ids[i]
                     reply = agents[j].reply_now(observe(j, whole[j]), requester)
                     if reply is not None:
                         env.begin_turn(j, instant=True)

@@ -26,13 +26,17 @@ from .state import GameState
 REQUEST_WORDS = ("need", "share", "please", "can you", "do you have", "looking for")
 """Under ``past_asks="as_run"`` a message counts as an ask for the pieces it names when it
 holds one of these (as a substring, any case), as the authors' code counted asks."""
-_REQUEST = re.compile("|".join(map(re.escape, REQUEST_WORDS)))
 
 
 @lru_cache(maxsize=4096)
 def _has_request_word(content: str) -> bool:
-    """Kept per text: scripted agents send the same words to each holder, episode after episode."""
-    return _REQUEST.search(content.lower()) is not None
+    """Kept per text: scripted agents send the same words to each holder, episode after episode.
+    (Six substring tests take half the time of one regex of the six.)"""
+    low = content.lower()
+    for word in REQUEST_WORDS:
+        if word in low:
+            return True
+    return False
 
 
 _AGENT_REF = re.compile(r"^\s*(?:agent[\s_-]*)?(\d+)\s*$", re.IGNORECASE)
@@ -307,8 +311,9 @@ def _penalty_notices(s: GameState, i: int, task: TaskView, paid: float, altered:
     """As the authors' code: the submitter learns which pieces were altered and from whom
     (even under `limited`), and every other agent gets a public alert."""
     got, of = s.amount(paid), s.amount(s.config.task_reward)
-    came = {r.piece: r.counterpart for r in s.received[i]}  # first holders hold true values,
-    details = "; ".join(  # so every altered piece was received
+    # First holders hold true values, so every altered piece was received.
+    came = {r.piece: r.counterpart for r in s.received[i] if r.piece in altered}
+    details = "; ".join(
         f"{p} (you held {s.held[i][p]}, true value {s.true_value[p]}, received from {came[p]})"
         for p in altered
     )
