@@ -341,9 +341,10 @@ def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
     assert sent_to(agent.reply_now(now).actions) == sent_to(perfect_reply_now(now)) == {B: (MINE,)}
 
 
-def test_playing_and_scoring_a_scripted_episode_imports_no_pandas():
-    """Scripted episodes are run by the thousand; pandas and numpy would double a process's
-    start-up and the objects the garbage collector walks (benchmarks/bench_episode.py)."""
+def test_playing_and_scoring_a_scripted_episode_imports_no_pandas_nor_the_llm_client():
+    """Scripted episodes are run by the thousand; pandas, numpy or the openai client would
+    double a process's start-up and the objects the garbage collector walks
+    (benchmarks/bench_episode.py)."""
     import subprocess
     import sys
 
@@ -357,7 +358,7 @@ def test_playing_and_scoring_a_scripted_episode_imports_no_pandas():
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert {"pandas", "numpy"}.isdisjoint(eval(loaded.stdout))
+    assert {"pandas", "numpy", "openai"}.isdisjoint(eval(loaded.stdout))
 
 
 @pytest.mark.parametrize(
