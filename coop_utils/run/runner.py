@@ -127,11 +127,10 @@ async def run_episode_async(
     with collector_paused(all(getattr(a, "in_process", False) for a in agents)):
         env = Environment(config, seed, run_id, labels)
         await _play(env, agents)
-        result, events = env.finish(), env.state.events
-        del env  # before the collector runs again: the log outlives the game, its state does not
-        summary = summarize(events, result, config)
+        result = env.finish()
+        summary = summarize(env.state.events, result, config)
     scripted = any(getattr(a, "scripted", False) for a in agents)
-    return Episode(run_id, config, seed, labels, events, summary, scripted)
+    return Episode(run_id, config, seed, labels, env.state.events, summary, scripted)
 
 
 @contextmanager
