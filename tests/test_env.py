@@ -8,6 +8,7 @@ import json
 import random
 import re
 import statistics
+import weakref
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -32,6 +33,7 @@ from coop_utils.game.events import EVENT_KINDS
 from coop_utils.game.observation import Exchange, MessageView, Notice, ValueRecord
 from coop_utils.game.world import PieceMatcher, name_pool, piece_names
 from coop_utils.llm.agent import LLMAgent
+from coop_utils.run import runner
 from coop_utils.run.runner import run_episode, run_episode_async
 
 
@@ -963,6 +965,13 @@ def test_the_pool_regex_finds_what_the_names_own_regex_finds(variant):
     assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == [names[0]]
 
 
+def test_an_empty_name_matches_anywhere_beside_the_others():
+    """The mention regex opens on the names' first characters; an empty name has none, and
+    matches at any position, as it always did."""
+    assert PieceMatcher(["a", ""]).find("x - y") == [""]
+    assert PieceMatcher(["q1 data", ""]).find("need Q1 data, please") == ["q1 data", ""]
+
+
 def test_matcher_remembers_a_text_but_hands_out_a_fresh_list():
     """find keeps each text's answer for the episode; a caller changing the list it got
     (an event's payload holds it) changes no later answer."""
@@ -1052,3 +1061,21 @@ def test_only_the_scripted_agents_say_they_play_in_process():
     mine = SimpleNamespace(label="mine", scripted=True, act=act)  # scripted, but not in process
     run_episode(config, [mine] * config.n_agents, 0)
     assert seen and all(seen)
+
+
+def test_a_full_pass_frees_the_cycles_that_paused_episodes_moved_unwalked(monkeypatch):
+    """Paused episodes move every object to the oldest generation without a walk; a full pass
+    must still come, or cycles made between episodes would pile up for the process's life."""
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(runner, "FULL_PASS_AFTER", 0)
+    monkeypatch.setattr(runner._Unwalked, "kept", 0)
+    config = EnvConfig.for_condition("baseline", rounds=2)
+    node = Node()
+    node.me = node  # a cycle, unreachable once `node` goes
+    gone = weakref.ref(node)
+    del node
+    run_episode(config, [PerfectAgent() for _ in range(config.n_agents)], 0)
+    assert gone() is None

@@ -56,7 +56,7 @@ GOLDEN = Path(__file__).with_name("golden_events.json")
 class ChaosAgent:
     """Random actions, many invalid, with awkward text (case, punctuation, glued names)."""
 
-    scripted = True
+    scripted = in_process = True
 
     def __init__(self, seed: int):
         self.label = "chaos"
@@ -170,6 +170,7 @@ class Recording:
         self.agent, self.seen = agent, seen
         self.label, self.scripted = agent.label, agent.scripted
         self.reads_state = getattr(agent, "reads_state", False)
+        self.in_process = getattr(agent, "in_process", False)  # play as the agent is played
         if hasattr(agent, "reply_now"):
             self.reply_now = self._reply_now
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 
+import numpy
 import pytest
 
 from coop_utils.agents import (
@@ -367,11 +368,15 @@ def test_playing_and_scoring_a_scripted_episode_imports_no_pandas_nor_the_llm_cl
         (0, ME, ("request", 3, MINE)),
         (12345, "agent_9", ("answer", A, 'it\'s "quoted"', 7)),
         (-1, "", ("alter", B, THEIRS)),
+        (1, ME, ("submit", 2, "task_1")),
+        (True, ME, ("submit", 2, "task_1")),  # equal to 1, written otherwise
+        (numpy.int64(1), ME, ("submit", 2, "task_1")),
     ],
 )
 def test_a_draw_hashes_the_repr_of_seed_agent_and_key(seed, agent, key):
     """A draw carries on from a kept hash of its text's start; the number must be the one
-    hashed from the whole text at once, as the golden episodes were drawn."""
+    hashed from the whole text at once, as the golden episodes were drawn, whatever seeds
+    of equal value but another type the process drew with before."""
     import hashlib
 
     from coop_utils.agents.behaviour import _draw

@@ -8,7 +8,8 @@ turn of a perfect requester that messaged it, which is how perfect holders fulfi
 requests immediately (as in the authors' code; ``instant_replies="to_anyone"`` extends it to every
 requester, with ``requester=None``). An agent whose turns never wait (no network, no
 file: the scripted ones) says so with ``in_process = True``; the runner then pauses Python's
-garbage collector for the episode (``run/runner.py``), which is only safe for such agents.
+garbage collector for the episode (``run/runner.py``), which is only safe for such agents: a
+subclass of a scripted agent whose ``act`` awaits anything must set it back to False.
 """
 
 from __future__ import annotations

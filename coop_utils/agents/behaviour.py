@@ -89,8 +89,8 @@ class BehaviourKnobs:
 
 
 class Hold(NamedTuple):
-    """A piece this agent was asked for and keeps this turn, with the reason. (A named tuple,
-    not a frozen dataclass, as it is built for every open request held, each turn.)"""
+    """A piece this agent was asked for and keeps this turn, with the reason (a named tuple,
+    as one is built for every request held, each turn: docs/CONTRIBUTING.md, Conventions)."""
 
     requester: str
     piece: str
@@ -167,16 +167,17 @@ def _draw(seed: int, agent: str, *key: object) -> float:
     """A number from 0 to 1 hashed from the text ``repr((seed, agent, key))``, which is
     ``(seed, agent, `` followed by ``key)``: the hash of the first part, the same for all of
     an agent's draws, is kept, and each draw adds its own part to a copy."""
-    h = _hashed_start(seed, agent).copy()
+    h = _hashed_start(f"({seed!r}, {agent!r}, ").copy()
     h.update(f"{key!r})".encode())
     return int.from_bytes(h.digest(), "big") / 2**64
 
 
 @lru_cache(maxsize=256)
-def _hashed_start(seed: int, agent: str) -> hashlib.blake2b:
-    """The hash of ``(seed, agent, ``, which every draw of (seed, agent) starts with (copy it
-    before adding to it)."""
-    return hashlib.blake2b(f"({seed!r}, {agent!r}, ".encode(), digest_size=8)
+def _hashed_start(text: str) -> hashlib.blake2b:
+    """The hash of ``text`` (copy it before adding to it). Kept by the text itself, not by
+    seed and agent: equal seeds of other types (``1``, ``True``, ``numpy.int64(1)``) write
+    other texts."""
+    return hashlib.blake2b(text.encode(), digest_size=8)
 
 
 def _draw_unless_sure(sure: bool, seed: int, agent: str, *key: object) -> float:

@@ -89,10 +89,14 @@ class Reading:
     ) -> list[tuple[str, str]]:
         """(requester, piece) for every piece asked of this agent that it holds and has not
         sent, first ask first, as of the observation last read; ``this_round``: only the
-        asks of its round (all an immediate reply needs), and only ``requester``'s if given."""
+        asks of its round (all an immediate reply needs); ``requester``: only that agent's."""
         holdings = obs.holdings
         if not this_round:
-            return [ask for ask in self.asks if ask[1] in holdings]
+            return [
+                ask
+                for ask in self.asks
+                if ask[1] in holdings and (requester is None or ask[0] == requester)
+            ]
         if self.round != obs.round:
             return []
         sent = self.sent

@@ -157,9 +157,9 @@ class PieceMatcher:
             return []
         text, canon = text or "", self._canon
         if self._pool is not None:
-            named = [canon.get(m.lower(), "") for m in self._pool.findall(text)]
-            if "" not in named:  # every mention is one of the names (none is empty)
-                return list(dict.fromkeys(named))
+            mentions = [m.lower() for m in self._pool.findall(text)]
+            if all(map(canon.__contains__, mentions)):
+                return list(dict.fromkeys([canon[m] for m in mentions]))
         seen: dict[str, None] = {}
         for mention in _mention_regex(self._names).findall(text):
             seen[canon.get(mention.lower()) or self._variant(mention)] = None
@@ -178,10 +178,11 @@ def _pool_regex(pool: tuple[str, ...]) -> re.Pattern[str]:
 @lru_cache(maxsize=8)
 def _mention_regex(lowered_names: tuple[str, ...]) -> re.Pattern[str]:
     """Compiled once per set of names. It opens by checking the character against the names'
-    first characters, which lets the regex engine skip every other position of the text."""
+    first characters, which lets the regex engine reject every other position at once (not
+    when a name is empty: that one matches anywhere)."""
     pattern = _trie_pattern(_trie(lowered_names))
     first = "".join(sorted({re.escape(name[0]) for name in lowered_names if name}))
-    opening = f"(?=[{first}])" if first else ""
+    opening = f"(?=[{first}])" if first and all(lowered_names) else ""
     return re.compile(rf"{opening}(?<![\w])({pattern})(?![\w])", re.IGNORECASE)
 
 

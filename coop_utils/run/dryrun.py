@@ -40,7 +40,7 @@ class _Measuring:
 
     def __init__(self, seat: int, sizes: dict[int, list[int]]):
         self._inner = scripted_agent("cooperator", seat)
-        self.label, self.scripted = "cooperator", True
+        self.label, self.scripted, self.in_process = "cooperator", True, True
         self._seat, self._sizes = seat, sizes
 
     async def act(self, obs: Observation) -> Turn:

@@ -133,16 +133,32 @@ async def run_episode_async(
     return Episode(run_id, config, seed, labels, env.state.events, summary, scripted)
 
 
+FULL_PASS_AFTER = 1_000_000
+"""Objects paused episodes may move to the oldest generation unwalked before the runner asks
+for a full collector pass (or a quarter of what the last such pass kept, if more)."""
+
+
+class _Unwalked:
+    """Objects paused episodes moved to the oldest generation since the last full pass, and
+    how many objects that pass kept."""
+
+    moved = 0
+    kept = 0
+
+
 @contextmanager
 def collector_paused(pause: bool) -> Iterator[None]:
     """Pause Python's cyclic garbage collector while an episode of in-process agents plays
     (``pause``: every agent says ``in_process = True``). Such an episode makes no reference
     cycles, yet the collector would walk its thousands of new events and records again and
     again: a tenth of the episode's time. At the end every object moves to the oldest
-    generation (``gc.freeze`` then ``gc.unfreeze``: two list splices that walk nothing), where
-    the next full pass still finds any cycle; unless the program froze objects of its own,
-    which this must not thaw. The episode never yields to the event loop, so no other task
-    runs while the collector is paused (``tests/test_env.py`` checks both)."""
+    generation unwalked (``gc.freeze`` then ``gc.unfreeze``: two list splices in CPython's
+    default build), unless the program froze objects of its own, which this must not thaw.
+    That also spares the young generation any pass between episodes, so once the objects
+    moved pass :data:`FULL_PASS_AFTER` (or a quarter of what the last full pass kept, as
+    CPython's own rule) a full pass runs and frees any cycle made meanwhile. The episode
+    never yields to the event loop, so no other task runs while the collector is paused
+    (``tests/test_env.py`` checks both)."""
     if not (pause and gc.isenabled()):
         yield
         return
@@ -151,9 +167,13 @@ def collector_paused(pause: bool) -> Iterator[None]:
         yield
     finally:
         if gc.get_freeze_count() == 0:
+            _Unwalked.moved += gc.get_count()[0]
             gc.freeze()
             gc.unfreeze()
         gc.enable()
+        if _Unwalked.moved > max(FULL_PASS_AFTER, _Unwalked.kept // 4):
+            gc.collect()
+            _Unwalked.moved, _Unwalked.kept = 0, len(gc.get_objects())
 
 
 def observation_at(

@@ -9,9 +9,8 @@ from .parse import parse_reply
 
 
 class Turn(NamedTuple):
-    """What an agent hands back for one turn (a named tuple, immutable like the records an
-    observation lists, and built three times faster than a frozen dataclass: an episode
-    builds a thousand).
+    """What an agent hands back for one turn (a named tuple, as an episode builds a
+    thousand: docs/CONTRIBUTING.md, Conventions).
 
     ``error`` set means the turn was lost (e.g. the API failed after retries):
     the environment logs an ``error_kind`` event (``llm_error``, ``provider_error``

@@ -52,9 +52,7 @@ def apply_action(s: GameState, i: int, action: Action) -> int | None:
     if isinstance(action, SubmitTask):
         submit(s, i, action)
         return None
-    j = s.seat.get(action.to)  # the usual case: an exact id
-    if j is None:
-        j = resolve_agent(s, action.to)
+    j = resolve_agent(s, action.to)
     if j is None:
         invalid(
             s, i, action, f"unknown agent {action.to!r}; agents are agent_0..agent_{len(s.ids) - 1}"

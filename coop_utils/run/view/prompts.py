@@ -73,6 +73,7 @@ class _Seat:
             client = _RecordedClient(label, _completions(f"agent_{i}", events), seen)
             self._inner = LLMAgent(client, events[0].run_id, seed)
         self.reads_state = getattr(self._inner, "reads_state", False)
+        self.in_process = getattr(self._inner, "in_process", False)
         if hasattr(self._inner, "reply_now"):
             self.reply_now = self._reply_now
 
