@@ -158,7 +158,7 @@ def collector_paused(pause: bool) -> Iterator[None]:
     moved pass :data:`FULL_PASS_AFTER` (or a quarter of what the last full pass kept, as
     CPython's own rule) a full pass runs and frees any cycle made meanwhile. The episode
     never yields to the event loop, so no other task runs while the collector is paused
-    (``tests/test_env.py`` checks both)."""
+    (``tests/test_env.py`` checks both); the pause is process-wide, for one episode."""
     if not (pause and gc.isenabled()):
         yield
         return
