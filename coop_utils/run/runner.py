@@ -156,7 +156,8 @@ def collector_paused(pause: bool) -> Iterator[None]:
     default build), unless the program froze objects of its own, which this must not thaw.
     That also spares the young generation any pass between episodes, so once the objects
     moved pass :data:`FULL_PASS_AFTER` (or a quarter of what the last full pass kept, as
-    CPython's own rule) a full pass runs and frees any cycle made meanwhile. The episode
+    CPython's own rule) a full pass runs and frees any cycle made meanwhile
+    (``benchmarks/bench_collector.py`` measures both against no pause). The episode
     never yields to the event loop, so no other task runs while the collector is paused
     (``tests/test_env.py`` checks both); the pause is process-wide, for one episode."""
     if not (pause and gc.isenabled()):
