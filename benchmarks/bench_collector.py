@@ -2,7 +2,7 @@
 
 The runner pauses Python's cyclic collector while an episode of in-process agents plays and
 moves what it made to the oldest generation unwalked (``run/runner.py``,
-``collector_paused``); a full pass comes once a million objects were moved so. This script
+``collector_paused``); a full pass comes once four million objects were moved so. This script
 runs the same scripted grid (perfect, cooperator and withholder players, ``--runs`` each,
 written to disk as ``coop grid`` writes them) in fresh processes, alternately with the
 runner as it is and with the pause replaced by nothing, and prints for each: the CPU time

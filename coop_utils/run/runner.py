@@ -133,7 +133,7 @@ async def run_episode_async(
     return Episode(run_id, config, seed, labels, env.state.events, summary, scripted)
 
 
-FULL_PASS_AFTER = 1_000_000
+FULL_PASS_AFTER = 4_000_000
 """Objects paused episodes may move to the oldest generation unwalked before the runner asks
 for a full collector pass (or a quarter of what the last such pass kept, if more)."""
 
