@@ -160,13 +160,15 @@ def _send_strict(s: GameState, i: int, j: int, action: SendInformation) -> int:
         why = f"no value given for {missing[0]!r}" if missing else f"a value for {extra[0]!r}"
         invalid(s, i, action, f"{why}: a value is required for exactly the pieces sent")
         return 0
-    sent = s.sent_to[i]
-    fresh = [p for p in named if (j, p) not in sent]
+    sent, fresh = s.sent_to[i], []
+    for p in named:  # each fresh piece counts as sent to j, whatever happens next
+        if (j, p) not in sent:
+            sent.add((j, p))
+            fresh.append(p)
     if not fresh:
         names = ", ".join(action.information)
         invalid(s, i, action, f"already sent {names} to {s.ids[j]}")
         return 0
-    sent.update([(j, p) for p in fresh])
     held = s.held[i]
     lacking = [p for p in fresh if p not in held]
     if lacking:
