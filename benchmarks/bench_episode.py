@@ -19,7 +19,7 @@ import argparse
 import statistics
 import time
 
-from coop_utils.agents import PRESETS, scripted_agent
+from coop_utils.agents import PRESETS, play_as, scripted_agent
 from coop_utils.game.actions import Turn
 from coop_utils.game.config import EnvConfig
 from coop_utils.game.observation import Observation
@@ -44,11 +44,7 @@ class Recorder:
 
     def __init__(self, agent):
         self.agent, self.turns = agent, []
-        self.label, self.scripted = agent.label, agent.scripted
-        self.reads_state = getattr(agent, "reads_state", False)
-        self.in_process = getattr(agent, "in_process", False)
-        if hasattr(agent, "reply_now"):
-            self.reply_now = self._reply_now
+        play_as(self, agent, self._reply_now)
 
     async def act(self, obs: Observation) -> Turn:
         self.turns.append(await self.agent.act(obs))
@@ -64,10 +60,7 @@ class Replayer:
 
     def __init__(self, recorder: Recorder):
         self.turns = iter(recorder.turns)
-        self.label, self.scripted = recorder.label, recorder.scripted
-        self.reads_state, self.in_process = recorder.reads_state, recorder.in_process
-        if hasattr(recorder, "reply_now"):
-            self.reply_now = self._reply_now
+        play_as(self, recorder, self._reply_now)
 
     async def act(self, obs: Observation) -> Turn:
         return next(self.turns)

@@ -1079,3 +1079,25 @@ def test_a_full_pass_frees_the_cycles_that_paused_episodes_moved_unwalked(monkey
     del node
     run_episode(config, [PerfectAgent() for _ in range(config.n_agents)], 0)
     assert gone() is None
+
+
+def test_a_wrapper_plays_as_the_agent_it_wraps():
+    """play_as copies what the runner reads; an agent that says nothing gets the defaults."""
+    from coop_utils.agents import play_as
+
+    class Wrapper:
+        def reply(self, obs, requester=None):
+            return None
+
+    perfect, plain = Wrapper(), Wrapper()
+    play_as(perfect, PerfectAgent(), perfect.reply)
+    assert (perfect.label, perfect.scripted, perfect.reads_state, perfect.in_process) == (
+        "perfect",
+        True,
+        True,
+        True,
+    )
+    assert perfect.reply_now == perfect.reply
+    play_as(plain, SimpleNamespace(label="mine"), plain.reply)
+    assert (plain.scripted, plain.reads_state, plain.in_process) == (False, False, False)
+    assert not hasattr(plain, "reply_now")

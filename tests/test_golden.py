@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from coop_utils.agents import PRESETS, PerfectAgent, expand_agents, scripted_agent
+from coop_utils.agents import PRESETS, PerfectAgent, expand_agents, play_as, scripted_agent
 from coop_utils.game.actions import Broadcast, SendInformation, SendMessage, SubmitTask, Turn
 from coop_utils.game.config import CONDITIONS, EnvConfig
 from coop_utils.game.env import Environment
@@ -168,11 +168,7 @@ class Recording:
 
     def __init__(self, agent, seen: Fingerprint):
         self.agent, self.seen = agent, seen
-        self.label, self.scripted = agent.label, agent.scripted
-        self.reads_state = getattr(agent, "reads_state", False)
-        self.in_process = getattr(agent, "in_process", False)  # play as the agent is played
-        if hasattr(agent, "reply_now"):
-            self.reply_now = self._reply_now
+        play_as(self, agent, self._reply_now)
 
     async def act(self, obs: Observation) -> Turn:
         self.seen.add(obs)

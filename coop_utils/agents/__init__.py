@@ -12,7 +12,7 @@ Scripted agents read an :class:`~coop_utils.game.observation.Observation` and re
 in ``llm/`` (:class:`~coop_utils.llm.agent.LLMAgent`).
 """
 
-from .base import Agent
+from .base import Agent, play_as
 from .behaviour import (
     BehaviourAgent,
     BehaviourKnobs,
@@ -40,6 +40,7 @@ __all__ = [
     "narrate",
     "open_requests",
     "perfect_policy",
+    "play_as",
     "perfect_reply_now",
     "scripted_agent",
     "stated_reasons",

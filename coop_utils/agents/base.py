@@ -14,7 +14,8 @@ subclass of a scripted agent whose ``act`` awaits anything must set it back to F
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from ..game.actions import Turn
 from ..game.observation import Observation
@@ -28,3 +29,16 @@ class Agent(Protocol):
     describe the machinery, never a model's behaviour."""
 
     async def act(self, obs: Observation) -> Turn: ...
+
+
+def play_as(wrapper: Any, agent: Any, reply_now: Callable[..., Turn | None] | None = None) -> None:
+    """Give ``wrapper`` what the runner reads of ``agent``: its ``label``, ``scripted``,
+    ``reads_state`` and ``in_process`` (False where the agent says nothing), and
+    ``reply_now`` (the wrapper's own method, given here) only if the agent answers at once.
+    A wrapper that watches or records an agent calls it, so the runner plays it as the agent."""
+    wrapper.label = agent.label
+    wrapper.scripted = getattr(agent, "scripted", False)
+    wrapper.reads_state = getattr(agent, "reads_state", False)
+    wrapper.in_process = getattr(agent, "in_process", False)
+    if reply_now is not None and hasattr(agent, "reply_now"):
+        wrapper.reply_now = reply_now

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..agents import scripted_agent
+from ..agents import play_as, scripted_agent
 from ..game.actions import Turn
 from ..game.config import EnvConfig
 from ..game.observation import Observation
@@ -40,7 +40,7 @@ class _Measuring:
 
     def __init__(self, seat: int, sizes: dict[int, list[int]]):
         self._inner = scripted_agent("cooperator", seat)
-        self.label, self.scripted, self.in_process = "cooperator", True, True
+        play_as(self, self._inner)
         self._seat, self._sizes = seat, sizes
 
     async def act(self, obs: Observation) -> Turn:

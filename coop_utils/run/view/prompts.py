@@ -63,19 +63,18 @@ class _Seat:
     again, and its messages are what a model in that seat would have been sent."""
 
     def __init__(self, i: int, label: str, events: list[Event], seen: list):
+        from ...agents.base import play_as
         from ...agents.presets import scripted_agent
 
         seed = events[0].payload["seed"] * 1000 + i
-        self.label, self.scripted, self._seen = label, True, seen
+        self._seen = seen
         if is_scripted_spec(label):
             self._inner = scripted_agent(label, seed)
         else:
             client = _RecordedClient(label, _completions(f"agent_{i}", events), seen)
             self._inner = LLMAgent(client, events[0].run_id, seed)
-        self.reads_state = getattr(self._inner, "reads_state", False)
-        self.in_process = getattr(self._inner, "in_process", False)
-        if hasattr(self._inner, "reply_now"):
-            self.reply_now = self._reply_now
+        play_as(self, self._inner, self._reply_now)
+        self.label, self.scripted = label, True  # the log's label; a replay plays no model
 
     async def act(self, obs) -> Turn:
         if not isinstance(self._inner, LLMAgent):
