@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from functools import cache
-from typing import NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from ..config import EnvConfig
 from ..observation import BoardEntry, History, Observation
@@ -43,28 +43,9 @@ def _draws(length: int) -> tuple[tuple[int, int, int], ...]:
     return tuple((i, i + 1, (i + 1).bit_length()) for i in range(length - 1, 0, -1))
 
 
-class Setting(NamedTuple):
-    """The observation's fields that stay the same for a whole episode."""
-
-    agents: tuple[str, ...]
-    rounds: int
-    condition: str
-    prompt_variant: str
-    task_reward: int
-    share_bonus: int
-    manipulation_penalty: float
-    company: str
-    announce_automation: bool
-    layout: str
-    explain_copy: bool
-    state_reward: bool
-    prompt_layout: str
-    message_rounds: bool
-    parsing: str
-
-
-def setting(config: EnvConfig, ids: tuple[str, ...]) -> Setting:
-    return Setting(
+def setting(config: EnvConfig, ids: tuple[str, ...]) -> dict[str, Any]:
+    """The observation's fields that stay the same for a whole episode, by name."""
+    return dict(
         agents=ids,
         rounds=config.rounds,
         condition=config.condition.value,  # a plain string, as the prompt states it
@@ -147,15 +128,15 @@ class Viewer:
         recent, st = self.recent, self.setting
         return Observation(  # by position, in field order: by keyword it took three times longer
             s.ids[i],  # agent
-            st.agents,
+            st["agents"],
             s.round,
-            st.rounds,
-            st.condition,
-            st.prompt_variant,
-            st.task_reward,
-            st.share_bonus,
-            st.manipulation_penalty,
-            st.company,
+            st["rounds"],
+            st["condition"],
+            st["prompt_variant"],
+            st["task_reward"],
+            st["share_bonus"],
+            st["manipulation_penalty"],
+            st["company"],
             s.revenue[i],
             s.tasks_done[i],
             () if limited else board,  # board
@@ -168,13 +149,13 @@ class Viewer:
             () if limited else tuple(thoughts),  # thoughts
             public,
             () if limited or not recent else tuple(s.exchanges[-recent:]),  # exchanges
-            st.announce_automation,
-            st.layout,
-            st.explain_copy,
-            st.state_reward,
-            st.prompt_layout,
-            st.message_rounds,
-            st.parsing,
+            st["announce_automation"],
+            st["layout"],
+            st["explain_copy"],
+            st["state_reward"],
+            st["prompt_layout"],
+            st["message_rounds"],
+            st["parsing"],
         )
 
     def history(self, i: int) -> History:
