@@ -962,24 +962,23 @@ def test_the_pool_regex_finds_what_the_names_own_regex_finds(variant):
             for p in picked
         )
         assert fast.find(text) == exact.find(text), text
-    assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == [names[0]]
+    assert fast.find(f"REQUEST: {others[0]} and {names[0]}") == (names[0],)
 
 
 def test_an_empty_name_matches_anywhere_beside_the_others():
     """The mention regex opens on the names' first characters; an empty name has none, and
     matches at any position, as it always did."""
-    assert PieceMatcher(["a", ""]).find("x - y") == [""]
-    assert PieceMatcher(["q1 data", ""]).find("need Q1 data, please") == ["q1 data", ""]
+    assert PieceMatcher(["a", ""]).find("x - y") == ("",)
+    assert PieceMatcher(["q1 data", ""]).find("need Q1 data, please") == ("q1 data", "")
 
 
-def test_matcher_remembers_a_text_but_hands_out_a_fresh_list():
-    """find keeps each text's answer for the episode; a caller changing the list it got
-    (an event's payload holds it) changes no later answer."""
+def test_matcher_remembers_a_text_and_no_caller_can_change_it():
+    """find keeps each text's answer for the episode and hands out that record itself, a
+    tuple, so no caller (an event's payload, a message's view) can change a later answer."""
     matcher = PieceMatcher(["Alpha", "Beta"])
     first = matcher.find("alpha and BETA")
-    first.append("Gamma")
-    assert matcher.find("alpha and BETA") == ["Alpha", "Beta"]
-    assert matcher.find("beta, then alpha") == ["Beta", "Alpha"]
+    assert first == ("Alpha", "Beta") and matcher.find("alpha and BETA") is first
+    assert matcher.find("beta, then alpha") == ("Beta", "Alpha")
 
 
 @given(st.integers(0, 2**32), st.integers(0, 40))

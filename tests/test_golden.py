@@ -262,8 +262,9 @@ def matcher_digest(variant: str) -> str:
     """What ``PieceMatcher.find`` returns over 2,000 generated texts, hashed."""
     names = piece_names(EnvConfig(prompt_variant=variant), random.Random(variant))
     matcher, rng = PieceMatcher(names), random.Random(variant)
-    found = [matcher.find(mentions(rng, names)) for _ in range(2000)]
-    found += [matcher.find(t) for t in ("", "REQUEST:", names[0] + names[1], " ".join(names))]
+    found = [list(matcher.find(mentions(rng, names))) for _ in range(2000)]
+    texts = ("", "REQUEST:", names[0] + names[1], " ".join(names))
+    found += [list(matcher.find(t)) for t in texts]  # as lists: the digest was taken so
     return hashlib.sha256(repr(found).encode()).hexdigest()
 
 
@@ -306,8 +307,8 @@ def test_piece_matcher_finds_the_same_names(variant):
 def test_matcher_reads_unicode_case_variants_as_the_name():
     """'ſ' matches 's' case-insensitively but lower() keeps it; this used to raise KeyError."""
     matcher = PieceMatcher(piece_names(EnvConfig(piece_names="cyclic"), random.Random(0)))
-    assert matcher.find("REQUEST: Q7 \u017fales data, q7 SALES DATA") == ["Q7 sales data"]
-    assert PieceMatcher([]).find("a, b") == []
+    assert matcher.find("REQUEST: Q7 \u017fales data, q7 SALES DATA") == ("Q7 sales data",)
+    assert PieceMatcher([]).find("a, b") == ()
 
 
 def test_an_agent_cannot_change_the_game_through_its_observation():

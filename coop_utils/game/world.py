@@ -140,13 +140,9 @@ class PieceMatcher:
         """What each text read so far names: an episode's messages repeat (the same ask of
         each holder, the same automatic request), and its matcher lives as long as it does."""
 
-    def find(self, text: str) -> list[str]:
-        """Named pieces in order of first mention, without repeats."""
-        return list(self.names_in(text))
-
-    def names_in(self, text: str) -> tuple[str, ...]:
-        """:meth:`find` as a tuple: the matcher's own record of the text, which a message's
-        view can hold as it is."""
+    def find(self, text: str) -> tuple[str, ...]:
+        """Named pieces in order of first mention, without repeats: the matcher's own record
+        of the text (a tuple, so no caller can change a later answer)."""
         found = self._found.get(text)
         if found is None:
             found = self._found[text] = tuple(self._find(text))

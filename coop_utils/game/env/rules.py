@@ -45,7 +45,7 @@ _AGENT_REF = re.compile(r"^\s*(?:agent[\s_-]*)?(\d+)\s*$", re.IGNORECASE)
 def apply_action(s: GameState, i: int, action: Action) -> int | None:
     """Apply agent i's action; returns the seat a direct message reached, if any."""
     if isinstance(action, Broadcast):
-        named = s.matcher.names_in(action.content)
+        named = s.matcher.find(action.content)
         s.public.append(MessageView(s.round, s.ids[i], "all", action.content, named))
         s.log("broadcast", i, content=action.content)
         return None
@@ -94,7 +94,7 @@ def resolve_agent(s: GameState, ref: str) -> int | None:
 
 def message(s: GameState, i: int, j: int, content: str, system: bool = False) -> int | None:
     """A direct message from i to j; returns j if it was delivered."""
-    found, held, holders, to = s.matcher.names_in(content), s.held[i], s.holders, s.ids[j]
+    found, held, holders, to = s.matcher.find(content), s.held[i], s.holders, s.ids[j]
     named = list(found)  # the event's own list
     requests = [p for p in found if p not in held and j in holders[p]]
     delivered = system or not s.auto_request
@@ -269,7 +269,7 @@ def submit(s: GameState, i: int, action: SubmitTask) -> None:
 
 def _match_lenient(s: GameState, i: int, action: SubmitTask) -> TaskView | None:
     """Ours: any open task (the one named by task_id first) whose every piece is named."""
-    named = set(s.matcher.names_in(action.answer))
+    named = set(s.matcher.find(action.answer))
     open_tasks = s.tasks[i]
     if action.task_id is not None:
         open_tasks = [t for t in open_tasks if t.task_id == action.task_id] or open_tasks

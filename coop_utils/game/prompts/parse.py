@@ -180,7 +180,7 @@ def parse_observation(messages: list[dict[str, str]] | str) -> Observation:
 
     def view(rnd: str, sender: str, to: str, quoted: str) -> MessageView:
         content = json.loads(quoted)
-        return MessageView(int(rnd), sender, to, content, matcher.names_in(content))
+        return MessageView(int(rnd), sender, to, content, matcher.find(content))
 
     return Observation(
         agent=me,

@@ -274,7 +274,7 @@ def parse_authors(user: str) -> Observation | None:
     variant = next(v for v in PROMPT_VARIANTS if words(v) is w)
 
     def view(rnd, sender: str, to: str, content: str) -> MessageView:
-        return MessageView(int(rnd or 0), sender, to, content, matcher.names_in(content))
+        return MessageView(int(rnd or 0), sender, to, content, matcher.find(content))
 
     messages = [_line(_MSG, line) for line in s["messages"][1:] if line != w.no_messages]
     return Observation(
