@@ -342,6 +342,18 @@ def test_a_perfect_holders_immediate_reply_reads_only_this_rounds_asks():
     assert sent_to(agent.reply_now(now).actions) == sent_to(perfect_reply_now(now)) == {B: (MINE,)}
 
 
+def test_open_requests_keep_only_the_named_requesters_asks():
+    """A perfect holder's reading lists every open ask, or one requester's, in either reading."""
+    from coop_utils.agents.perfect import Reading
+
+    obs = observation(round=3, messages=(ask(2, A, ME, MINE), ask(3, B, ME, MINE)))
+    reading = Reading()
+    reading.read(obs)
+    assert reading.open_requests(obs) == [(A, MINE), (B, MINE)]
+    assert reading.open_requests(obs, requester=B) == [(B, MINE)]
+    assert reading.open_requests(obs, this_round=True, requester=A) == []
+
+
 def test_playing_and_scoring_a_scripted_episode_imports_no_pandas_nor_the_llm_client():
     """Scripted episodes are run by the thousand; pandas, numpy or the openai client would
     double a process's start-up and the objects the garbage collector walks
